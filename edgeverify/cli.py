@@ -1,0 +1,59 @@
+"""The `edgeverify` command: lab, rules, check-target, and the AWS helpers (discover, wait)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import EdgeverifyError
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "lab":  # the lab has its own parser (it runs a command after --)
+        from .lab.cli import main as lab_main
+
+        return lab_main(argv[1:])
+    parser = argparse.ArgumentParser(prog="edgeverify", description="Verify a CloudFront + S3 + API Gateway domain. "
+                                     "Checks run with pytest: pytest --target FILE [-n 4] [-m SUITE].")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("lab", help="start the local edge lab (edgeverify lab --help)")
+    rules = sub.add_parser("rules", help="list every rule: id, suite, severity, statement, threshold, source")
+    rules.add_argument("--markdown", action="store_true", help="as a Markdown table")
+    check = sub.add_parser("check-target", help="validate a target file and exit")
+    check.add_argument("file")
+    args, rest = parser.parse_known_args(argv)
+    try:
+        if args.command == "rules":
+            return _rules(args.markdown)
+        if args.command == "check-target":
+            from .target import load_target
+
+            target = load_target(args.file)
+            print(f"{args.file}: valid target for {target.domain}")
+            return 0
+    except EdgeverifyError as exc:
+        print(f"edgeverify: {exc}", file=sys.stderr)
+        return 4
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def _rules(markdown: bool) -> int:
+    from .rules import RULES, load_all
+
+    load_all()
+    if markdown:
+        print("| id | suite | severity | checks | default threshold | source |")
+        print("|---|---|---|---|---|---|")
+        for r in RULES.values():
+            print(f"| `{r.id}` | {r.suite} | {r.severity} | {r.summary} | {r.threshold or '—'} | {r.source} |")
+        return 0
+    for r in RULES.values():
+        print(f"{r.id}  [{r.suite}, {r.severity}]\n    {r.summary}" + (f"\n    threshold: {r.threshold}" if r.threshold else "")
+              + f"\n    source: {r.source}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""The edge client: the one place that talks to the network.
+
+Every request goes through `EdgeClient.request`, which keeps connections alive, maps host:port
+like `curl --connect-to` (TLS SNI and certificate still checked against the domain), never follows
+redirects unless asked, bounds connect, read and total time and the body size, and records the
+exchange for rules and reports.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from .exchange import Exchange, TlsInfo
+from .target import Target, parse_connect_to
+
+try:  # brotli lets us ask for (and decode) what browsers ask for
+    import brotli  # noqa: F401
+
+    ACCEPT_ENCODING = "gzip, br"
+except ImportError:
+    ACCEPT_ENCODING = "gzip"
+
+USER_AGENT = "edgeverify/0.1 (+post-deploy verification)"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_CHUNK = 64 * 1024
+
+# Connections opened by the request running on this thread, so its watchdog can cut them.
+_local = threading.local()
+
+
+def _adapter_for(mapping: dict[tuple[str, int], tuple[str, int]]) -> HTTPAdapter:
+    """An HTTPAdapter whose connections dial the mapped address but keep the URL's host for TLS and Host."""
+
+    def new_conn(base: type[HTTPConnection]) -> Callable[[HTTPConnection], socket.socket]:
+        def _new_conn(self: HTTPConnection) -> socket.socket:
+            mapped = mapping.get((self.host.lower(), self.port))
+            if mapped is None:
+                return base._new_conn(self)
+            saved = self._dns_host, self.port
+            self._dns_host, self.port = mapped
+            try:
+                return base._new_conn(self)
+            finally:
+                self._dns_host, self.port = saved
+        return _new_conn
+
+    def request(base: type[HTTPConnection]) -> Callable[..., None]:
+        def _request(self: HTTPConnection, *args: Any, **kwargs: Any) -> None:
+            getattr(_local, "conns", []).append(self)
+            base.request(self, *args, **kwargs)
+        return _request
+
+    http_conn = type("MappedHTTPConnection", (HTTPConnection,),
+                     {"_new_conn": new_conn(HTTPConnection), "request": request(HTTPConnection)})
+    https_conn = type("MappedHTTPSConnection", (HTTPSConnection,),
+                      {"_new_conn": new_conn(HTTPSConnection), "request": request(HTTPSConnection)})
+    http_pool = type("MappedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn})
+    https_pool = type("MappedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn})
+
+    class MappedAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": http_pool, "https": https_pool}
+
+    return MappedAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+
+
+class EdgeClient:
+    """Sends requests to the target's domain and records every exchange."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.connect_to = tuple(target.connect_to)
+        self.mapping = dict(parse_connect_to(s) for s in self.connect_to)
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxies or netrc from the environment: we test the edge itself
+        adapter = _adapter_for(self.mapping)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.clear()
+        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": ACCEPT_ENCODING})
+        self.session.headers.update(target.headers)
+        self.verify: bool | str = False if target.insecure else (target.ca_bundle or True)
+        if target.insecure:
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        self.log: list[Exchange] = []  # exchanges of the current check; the plugin resets it
+        self.sent_unrepeatable = False  # a state-changing request went out in this attempt
+
+    def url(self, path: str, scheme: str = "https") -> str:
+        return path if "://" in path else self.target.url(path, scheme)
+
+    def request(self, method: str, path: str, *, scheme: str = "https", headers: dict[str, str] | None = None,
+                json: Any = None, data: bytes | str | None = None, follow_redirects: bool = False,
+                repeat_safe: bool | None = None) -> Exchange:
+        """Send one request and return its recorded exchange; network failures are recorded, not raised."""
+        method = method.upper()
+        if method not in SAFE_METHODS and not repeat_safe:
+            self.sent_unrepeatable = True
+        timeouts = self.target.timeouts
+        req = requests.Request(method, self.url(path, scheme), headers=headers or {}, json=json, data=data)
+        prepared = self.session.prepare_request(req)
+        ex = Exchange(method=method, url=prepared.url or "", request_headers=list(prepared.headers.items()),
+                      request_body=_as_bytes(prepared.body), started_at=time.time(), connect_to=self.connect_to,
+                      ca_bundle=self.target.ca_bundle, insecure=self.target.insecure)
+        _local.conns = []
+        aborted = threading.Event()
+
+        def cut() -> None:  # total-time bound: a dripping server cannot hold the check past it
+            aborted.set()
+            for conn in list(_local_conns):
+                sock = getattr(conn, "sock", None)
+                if sock is not None:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+        _local_conns = _local.conns
+        watchdog = threading.Timer(timeouts.total, cut)
+        watchdog.daemon = True
+        start = time.monotonic()
+        watchdog.start()
+        response = None
+        try:
+            response = self.session.send(prepared, stream=True, allow_redirects=follow_redirects, verify=self.verify,
+                                         timeout=(timeouts.connect, timeouts.read))
+            ex.ttfb_s = time.monotonic() - start
+            ex.status, ex.reason = response.status_code, response.reason or ""
+            ex.url = response.url or ex.url
+            ex.headers = list(response.raw.headers.items())
+            ex.tls_version = _tls_version(response)
+            if method != "HEAD":
+                ex.body, ex.body_truncated = _read_bounded(response, self.target.max_body_bytes)
+        except requests.exceptions.SSLError as exc:
+            ex.error = "TLS handshake failed: " + _reason(exc)
+        except requests.exceptions.ConnectTimeout:
+            ex.error = f"no connection within the connect bound of {timeouts.connect:g} s"
+        except requests.exceptions.RequestException as exc:
+            if aborted.is_set():
+                ex.error = f"exceeded the total time bound of {timeouts.total:g} s (server too slow or dripping)"
+            elif isinstance(exc, requests.exceptions.ReadTimeout):
+                ex.error = f"no data for {timeouts.read:g} s (read bound)"
+            else:
+                ex.error = _reason(exc)
+        finally:
+            watchdog.cancel()
+            if response is not None:
+                response.close()
+            ex.elapsed_s = time.monotonic() - start
+        if aborted.is_set() and ex.error is None:
+            ex.error = f"exceeded the total time bound of {timeouts.total:g} s (server too slow or dripping)"
+            ex.body_truncated = True
+        self.log.append(ex)
+        return ex
+
+    def get(self, path: str, **kwargs: Any) -> Exchange:
+        return self.request("GET", path, **kwargs)
+
+    def head(self, path: str, **kwargs: Any) -> Exchange:
+        return self.request("HEAD", path, **kwargs)
+
+    def options(self, path: str, **kwargs: Any) -> Exchange:
+        return self.request("OPTIONS", path, **kwargs)
+
+    def tls_handshake(self, minimum: ssl.TLSVersion | None = None, maximum: ssl.TLSVersion | None = None,
+                      verify: bool | None = None) -> TlsInfo:
+        """Handshake with the domain's HTTPS address and describe the certificate it presents."""
+        host = self.target.domain
+        addr = self.mapping.get((host.lower(), 443), (host, 443))
+        verify = (not self.target.insecure) if verify is None else verify
+        ctx = ssl.create_default_context(cafile=self.target.ca_bundle) if verify else ssl._create_unverified_context()
+        if minimum is not None:
+            ctx.minimum_version = minimum
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")  # allow the legacy handshake we probe for
+        if maximum is not None:
+            ctx.maximum_version = maximum
+        info = TlsInfo(host=host, verified=False, reproduce=self._openssl_line(addr, minimum))
+        try:
+            with socket.create_connection(addr, timeout=self.target.timeouts.connect) as sock:
+                sock.settimeout(self.target.timeouts.read)
+                with ctx.wrap_socket(sock, server_hostname=host) as tls:
+                    info.verified = verify
+                    info.protocol = tls.version()
+                    der = tls.getpeercert(binary_form=True)
+        except ssl.SSLCertVerificationError as exc:
+            info.verify_error = exc.verify_message or str(exc)
+            if verify:  # look again without verifying, to say what the certificate is
+                seen = self.tls_handshake(minimum, maximum, verify=False)
+                seen.verified, seen.verify_error = False, info.verify_error
+                return seen
+            return info
+        except (OSError, ssl.SSLError) as exc:
+            info.error = str(exc) or type(exc).__name__
+            return info
+        if der:
+            _describe_cert(info, der)
+        return info
+
+    def _openssl_line(self, addr: tuple[str, int], version: ssl.TLSVersion | None) -> str:
+        flag = {ssl.TLSVersion.TLSv1: " -tls1", ssl.TLSVersion.TLSv1_1: " -tls1_1"}.get(version, "") if version else ""
+        ca = f" -CAfile {self.target.ca_bundle}" if self.target.ca_bundle else ""
+        return (f"openssl s_client -connect {addr[0]}:{addr[1]} -servername {self.target.domain}{flag}{ca} "
+                f"-verify_hostname {self.target.domain} </dev/null")
+
+
+def _describe_cert(info: TlsInfo, der: bytes) -> None:
+    from cryptography import x509
+
+    cert = x509.load_der_x509_certificate(der)
+    info.not_after = cert.not_valid_after_utc
+    info.issuer = cert.issuer.rfc4514_string()
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        info.subject_names = san.value.get_values_for_type(x509.DNSName)
+    except x509.ExtensionNotFound:
+        info.subject_names = [a.value for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
+
+
+def _read_bounded(response: requests.Response, limit: int) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(_CHUNK):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return b"".join(chunks)[:limit], True
+    return b"".join(chunks), False
+
+
+def _tls_version(response: requests.Response) -> str | None:
+    try:
+        return response.raw.connection.sock.version()  # type: ignore[union-attr]
+    except AttributeError:
+        return None
+
+
+def _as_bytes(body: Any) -> bytes | None:
+    if body is None:
+        return None
+    return body.encode() if isinstance(body, str) else bytes(body)
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost, most specific message of a requests/urllib3 error chain."""
+    text = str(exc)
+    for marker in ("certificate verify failed", "Connection refused", "Name or service not known",
+                   "Connection reset", "Remote end closed", "wrong version number"):
+        if marker in text:
+            detail = text[text.index(marker):].split("'")[0].split(")")[0]
+            return detail.rstrip(" .,(")
+    return text[:300]
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()

@@ -1,0 +1,151 @@
+"""A recorded request and response: what rules judge, reports show and curl reproduces."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from .redact import redact, redact_header
+
+BODY_EXCERPT = 300  # characters of body shown in a failure or report
+
+
+@dataclass(slots=True)
+class Exchange:
+    method: str
+    url: str
+    request_headers: list[tuple[str, str]] = field(default_factory=list)
+    request_body: bytes | None = None
+    status: int | None = None  # None: no response (see error)
+    reason: str = ""
+    headers: list[tuple[str, str]] = field(default_factory=list)  # as received, duplicates kept
+    body: bytes = b""  # content-decoded, at most the size bound
+    body_truncated: bool = False
+    started_at: float = 0.0  # epoch seconds
+    elapsed_s: float = 0.0  # whole exchange
+    ttfb_s: float = 0.0  # until the response headers
+    error: str | None = None  # a network failure, in words
+    connect_to: tuple[str, ...] = ()
+    ca_bundle: str | None = None
+    insecure: bool = False
+    tls_version: str | None = None
+
+    def header(self, name: str) -> str | None:
+        """The header's values joined as HTTP allows, or None when absent."""
+        values = self.header_values(name)
+        return ", ".join(values) if values else None
+
+    def header_values(self, name: str) -> list[str]:
+        lname = name.lower()
+        return [v for k, v in self.headers if k.lower() == lname]
+
+    @property
+    def content_type(self) -> str:
+        return (self.header("content-type") or "").split(";")[0].strip().lower()
+
+    @property
+    def x_cache(self) -> str:
+        return self.header("x-cache") or ""
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """The body as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    @property
+    def status_line(self) -> str:
+        if self.status is None:
+            return f"no response ({self.error})"
+        return f"{self.status} {self.reason}".strip()
+
+    def summary(self) -> str:
+        """One line: request, status, and the headers that tell where the answer came from."""
+        parts = [f"{self.method} {self.url} -> {self.status_line}"]
+        for name in ("content-type", "location", "x-cache", "x-amz-cf-pop"):
+            value = self.header(name)
+            if value:
+                parts.append(f"{name}: {value}")
+        parts.append(f"{self.elapsed_s * 1000:.0f} ms")
+        return redact("  |  ".join(parts))
+
+    def body_excerpt(self) -> str:
+        text = " ".join(self.text.split())
+        return redact(text[:BODY_EXCERPT] + ("…" if len(text) > BODY_EXCERPT else ""))
+
+    def curl(self) -> str:
+        """The curl command that sends the same request the same way (secrets as ${VAR})."""
+        args = ["curl", "-sS", "-i", "--max-time", "30"]
+        if self.method == "HEAD":
+            args.append("-I")
+        elif self.method != "GET":
+            args += ["-X", self.method]
+        for spec in self.connect_to:
+            args += ["--connect-to", spec]
+        if self.ca_bundle:
+            args += ["--cacert", self.ca_bundle]
+        if self.insecure:
+            args.append("--insecure")
+        for name, value in self.request_headers:
+            if name.lower() in ("content-length", "connection", "user-agent"):
+                continue
+            if name.lower() == "accept-encoding" and "gzip" in value:
+                args.append("--compressed")
+            args += ["-H", f"{name}: {redact(value)}"]
+        if self.request_body:
+            args += ["--data-binary", redact(self.request_body.decode("utf-8", "replace"))]
+        args.append(self.url)
+        # Keep ${VAR} expandable by the shell: quote everything else.
+        return " ".join(_quote(a) for a in args)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready record for reports, secrets redacted, body as an excerpt."""
+        return {
+            "request": {"method": self.method, "url": redact(self.url),
+                        "headers": [[k, redact_header(k, v)] for k, v in self.request_headers]},
+            "status": self.status,
+            "headers": [[k, redact_header(k, v)] for k, v in self.headers],
+            "body_excerpt": self.body_excerpt(),
+            "body_bytes": len(self.body),
+            "elapsed_ms": round(self.elapsed_s * 1000, 1),
+            "ttfb_ms": round(self.ttfb_s * 1000, 1),
+            "x_cache": self.x_cache or None,
+            "pop": self.header("x-amz-cf-pop"),
+            "error": self.error,
+            "curl": self.curl(),
+        }
+
+
+def _quote(arg: str) -> str:
+    if "${" in arg:
+        return '"' + arg.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`") + '"'
+    return shlex.quote(arg)
+
+
+@dataclass(slots=True)
+class TlsInfo:
+    """What one TLS handshake showed about the certificate and protocol."""
+
+    host: str
+    verified: bool
+    verify_error: str | None = None
+    protocol: str | None = None
+    subject_names: list[str] = field(default_factory=list)
+    issuer: str = ""
+    not_after: dt.datetime | None = None
+    error: str | None = None  # no handshake at all
+    reproduce: str = ""  # the command that shows the same handshake
+
+    def days_left(self, now: dt.datetime | None = None) -> float | None:
+        if self.not_after is None:
+            return None
+        now = now or dt.datetime.now(dt.timezone.utc)
+        return (self.not_after - now).total_seconds() / 86400

@@ -1,0 +1,121 @@
+"""Rules: what a correct edge answers, as pure functions over recorded exchanges.
+
+A rule is registered once with its id, suite, severity, one-line statement, the paragraph a report
+shows (why it matters, what to change) and its source. A check function judges exchanges and
+raises `Violation`; it never does I/O and never imports pytest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..diagnose import likely_cause
+from ..exchange import Exchange
+from ..redact import redact
+
+Severity = Literal["fail", "advisory"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    suite: str
+    summary: str  # one line: what a correct edge does
+    why: str  # why it matters and what to change
+    source: str
+    severity: Severity = "fail"
+    threshold: str = ""  # the default, in words; targets may override
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(id: str, summary: str, why: str, source: str, severity: Severity = "fail", threshold: str = "") -> Rule:
+    """Register a rule; its suite is the id's first part."""
+    if id in RULES:
+        raise ValueError(f"rule {id} registered twice")
+    registered = Rule(id, id.split(".")[0], summary, why, source, severity, threshold)
+    RULES[id] = registered
+    return registered
+
+
+@dataclass(slots=True)
+class Attempts:
+    """How long a check was retried before its last answer."""
+
+    count: int
+    elapsed_s: float
+    deadline_s: float
+
+
+class Violation(AssertionError):
+    """A rule's expectation was not met: the product's main output."""
+
+    def __init__(self, rule: Rule, expected: str, actual: str, exchange: Exchange | None = None,
+                 cause: str | None = None, extra: list[Exchange] | None = None, reproduce: str | None = None) -> None:
+        self.rule = rule
+        self.expected = expected
+        self.actual = actual
+        self.exchange = exchange
+        self.extra = extra or []
+        # A known CloudFront/S3/API Gateway signature outranks the rule's own guess.
+        self.signature = likely_cause(exchange) if exchange is not None else None
+        self.cause = cause
+        self.reproduce = reproduce or (exchange.curl() if exchange is not None else None)
+        self.attempts: Attempts | None = None
+        super().__init__(f"{rule.id}: expected {expected}; actual {actual}")
+
+    @property
+    def advisory(self) -> bool:
+        return self.rule.severity == "advisory"
+
+    def render(self) -> str:
+        """The failure as a person reads it in a CI log: no traceback, everything needed to act."""
+        r = self.rule
+        lines = [f"{'ADVISORY' if self.advisory else 'FAILED'} [{r.id}] {r.summary}",
+                 f"  Expected: {self.expected}",
+                 f"  Actual:   {self.actual}"]
+        for ex in ([self.exchange] if self.exchange else []) + self.extra:
+            lines.append(f"  Exchange: {ex.summary()}")
+            if ex.body and (ex.status is None or ex.status >= 300 or ex.content_type.startswith("text/html")):
+                lines.append(f"  Body:     {ex.body_excerpt()}")
+        causes = [c for c in (self.signature, self.cause) if c]
+        if causes:
+            lines.append(f"  Likely cause: {causes[0]}")
+            lines += [f"  Also possible: {c}" for c in causes[1:]]
+        lines.append(f"  Why it matters: {r.why}")
+        if self.attempts and self.attempts.count > 1:
+            lines.append(f"  Attempts: {self.attempts.count} over {self.attempts.elapsed_s:.1f} s "
+                         f"(propagation deadline {self.attempts.deadline_s:g} s); the last answer is shown")
+        if self.reproduce:
+            lines.append(f"  Reproduce: {self.reproduce}")
+        return redact("\n".join(lines))
+
+
+def expect(condition: bool, rule: Rule, expected: str, actual: str, exchange: Exchange | None = None,
+           cause: str | None = None, reproduce: str | None = None) -> None:
+    """Raise a Violation of `rule` unless `condition` holds."""
+    if not condition:
+        raise Violation(rule, expected, actual, exchange, cause, reproduce=reproduce)
+
+
+def responded(rule: Rule, ex: Exchange, expected: str) -> None:
+    """A rule cannot judge a response that never came: say so as that rule's violation."""
+    if ex.status is None:
+        raise Violation(rule, expected, f"no response: {ex.error}", ex)
+
+
+SUITE_MODULES = ("https", "propagation", "static", "api", "cache", "cors", "spa", "config")
+
+
+def load_all() -> None:
+    """Import every rule module, so RULES lists them all (for `edgeverify rules` and the README)."""
+    import importlib
+
+    for name in SUITE_MODULES:
+        try:
+            importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise

@@ -1,0 +1,51 @@
+"""https: HTTP redirects to HTTPS keeping host, path and query; HSTS; a valid certificate; modern TLS."""
+
+import ssl
+
+import pytest
+
+from edgeverify.rules import https
+from edgeverify.probes import error_probe_paths, unique_path
+
+
+@pytest.mark.rule("https.redirect_status")
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_http_answers_a_permanent_redirect(edge, target, method):
+    https.check_redirect_status(edge.request(method, unique_path(), scheme="http"), target.https.redirect_statuses)
+
+
+@pytest.mark.rule("https.redirect_target")
+def test_redirect_keeps_host_path_and_query(edge, target):
+    path = unique_path()
+    https.check_redirect_target(edge.get(path, scheme="http"), target.url(path))
+
+
+@pytest.mark.rule("https.hsts")
+def test_hsts_on_every_page(edge, target, page):
+    https.check_hsts(edge.get(page), target.https.hsts_min_max_age)
+
+
+@pytest.mark.rule("https.hsts_on_errors")
+def test_hsts_on_error_responses(edge, target):
+    for path in error_probe_paths(target):
+        ex = edge.get(path)
+        if ex.status is None or ex.status >= 400:
+            https.check_hsts_on_error(ex, target.https.hsts_min_max_age)
+            return
+    pytest.skip("no probe answered an error (the SPA fallback answers 200 everywhere); see the spa suite")
+
+
+@pytest.mark.rule("https.cert_valid")
+def test_certificate_verifies_and_names_the_domain(edge):
+    https.check_certificate(edge.tls_handshake())
+
+
+@pytest.mark.rule("https.cert_expiry")
+def test_certificate_is_not_about_to_expire(edge, target):
+    https.check_certificate_expiry(edge.tls_handshake(verify=False), target.https.cert_min_days)
+
+
+@pytest.mark.rule("https.tls_legacy")
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1], ids=["TLSv1.0", "TLSv1.1"])
+def test_legacy_tls_is_refused(edge, version):
+    https.check_tls_legacy(edge.tls_handshake(minimum=version, maximum=version, verify=False), version.name)
