@@ -12,6 +12,7 @@ import socket
 import ssl
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -181,11 +182,13 @@ class EdgeClient:
         addr = self.mapping.get((host.lower(), 443), (host, 443))
         verify = (not self.target.insecure) if verify is None else verify
         ctx = ssl.create_default_context(cafile=self.target.ca_bundle) if verify else ssl._create_unverified_context()
-        if minimum is not None:
-            ctx.minimum_version = minimum
-            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")  # allow the legacy handshake we probe for
-        if maximum is not None:
-            ctx.maximum_version = maximum
+        with warnings.catch_warnings():  # probing deprecated versions is the point
+            warnings.simplefilter("ignore", DeprecationWarning)
+            if minimum is not None:
+                ctx.minimum_version = minimum
+                ctx.set_ciphers("DEFAULT:@SECLEVEL=0")  # allow the legacy handshake we probe for
+            if maximum is not None:
+                ctx.maximum_version = maximum
         info = TlsInfo(host=host, verified=False, reproduce=self._openssl_line(addr, minimum))
         try:
             with socket.create_connection(addr, timeout=self.target.timeouts.connect) as sock:

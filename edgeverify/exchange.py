@@ -95,10 +95,11 @@ class Exchange:
         if self.insecure:
             args.append("--insecure")
         for name, value in self.request_headers:
-            if name.lower() in ("content-length", "connection", "user-agent"):
-                continue
+            if name.lower() in ("content-length", "connection", "user-agent") or (name, value) == ("Accept", "*/*"):
+                continue  # curl sends its own
             if name.lower() == "accept-encoding" and "gzip" in value:
-                args.append("--compressed")
+                args.append("--compressed")  # sends Accept-Encoding and decodes, as the check did
+                continue
             args += ["-H", f"{name}: {redact(value)}"]
         if self.request_body:
             args += ["--data-binary", redact(self.request_body.decode("utf-8", "replace"))]

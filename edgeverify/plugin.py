@@ -55,6 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for suite in SUITES:
         config.addinivalue_line("markers", f"{suite}: the {suite} suite")
     config.addinivalue_line("markers", "rule(id): the edgeverify rule a check enforces (adds its suite marker)")
+    config.addinivalue_line("markers", "release_independent: the check does not wait for the release marker")
     config.stash[_RECORDS] = []
     config.stash[_DEADLINE] = time.monotonic()
     path = config.getoption("target")
@@ -154,8 +155,14 @@ def released(edge_client: EdgeClient, target: Target, pytestconfig: pytest.Confi
 
 
 @pytest.fixture
-def edge(edge_client: EdgeClient, released: float | None) -> EdgeClient:
-    """The edge client, for one check (its exchanges are recorded per attempt)."""
+def edge(edge_client: EdgeClient, request: pytest.FixtureRequest) -> EdgeClient:
+    """The edge client, for one check (its exchanges are recorded per attempt).
+
+    Checks wait for the release marker first, except those marked release_independent (the
+    certificate does not depend on which build is served, and must be judged even when TLS fails).
+    """
+    if request.node.get_closest_marker("release_independent") is None:
+        request.getfixturevalue("released")
     edge_client.log = []
     return edge_client
 

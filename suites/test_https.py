@@ -35,16 +35,19 @@ def test_hsts_on_error_responses(edge, target):
     pytest.skip("no probe answered an error (the SPA fallback answers 200 everywhere); see the spa suite")
 
 
+@pytest.mark.release_independent
 @pytest.mark.rule("https.cert_valid")
 def test_certificate_verifies_and_names_the_domain(edge):
     https.check_certificate(edge.tls_handshake())
 
 
+@pytest.mark.release_independent
 @pytest.mark.rule("https.cert_expiry")
 def test_certificate_is_not_about_to_expire(edge, target):
     https.check_certificate_expiry(edge.tls_handshake(verify=False), target.https.cert_min_days)
 
 
+@pytest.mark.release_independent
 @pytest.mark.rule("https.tls_legacy")
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1], ids=["TLSv1.0", "TLSv1.1"])
 def test_legacy_tls_is_refused(edge, version):

@@ -53,14 +53,16 @@ class Violation(AssertionError):
     """A rule's expectation was not met: the product's main output."""
 
     def __init__(self, rule: Rule, expected: str, actual: str, exchange: Exchange | None = None,
-                 cause: str | None = None, extra: list[Exchange] | None = None, reproduce: str | None = None) -> None:
+                 cause: str | None = None, extra: list[Exchange] | None = None, reproduce: str | None = None,
+                 diagnose: bool = True) -> None:
         self.rule = rule
         self.expected = expected
         self.actual = actual
         self.exchange = exchange
         self.extra = extra or []
-        # A known CloudFront/S3/API Gateway signature outranks the rule's own guess.
-        self.signature = likely_cause(exchange) if exchange is not None else None
+        # A known CloudFront/S3/API Gateway signature outranks the rule's own guess, unless the rule
+        # provoked that error on purpose (diagnose=False).
+        self.signature = likely_cause(exchange) if exchange is not None and diagnose else None
         self.cause = cause
         self.reproduce = reproduce or (exchange.curl() if exchange is not None else None)
         self.attempts: Attempts | None = None
@@ -94,10 +96,10 @@ class Violation(AssertionError):
 
 
 def expect(condition: bool, rule: Rule, expected: str, actual: str, exchange: Exchange | None = None,
-           cause: str | None = None, reproduce: str | None = None) -> None:
+           cause: str | None = None, reproduce: str | None = None, diagnose: bool = True) -> None:
     """Raise a Violation of `rule` unless `condition` holds."""
     if not condition:
-        raise Violation(rule, expected, actual, exchange, cause, reproduce=reproduce)
+        raise Violation(rule, expected, actual, exchange, cause, reproduce=reproduce, diagnose=diagnose)
 
 
 def responded(rule: Rule, ex: Exchange, expected: str) -> None:

@@ -1,0 +1,71 @@
+"""`edgeverify lab ...` / `python -m edgeverify.lab ...`: run a command against a local edge, or keep one up."""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from types import FrameType
+
+from .faults import FAULTS, validate
+from .lab import Lab, LabError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="edgeverify lab", description="A local edge that behaves like CloudFront.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (("run", "start the lab and one edge, run CMD with its environment, stop"),
+                            ("up", "start the lab and one edge, print its environment, wait for Ctrl-C")):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--faults", default="", help="comma-separated fault names (see `faults`)")
+        command.add_argument("--old-release-for", type=float, default=None, metavar="SECONDS",
+                             help="serve the old release for SECONDS after start (inf: forever)")
+        if name == "run":
+            command.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
+    commands.add_parser("faults", help="list the faults with what each imitates")
+    return parser
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the lab through the same path as Ctrl-C
+
+
+def main(argv: list[str]) -> int:
+    """Entry point; returns the exit code (CMD's own for `run`)."""
+    args = _parser().parse_args(argv)
+    if args.command == "faults":
+        width = max(map(len, FAULTS))
+        for name, description in FAULTS.items():
+            print(f"{name:<{width}}  {description}")
+        return 0
+    cmd: list[str] = list(getattr(args, "cmd", []))
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if args.command == "run" and not cmd:
+        print("edgeverify lab run: give a command after --", file=sys.stderr)
+        return 2
+    try:
+        faults = validate(args.faults.split(","))
+    except ValueError as exc:
+        print(f"edgeverify lab: {exc}", file=sys.stderr)
+        return 2
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        with Lab() as lab:
+            edge = lab.edge(faults=faults, old_release_for=args.old_release_for)
+            if args.command == "run":
+                return subprocess.call(cmd, env={**os.environ, **edge.env()})
+            for name, value in edge.env().items():
+                print(f"export {name}={shlex.quote(value)}")
+            print("# lab is up; Ctrl-C to stop", file=sys.stderr, flush=True)
+            signal.pause()
+            return 0
+    except LabError as exc:
+        print(f"edgeverify lab: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,60 @@
+"""The fault catalogue: each name imitates one CloudFront, S3 or API Gateway misconfiguration."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+# Every fault is passed to the origins in X-Lab-Faults; those they do not know are the edge's (nginx config).
+FAULTS: dict[str, str] = {
+    # https
+    "http-no-redirect": "ViewerProtocolPolicy allow-all: plain HTTP serves content with 200 instead of redirecting",
+    "redirect-302": "HTTP→HTTPS redirect uses 302 instead of 301",
+    "redirect-drops-query": "HTTP→HTTPS redirect Location loses the query string",
+    "redirect-drops-path": "HTTP→HTTPS redirect always goes to https://<host>/, dropping path and query",
+    "redirect-wrong-host": "HTTP→HTTPS redirect goes to the distribution's d111111abcdef8.cloudfront.net name",
+    "hsts-missing": "no Strict-Transport-Security header (no response headers policy)",
+    "hsts-short": "Strict-Transport-Security max-age=300 only",
+    "hsts-missing-on-errors": "Strict-Transport-Security only on 2xx/3xx responses, missing on errors",
+    "cert-wrong-name": "certificate issued for other.example.test only (alias missing from the ACM certificate)",
+    "cert-expiring": "certificate valid for only 5 more days (renewal failed)",
+    "cert-untrusted": "certificate signed by a CA outside the trust store / CA bundle",
+    "tls-legacy": "security policy TLSv1 (2016): TLS 1.0 and 1.1 handshakes accepted",
+    # static
+    "asset-missing": "index.html references a script chunk that was never uploaded to the bucket",
+    "script-wrong-type": "JavaScript objects uploaded with Content-Type: text/plain",
+    "css-wrong-type": "CSS objects uploaded with Content-Type: text/plain",
+    "compression-off": "behavior Compress=false: no gzip/br for compressible objects",
+    "no-validators": "ETag and Last-Modified stripped at the edge, so conditional GETs never get 304",
+    "leaky-headers": "stack-revealing headers: X-Powered-By: Express and a versioned Server header",
+    # api
+    "post-not-allowed": "/api/* AllowedMethods GET, HEAD, OPTIONS only: POST etc. get CloudFront's 403 method error",
+    "api-origin-down": "API origin unreachable: /api/* answers 502 with X-Cache: Error from cloudfront",
+    "api-cached": "/api/* cache policy MinTTL 60 s: GETs cached even with no-store (same nonce twice, Hit)",
+    "api-origin-path-doubled": "API origin path /prod plus the /api prefix: API Gateway answers Missing Authentication Token",
+    "api-host-forwarded": "viewer Host header forwarded to API Gateway (AllViewer policy): 403 Forbidden",
+    # cache
+    "assets-not-cached": "fingerprinted assets sent with Cache-Control: max-age=60, not long-lived/immutable",
+    "html-cached-long": "index.html sent with Cache-Control: public, max-age=31536000, immutable",
+    "cache-conflicting": "index.html sent with conflicting Cache-Control: no-store, max-age=600",
+    # cors
+    "cors-reflect-any": "API reflects any Origin in Access-Control-Allow-Origin, with credentials",
+    "cors-allow-null": "API admits the Origin 'null'",
+    "cors-lookalike": "API checks Origin with an unanchored regex: admits look-alike hosts such as evilexample.test",
+    "cors-http-origin": "API admits the http:// form of the allowed HTTPS origins",
+    "cors-wildcard-credentials": "API sends Access-Control-Allow-Origin: * with Access-Control-Allow-Credentials: true",
+    "cors-no-vary": "API sends a per-origin Access-Control-Allow-Origin without Vary: Origin",
+    "preflight-blocked": "/api/* AllowedMethods lack OPTIONS: preflights get CloudFront's 403 method error",
+    # spa
+    "no-spa-fallback": "no SPA fallback: deep links get S3's 403 AccessDenied",
+    "spa-fallback-all": "distribution-wide custom error responses 403/404 → /index.html 200, also for assets and /api",
+    "spa-swallows-api-errors": "API 403/404 errors turned into 200 /index.html by custom error responses",
+    "post-root-shell": "POST / answers 200 with the app shell (all methods allowed + 405 → /index.html)",
+}
+
+
+def validate(faults: Iterable[str]) -> frozenset[str]:
+    """Return the faults as a frozenset, or raise ValueError naming the unknown ones."""
+    chosen = frozenset(f.strip() for f in faults if f.strip())
+    unknown = sorted(chosen - FAULTS.keys())
+    if unknown:
+        raise ValueError(f"unknown lab fault(s): {', '.join(unknown)}; known: {', '.join(FAULTS)}")
+    return chosen

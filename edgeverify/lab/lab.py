@@ -1,0 +1,268 @@
+"""Process management: the lab (temp dir, CA, origins) and its edges (one nginx each)."""
+from __future__ import annotations
+
+import atexit
+import datetime
+import json
+import math
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+
+import trustme
+
+from . import nginx, site
+from .faults import validate
+
+DOMAIN = "www.example.test"
+START_TIMEOUT = 10.0
+_CERT_FAULTS = frozenset({"cert-wrong-name", "cert-expiring", "cert-untrusted"})
+
+
+class LabError(RuntimeError):
+    """The lab could not start or run a server."""
+
+
+def find_nginx() -> str:
+    """The nginx binary: $EDGEVERIFY_NGINX, then PATH, then /usr/sbin/nginx."""
+    path = os.environ.get("EDGEVERIFY_NGINX") or shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.access(path, os.X_OK):
+        raise LabError(f"nginx not found (looked for {path!r}): install it (Debian: apt-get install nginx-light) "
+                       "or set EDGEVERIFY_NGINX to its path")
+    return path
+
+
+def _free_port() -> int:
+    # Bind to port 0 and release it: a tiny race, covered by retrying nginx on "address in use".
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def _stop_group(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+    """Terminate a process started with start_new_session, and everything in its group."""
+    if proc.poll() is None:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+    else:
+        try:  # the leader is gone; make sure no worker of its group survives
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+class Edge:
+    """One running nginx: a CloudFront distribution with a given set of faults."""
+
+    def __init__(self, lab: Lab, root: Path, faults: frozenset[str], old_release_for: float | None) -> None:
+        self.lab, self.root, self.faults, self.old_release_for = lab, root, faults, old_release_for
+        self.http_port = self.https_port = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def connect_to(self) -> list[str]:
+        """curl --connect-to entries sending www.example.test:443/:80 to this edge."""
+        return [f"{DOMAIN}:443:127.0.0.1:{self.https_port}", f"{DOMAIN}:80:127.0.0.1:{self.http_port}"]
+
+    @property
+    def ca_bundle(self) -> str:
+        """PEM of the lab CA, which verifies the edge's certificate (unless a cert fault says otherwise)."""
+        return str(self.lab.ca_bundle)
+
+    @property
+    def error_log(self) -> Path:
+        return self.root / "error.log"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def env(self) -> dict[str, str]:
+        """Environment variables pointing edgeverify at this edge."""
+        return {"EDGEVERIFY_CONNECT_TO": " ".join(self.connect_to), "EDGEVERIFY_CA_BUNDLE": self.ca_bundle}
+
+    def start(self) -> None:
+        for subdir in ("tmp", "cache"):
+            (self.root / subdir).mkdir(parents=True, exist_ok=True)
+        cert, key = self.lab.certificate(self.faults & _CERT_FAULTS)
+        switch_at = None if self.old_release_for is None else time.time() + self.old_release_for
+        for attempt in range(3):
+            self.http_port, self.https_port = _free_port(), _free_port()
+            config = nginx.EdgeConfig(
+                root=self.root, http_port=self.http_port, https_port=self.https_port,
+                static_port=self.lab.static_port,
+                api_port=_free_port() if "api-origin-down" in self.faults else self.lab.api_port,
+                cert=cert, key=key, faults=self.faults, switch_at=switch_at,
+                via_id=os.urandom(16).hex(), as_root=os.geteuid() == 0)
+            (self.root / "nginx.conf").write_text(nginx.render(config))
+            (self.root / "nginx.pid").unlink(missing_ok=True)
+            self._proc = subprocess.Popen(
+                [self.lab.nginx, "-p", str(self.root), "-c", str(self.root / "nginx.conf"),
+                 "-e", str(self.error_log)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True)
+            if self._wait_ready():
+                return
+            self.stop()
+            if "Address already in use" not in _tail(self.error_log) or attempt == 2:
+                break
+        raise LabError(f"nginx for faults {sorted(self.faults) or 'none'} did not start in {START_TIMEOUT:.0f} s; "
+                       f"{self.error_log}:\n{_tail(self.error_log)}")
+
+    def _wait_ready(self) -> bool:
+        # The master writes its pid file only after binding both ports, so a connect then reaches it.
+        assert self._proc is not None
+        pid_file, deadline = self.root / "nginx.pid", time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline and self._proc.poll() is None:
+            if pid_file.exists() and pid_file.read_text().strip() == str(self._proc.pid):
+                return _accepts(self.https_port) and _accepts(self.http_port)
+            time.sleep(0.005)
+        return False
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            _stop_group(self._proc)
+            self._proc = None
+
+
+class Lab:
+    """A local CloudFront look-alike: test CA, origins process, and any number of edges."""
+
+    def __init__(self) -> None:
+        self.nginx = ""
+        self.root = Path()
+        self.release: dict[str, str] = {}
+        self.static_port = self.api_port = 0
+        self._origins: subprocess.Popen[bytes] | None = None
+        self._edges: list[Edge] = []
+        self._cache: dict[tuple[frozenset[str], float | None], Edge] = {}
+        self._certs: dict[frozenset[str], tuple[Path, Path]] = {}
+        self._ca = trustme.CA(organization_name="edgeverify lab CA")
+
+    def __enter__(self) -> Lab:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def ca_bundle(self) -> Path:
+        return self.root / "ca.pem"
+
+    def start(self) -> None:
+        """Build the site and start the origins; safe to call once."""
+        self.nginx = find_nginx()
+        self.root = Path(tempfile.mkdtemp(prefix="edgeverify-lab-"))
+        atexit.register(self.stop)  # also covers a Lab never closed by its with-block
+        try:
+            self.release = site.build(self.root / "site")
+            self._ca.cert_pem.write_to_path(str(self.ca_bundle))
+            self._start_origins()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_origins(self) -> None:
+        package_parent = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
+        log = self.root / "origins.log"
+        with log.open("wb") as stderr:
+            # stdin stays open as a lifeline: the origins exit when it closes, even if we are killed.
+            self._origins = subprocess.Popen(
+                [sys.executable, "-m", "edgeverify.lab.origins", "--root", str(self.root / "site")],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env, start_new_session=True)
+        assert self._origins.stdout is not None
+        ready, _, _ = select.select([self._origins.stdout], [], [], START_TIMEOUT)
+        line = self._origins.stdout.readline() if ready else b""
+        try:
+            ports = json.loads(line)
+            self.static_port, self.api_port = int(ports["static"]), int(ports["api"])
+        except (ValueError, KeyError, TypeError):
+            raise LabError(f"origins did not start; {log}:\n{_tail(log)}") from None
+
+    def certificate(self, cert_faults: frozenset[str]) -> tuple[Path, Path]:
+        """(chain, key) files for the edge certificate, shaped by the given cert-* faults."""
+        if cert_faults not in self._certs:
+            ca = trustme.CA(organization_name="edgeverify untrusted CA") if "cert-untrusted" in cert_faults else self._ca
+            name = "other.example.test" if "cert-wrong-name" in cert_faults else DOMAIN
+            not_after = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=5)
+                         if "cert-expiring" in cert_faults else None)
+            leaf = ca.issue_cert(name, not_after=not_after)
+            stem = self.root / "certs" / ("-".join(sorted(cert_faults)) or "good")
+            stem.parent.mkdir(exist_ok=True)
+            chain, key = stem.with_suffix(".crt"), stem.with_suffix(".key")
+            chain.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+            leaf.private_key_pem.write_to_path(str(key))
+            self._certs[cert_faults] = (chain, key)
+        return self._certs[cert_faults]
+
+    def edge(self, faults: Iterable[str] = (), old_release_for: float | None = None) -> Edge:
+        """A running edge with these faults; edges without a timed release switch are shared."""
+        if self._origins is None:
+            raise LabError("the lab is not started: use `with Lab() as lab:`")
+        chosen = validate(faults)
+        key = (chosen, old_release_for)
+        cacheable = old_release_for is None or math.isinf(old_release_for)
+        if cacheable and key in self._cache and self._cache[key].running:
+            return self._cache[key]
+        edge = Edge(self, self.root / "edges" / str(len(self._edges)), chosen, old_release_for)
+        self._edges.append(edge)
+        edge.start()
+        if cacheable:
+            self._cache[key] = edge
+        return edge
+
+    def stop(self) -> None:
+        """Stop every edge and the origins and delete the temp dir; idempotent."""
+        atexit.unregister(self.stop)
+        for edge in self._edges:
+            edge.stop()
+        self._edges.clear()
+        self._cache.clear()
+        if self._origins is not None:
+            proc, self._origins = self._origins, None
+            if proc.stdin:
+                proc.stdin.close()
+            try:
+                proc.wait(2)
+            except subprocess.TimeoutExpired:
+                pass
+            _stop_group(proc)
+            if proc.stdout:
+                proc.stdout.close()
+        if self.root != Path() and self.root.exists():
+            shutil.rmtree(self.root, ignore_errors=True)

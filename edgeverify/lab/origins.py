@@ -1,0 +1,266 @@
+"""The two origins: an S3-like static bucket and an API Gateway + Lambda-like JSON API.
+
+Run as `python -m edgeverify.lab.origins --root DIR`: binds both on free loopback ports, prints
+`{"static": port, "api": port}` on one stdout line, and serves until stdin closes (its parent died
+or stopped it). Per-edge behaviour arrives in request headers set by nginx: `X-Lab-Faults` and
+`X-Lab-Release-Switch-At`. They are trusted only because both servers listen on loopback.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import email.utils
+import hashlib
+import json
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote
+
+API_HOST = "lab0api.execute-api.us-east-1.amazonaws.com"
+S3_HOST = "lab-site.s3.us-east-1.amazonaws.com"
+ALLOWED_ORIGINS = ("https://app.example.test", "https://www.example.test")
+
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript",
+    ".css": "text/css", ".json": "application/json", ".webmanifest": "application/manifest+json",
+    ".svg": "image/svg+xml", ".ico": "image/x-icon", ".png": "image/png", ".txt": "text/plain",
+}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Keep-alive HTTP/1.1, always a Content-Length, no access log, Server header chosen per origin."""
+
+    protocol_version = "HTTP/1.1"
+    server_header: str | None = None
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # quiet: the edge keeps the access log
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # BaseHTTPRequestHandler always adds "Server: BaseHTTP/..."; the AWS origins do not.
+        self.log_request(code)
+        self.send_response_only(code, message)
+        if self.server_header:
+            self.send_header("Server", self.server_header)
+        self.send_header("Date", self.date_time_string())
+
+    @property
+    def faults(self) -> frozenset[str]:
+        return frozenset(f.strip() for f in self.headers.get("X-Lab-Faults", "").split(",") if f.strip())
+
+    @property
+    def path_only(self) -> str:
+        return self.path.split("?", 1)[0]
+
+    def read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def reply(self, status: int, headers: dict[str, str], body: bytes = b"") -> None:
+        self.send_response(status)
+        if "leaky-headers" in self.faults:
+            self.send_header("X-Powered-By", "Express")
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if status != 304:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD" and status not in (204, 304):
+            self.wfile.write(body)
+
+
+class _Object:
+    """One stored object with the metadata S3 keeps for it."""
+
+    def __init__(self, body: bytes, modified: float) -> None:
+        self.body = body
+        self.etag = f'"{hashlib.md5(body).hexdigest()}"'
+        self.last_modified = email.utils.formatdate(modified, usegmt=True)
+        self.modified = int(modified)
+
+
+class StaticHandler(_Handler):
+    """S3 REST endpoint behind OAC, without s3:ListBucket: missing keys answer 403 AccessDenied."""
+
+    server_header = "AmazonS3"
+    bucket: dict[str, _Object] = {}
+    index: dict[str, _Object] = {}  # "<release>" or "<release>-asset-missing" -> index.html
+
+    def do_GET(self) -> None:
+        key = unquote(self.path_only.lstrip("/"))
+        obj = self._lookup(key)
+        if obj is None:
+            return self._error(403, "AccessDenied", "Access Denied")
+        headers = {
+            "Content-Type": self._content_type(key),
+            "ETag": obj.etag,
+            "Last-Modified": obj.last_modified,
+            "Cache-Control": self._cache_control(key),
+            "Accept-Ranges": "bytes",
+            **self._request_ids(),
+        }
+        if self._not_modified(obj):
+            return self.reply(304, headers)
+        self.reply(200, headers, obj.body)
+
+    do_HEAD = do_GET
+
+    def _other(self) -> None:
+        self.read_body()
+        self._error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.",
+                    f"<Method>{self.command}</Method><ResourceType>OBJECT</ResourceType>")
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _other
+
+    def _lookup(self, key: str) -> _Object | None:
+        if key != "index.html":
+            return self.bucket.get(key)
+        # Propagation: nginx says when this edge switches to the new release (absent = new now).
+        switch_at = self.headers.get("X-Lab-Release-Switch-At")
+        release = "old" if switch_at and time.time() < float(switch_at) else "new"
+        return self.index[f"{release}-asset-missing" if "asset-missing" in self.faults else release]
+
+    def _content_type(self, key: str) -> str:
+        ext = os.path.splitext(key)[1]
+        if ext == ".js" and "script-wrong-type" in self.faults or ext == ".css" and "css-wrong-type" in self.faults:
+            return "text/plain"
+        return CONTENT_TYPES.get(ext, "binary/octet-stream")  # S3's default for untyped uploads
+
+    def _cache_control(self, key: str) -> str:
+        # The Cache-Control metadata a well-run deploy sets, unless a fault says otherwise.
+        if key == "index.html":
+            if "html-cached-long" in self.faults:
+                return "public, max-age=31536000, immutable"
+            return "no-store, max-age=600" if "cache-conflicting" in self.faults else "no-cache"
+        if key.startswith("assets/"):
+            return "max-age=60" if "assets-not-cached" in self.faults else "public, max-age=31536000, immutable"
+        return "public, max-age=3600"
+
+    def _not_modified(self, obj: _Object) -> bool:
+        inm = self.headers.get("If-None-Match")
+        if inm is not None:
+            tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
+            return "*" in tags or obj.etag in tags
+        ims = self.headers.get("If-Modified-Since")
+        if ims:
+            try:
+                return obj.modified <= email.utils.parsedate_to_datetime(ims).timestamp()
+            except (TypeError, ValueError):
+                return False
+        return False
+
+    def _request_ids(self) -> dict[str, str]:
+        return {"x-amz-request-id": os.urandom(8).hex().upper(),
+                "x-amz-id-2": base64.b64encode(os.urandom(48)).decode()}
+
+    def _error(self, status: int, code: str, message: str, extra: str = "") -> None:
+        ids = self._request_ids()
+        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
+                f"{extra}<RequestId>{ids['x-amz-request-id']}</RequestId><HostId>{ids['x-amz-id-2']}</HostId></Error>")
+        self.reply(status, {"Content-Type": "application/xml", **ids}, body.encode())
+
+
+_ROUTES = {"/api/echo": ("POST",), "/api/health": ("GET", "HEAD"), "/api/nonce": ("GET", "HEAD")}
+_LOOKALIKE = re.compile(r"https://.*example.test")  # the buggy check: unescaped dot, no anchors
+
+
+class ApiHandler(_Handler):
+    """API Gateway (REST API, stage mapped at the root) with a Lambda proxy integration and CORS."""
+
+    def handle_any(self) -> None:
+        path, body = self.path_only, self.read_body()
+        host = self.headers.get("Host", "").rsplit(":", 1)[0]
+        if host not in (API_HOST, "127.0.0.1", "localhost"):
+            return self._json(403, {"message": "Forbidden"})  # no custom domain for that Host
+        if not path.startswith("/api/"):
+            return self._json(403, {"message": "Missing Authentication Token"})
+        if self.command == "OPTIONS":
+            return self._preflight()
+        if path not in _ROUTES:
+            return self._json(404, {"message": "Not Found"})
+        if self.command not in _ROUTES[path]:
+            return self._json(403, {"message": "Missing Authentication Token"})
+        no_store = {"Cache-Control": "no-store"}
+        if path == "/api/echo":
+            try:
+                payload = json.loads(body or b"null")
+            except ValueError:
+                return self._json(400, {"message": "Invalid JSON body"}, no_store)
+            return self._json(200, {"echo": payload, "method": self.command}, no_store)
+        if path == "/api/health":
+            return self._json(200, {"status": "ok"}, no_store)
+        self._json(200, {"nonce": uuid.uuid4().hex, "time": time.time()}, no_store)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = handle_any
+
+    def _allowed_origin(self) -> str | None:
+        """The Access-Control-Allow-Origin value this request earns, if any."""
+        origin, faults = self.headers.get("Origin"), self.faults
+        if "cors-wildcard-credentials" in faults:
+            return "*"
+        if origin is None:
+            return None
+        if (origin in ALLOWED_ORIGINS  # the correct check: exact string match
+                or "cors-reflect-any" in faults
+                or "cors-allow-null" in faults and origin == "null"
+                or "cors-lookalike" in faults and _LOOKALIKE.match(origin)
+                or "cors-http-origin" in faults and origin.replace("http://", "https://", 1) in ALLOWED_ORIGINS):
+            return origin
+        return None
+
+    def _cors_headers(self) -> dict[str, str]:
+        acao = self._allowed_origin()
+        headers = {} if acao == "*" or "cors-no-vary" in self.faults else {"Vary": "Origin"}
+        if acao:
+            headers |= {"Access-Control-Allow-Origin": acao, "Access-Control-Allow-Credentials": "true"}
+        return headers
+
+    def _preflight(self) -> None:
+        headers = self._cors_headers()
+        if "Access-Control-Allow-Origin" in headers:
+            headers |= {"Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+                        "Access-Control-Allow-Headers": "content-type, authorization",
+                        "Access-Control-Max-Age": "600"}
+        self.reply(204, {"Content-Type": "application/json", **self._ids(), **headers})
+
+    def _ids(self) -> dict[str, str]:
+        return {"x-amzn-RequestId": str(uuid.uuid4()),
+                "x-amz-apigw-id": base64.b64encode(os.urandom(12)).decode()[:15] + "="}
+
+    def _json(self, status: int, payload: object, extra: dict[str, str] | None = None) -> None:
+        headers = {"Content-Type": "application/json", **self._ids(), **(extra or {}), **self._cors_headers()}
+        self.reply(status, headers, json.dumps(payload).encode())
+
+
+def load(root: Path) -> None:
+    """Load the built site (see site.build) into the static handler's bucket."""
+    now = time.time()
+    bucket = root / "bucket"
+    StaticHandler.bucket = {p.relative_to(bucket).as_posix(): _Object(p.read_bytes(), now)
+                            for p in bucket.rglob("*") if p.is_file()}
+    StaticHandler.index = {p.stem: _Object(p.read_bytes(), now) for p in (root / "index").glob("*.html")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m edgeverify.lab.origins")
+    parser.add_argument("--root", type=Path, required=True, help="directory written by site.build")
+    args = parser.parse_args(argv)
+    load(args.root)
+    servers = {name: ThreadingHTTPServer(("127.0.0.1", 0), handler)
+               for name, handler in (("static", StaticHandler), ("api", ApiHandler))}
+    for server in servers.values():
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(json.dumps({name: s.server_address[1] for name, s in servers.items()}), flush=True)
+    sys.stdin.read()  # blocks until the parent closes our stdin or dies: no orphaned origins
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,71 @@
+"""Fixtures shared by the project's tests: the local edge lab and a way to run edgeverify against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LAB_TARGET = ROOT / "targets" / "local-lab.yaml"
+
+
+@dataclass
+class Run:
+    """One edgeverify run (a real pytest session in a subprocess) and what it reported."""
+
+    returncode: int
+    output: str
+    checks: list[dict[str, Any]] = field(default_factory=list)
+
+    def failed(self) -> dict[str, str]:
+        """rule id -> failure message, for every failed (or advisory-flagged) check."""
+        found: dict[str, str] = {}
+        for c in self.checks:
+            if c["status"] in ("failed", "error", "advisory") and c.get("rule"):
+                found.setdefault(c["rule"], c.get("message") or c.get("advisory") or "")
+        return found
+
+    def statuses(self) -> dict[str, str]:
+        return {c["nodeid"]: c["status"] for c in self.checks}
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Any]:
+    from edgeverify.lab import Lab
+
+    with Lab() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def run_edgeverify(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Run]:
+    """run_edgeverify(edge, *pytest_args, target=LAB_TARGET, env=None) -> Run.
+
+    Runs the suites (default: all of suites/) against the given lab edge, single attempt unless
+    the args set --propagation-timeout, and reads the JSON report.
+    """
+
+    def run(edge: Any, *args: str, target: Path = LAB_TARGET, env: dict[str, str] | None = None,
+            timeout: float = 240) -> Run:
+        reports = tmp_path_factory.mktemp("reports")
+        paths = [a for a in args if not a.startswith("-") and a.endswith(".py")] or [str(ROOT / "suites")]
+        options = [a for a in args if a not in paths]
+        if not any(a.startswith("--propagation-timeout") for a in options):
+            options.append("--propagation-timeout=0")
+        cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-W", "ignore", "-q", "-rs",
+               "--target", str(target), "--reports-dir", str(reports), *options, *paths]
+        proc = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **edge.env(), **(env or {})},
+                              capture_output=True, text=True, timeout=timeout)
+        report = reports / "edgeverify.json"
+        checks = json.loads(report.read_text())["checks"] if report.exists() else []
+        return Run(proc.returncode, proc.stdout + proc.stderr, checks)
+
+    return run
