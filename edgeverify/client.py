@@ -160,9 +160,9 @@ class EdgeClient:
             if response is not None:
                 response.close()
             ex.elapsed_s = time.monotonic() - start
-        if aborted.is_set() and ex.error is None:
+        if aborted.is_set():  # whatever arrived is incomplete: judge it as no response
             ex.error = f"exceeded the total time bound of {timeouts.total:g} s (server too slow or dripping)"
-            ex.body_truncated = True
+            ex.status, ex.body_truncated = None, True
         self.log.append(ex)
         return ex
 

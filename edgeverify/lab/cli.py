@@ -58,14 +58,14 @@ def main(argv: list[str]) -> int:
             if args.command == "run":
                 return subprocess.call(cmd, env={**os.environ, **edge.env()})
             for name, value in edge.env().items():
-                print(f"export {name}={shlex.quote(value)}")
+                print(f"export {name}={shlex.quote(value)}", flush=True)
             print("# lab is up; Ctrl-C to stop", file=sys.stderr, flush=True)
             signal.pause()
             return 0
     except LabError as exc:
         print(f"edgeverify lab: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt:  # the normal way to stop `up`; an interrupted `run` is 130 as in shells
+        return 0 if args.command == "up" else 130
     finally:
         signal.signal(signal.SIGTERM, previous)

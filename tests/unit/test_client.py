@@ -1,0 +1,128 @@
+"""The edge client against small loopback servers: connect-to mapping, time and size bounds, curl lines."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from edgeverify.client import EdgeClient
+from edgeverify.redact import register_secret
+from edgeverify.target import Target, Timeouts
+
+
+def serve(handler: Callable[[socket.socket, bytes], None]) -> Iterator[int]:
+    """A one-thread-per-connection TCP server on loopback; yields its port."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            def handle(c: socket.socket = conn) -> None:
+                with c:
+                    request = c.recv(65536)
+                    try:
+                        handler(c, request)
+                    except OSError:
+                        pass
+            threading.Thread(target=handle, daemon=True).start()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join(2)
+    server.close()
+
+
+def client_for(port: int, **target_fields: object) -> EdgeClient:
+    target = Target(domain="www.example.test", connect_to=[f"www.example.test:80:127.0.0.1:{port}"], **target_fields)
+    return EdgeClient(target)
+
+
+@pytest.fixture
+def echo_server() -> Iterator[int]:
+    def handler(conn: socket.socket, request: bytes) -> None:
+        body = request.split(b"\r\n\r\n")[0]
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Cache: Miss from cloudfront\r\n"
+                     b"Set-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    yield from serve(handler)
+
+
+def test_connect_to_dials_the_mapped_address_but_keeps_the_host(echo_server):
+    ex = client_for(echo_server).get("/hello?x=1", scheme="http")
+    assert ex.status == 200, ex.error
+    assert b"GET /hello?x=1 HTTP/1.1" in ex.body
+    assert b"Host: www.example.test\r\n" in ex.body
+    assert ex.header_values("set-cookie") == ["a=1", "b=2"]  # duplicates kept for hygiene rules
+    assert ex.x_cache == "Miss from cloudfront"
+
+
+def test_a_dripping_server_cannot_hold_a_request_past_the_total_bound():
+    def drip(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+        for _ in range(100):
+            conn.sendall(b"x")
+            time.sleep(0.2)  # below the read bound: only the total bound can stop it
+
+    for port in serve(drip):
+        client = client_for(port, timeouts=Timeouts(connect=1, read=1, total=1.5))
+        started = time.monotonic()
+        ex = client.get("/slow", scheme="http")
+        took = time.monotonic() - started
+    assert ex.error is not None and "total time bound of 1.5 s" in ex.error
+    assert took < 3
+
+
+def test_headers_dripping_forever_are_bounded_too():
+    def drip_headers(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        for i in range(100):
+            conn.sendall(b"X-%d: y\r\n" % i)
+            time.sleep(0.2)
+
+    for port in serve(drip_headers):
+        started = time.monotonic()
+        ex = client_for(port, timeouts=Timeouts(connect=1, read=1, total=1.0)).get("/", scheme="http")
+        took = time.monotonic() - started
+    assert ex.status is None and "total time bound" in (ex.error or "")
+    assert took < 2.5
+
+
+def test_the_body_is_cut_at_the_size_bound():
+    def big(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\n\r\n" + b"x" * 2_000_000)
+
+    for port in serve(big):
+        ex = client_for(port, max_body_bytes=1000).get("/big", scheme="http")
+    assert ex.status == 200
+    assert ex.body_truncated and len(ex.body) == 1000
+
+
+def test_refused_connection_is_recorded_not_raised():
+    sock = socket.create_server(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    ex = client_for(port).get("/", scheme="http")
+    assert ex.status is None and "refused" in (ex.error or "").lower()
+
+
+def test_curl_line_reproduces_the_request_with_secrets_as_variables(echo_server):
+    register_secret("tok-123456", "API_TOKEN")
+    client = client_for(echo_server, headers={"Authorization": "Bearer tok-123456"})
+    ex = client.request("POST", "/api/echo", scheme="http", json={"a": 1})
+    line = ex.curl()
+    assert "tok-123456" not in line
+    assert '"Authorization: Bearer ${API_TOKEN}"' in line
+    assert f"--connect-to www.example.test:80:127.0.0.1:{echo_server}" in line
+    assert "-X POST" in line and "--data-binary" in line and "http://www.example.test/api/echo" in line
+    assert client.sent_unrepeatable  # a POST went out: the retry policy must not repeat it
+    assert ex.to_dict()["request"]["headers"][-1][1] != "Bearer tok-123456"
