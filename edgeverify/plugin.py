@@ -28,6 +28,7 @@ _RECORDS = pytest.StashKey[list[dict[str, Any]]]()
 _OUTCOME = pytest.StashKey[dict[str, Any]]()
 _ADVISORY = pytest.StashKey[str]()
 _REPORT_PATHS = pytest.StashKey[list[Path]]()
+_RELEASE_WAIT = pytest.StashKey[float]()  # seconds until this worker saw the release marker
 _config: pytest.Config | None = None  # logreport hooks get no config; set at session start
 
 
@@ -151,7 +152,10 @@ def edge_client(target: Target) -> Iterator[EdgeClient]:
 @pytest.fixture(scope="session")
 def released(edge_client: EdgeClient, target: Target, pytestconfig: pytest.Config) -> float | None:
     """Wait until the edge serves the target's release marker; the seconds it took, or None if none declared."""
-    return wait_for_release(edge_client, target, pytestconfig.stash[_DEADLINE])
+    waited = wait_for_release(edge_client, target, pytestconfig.stash[_DEADLINE])
+    if waited is not None:
+        pytestconfig.stash[_RELEASE_WAIT] = round(waited, 3)
+    return waited
 
 
 @pytest.fixture
@@ -218,6 +222,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             "summary": rule.summary if rule else None,
             "severity": rule.severity if rule else None,
             "advisory": item.stash.get(_ADVISORY, None),
+            "release_served_after_s": item.config.stash.get(_RELEASE_WAIT, None),
             **item.stash.get(_OUTCOME, {}),
             "exchanges": [ex.to_dict() for ex in log],
         }
@@ -260,6 +265,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.section("edgeverify advisory findings (not failing; --strict-advisories fails them)")
         for r in advisories:
             terminalreporter.write_line(r["advisory"])
+    release_waits = [r["release_served_after_s"] for r in records if r.get("release_served_after_s") is not None]
+    target = config.stash.get(_TARGET, None)
+    if release_waits and target is not None:
+        terminalreporter.write_line(f"edgeverify: release {target.propagation.release_marker} served after "
+                                    f"{max(release_waits):.1f} s")
     converged = [r for r in records if r.get("converged_after_s")]
     if converged:
         terminalreporter.section("edgeverify convergence")

@@ -37,8 +37,11 @@ def write_all(records: list[dict[str, Any]], folder: Path, target: Target, exits
     """Write the JSON and Markdown reports (and the CI job summary when the CI provides one)."""
     folder.mkdir(parents=True, exist_ok=True)
     counts = Counter(r["status"] for r in records)
-    doc = {"domain": target.domain, "target": target.source, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-           "exit_status": int(exitstatus), "counts": dict(counts), "checks": sorted(records, key=lambda r: r["nodeid"])}
+    waits = [r["release_served_after_s"] for r in records if r.get("release_served_after_s") is not None]
+    doc = {"domain": target.domain, "target": target.source,
+           "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "exit_status": int(exitstatus),
+           "release": {"marker": target.propagation.release_marker, "served_after_s": max(waits) if waits else None},
+           "counts": dict(counts), "checks": sorted(records, key=lambda r: r["nodeid"])}
     json_path = folder / JSON_NAME
     json_path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
     md = markdown(doc)
@@ -58,8 +61,13 @@ def markdown(doc: dict[str, Any]) -> str:
     verdict = "❌ failing" if bad else "✅ passing"
     lines = [f"# edgeverify: {doc['domain']} — {verdict}", "",
              f"Target `{doc['target']}`, finished {doc['finished_at']}. "
-             + ", ".join(f"{n} {s}" for s, n in sorted(doc["counts"].items())) + ".", "",
-             "| suite | passed | failed | advisory | skipped |", "|---|---|---|---|---|"]
+             + ", ".join(f"{n} {s}" for s, n in sorted(doc["counts"].items())) + ".", ""]
+    release = doc["release"]
+    if release["marker"]:
+        waited = release["served_after_s"]
+        lines += [f"Release `{release['marker']}`: " + (f"served after {waited:.1f} s." if waited is not None
+                                                         else "not confirmed (see failures)."), ""]
+    lines += ["| suite | passed | failed | advisory | skipped |", "|---|---|---|---|---|"]
     suites: dict[str, Counter[str]] = {}
     for c in checks:
         suites.setdefault(c.get("suite") or "other", Counter())[c["status"]] += 1

@@ -69,3 +69,31 @@ def run_edgeverify(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Ru
         return Run(proc.returncode, proc.stdout + proc.stderr, checks)
 
     return run
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):
+        for old in (ROOT / "reports" / "fault-matrix").glob("*.json"):
+            old.unlink()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Print the fault matrix (fault x suite) when the matrix test ran."""
+    rows = [json.loads(p.read_text()) for p in sorted((ROOT / "reports" / "fault-matrix").glob("*.json"))]
+    if not rows:
+        return
+    suites = ["https", "static", "cache", "api", "cors", "spa", "propagation"]
+    lines = ["| fault | " + " | ".join(suites) + " |", "|---|" + "---|" * len(suites)]
+    for row in sorted(rows, key=lambda r: (r["meant"], r["fault"])):
+        cells = []
+        for s in suites:
+            mark = "CAUGHT" if s in row["failing"] and s in row["meant"] else (
+                "also" if s in row["failing"] else ("MISSED" if s in row["meant"] else "."))
+            cells.append(mark)
+        lines.append(f"| {row['fault']} | " + " | ".join(cells) + " |")
+    table = "\n".join(lines)
+    (ROOT / "reports" / "fault-matrix.md").write_text(
+        "# Fault matrix\n\nCAUGHT: the suite meant for the fault failed; also: another suite failed too; "
+        "MISSED: the meant suite passed.\n\n" + table + "\n")
+    terminalreporter.section("fault matrix (fault x suite)")
+    terminalreporter.write_line(table)

@@ -1,0 +1,70 @@
+"""The fault matrix: every lab fault is caught by the suite meant for it, with its diagnosis, and the
+correct lab passes every suite. Each row runs all suites, so the matrix also shows what else fails."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+
+from edgeverify.lab import FAULTS
+from edgeverify.rules import RULES, load_all
+
+ROOT = Path(__file__).resolve().parents[2]
+MATRIX_DIR = ROOT / "reports" / "fault-matrix"
+GROUPS = ("https", "static", "cache", "api", "cors", "spa")
+
+
+def _catches() -> dict[str, dict[str, str]]:
+    merged: dict[str, dict[str, str]] = {}
+    for group in GROUPS:
+        module = importlib.import_module(f"catches_{group}")
+        for fault, rules in module.CATCHES.items():
+            merged.setdefault(fault, {}).update(rules)
+    return merged
+
+
+CATCHES = _catches()
+
+
+def test_every_fault_has_a_catching_rule_and_every_failing_rule_a_fault():
+    assert set(FAULTS) == set(CATCHES), set(FAULTS) ^ set(CATCHES)
+    load_all()
+    caught = {rule for rules in CATCHES.values() for rule in rules}
+    # config.* rules are proven on moto (tests/aws); the release rule by tests/lab/test_propagation.py.
+    lab_rules = {r.id for r in RULES.values() if r.suite not in ("config", "propagation")}
+    assert lab_rules - caught == set(), "rules no lab fault proves"
+    assert caught <= set(RULES), caught - set(RULES)
+
+
+def test_correct_lab_passes_every_suite(lab, run_edgeverify):
+    run = run_edgeverify(lab.edge(), "--strict-advisories")
+    assert run.returncode == 0, run.output
+    assert run.failed() == {}
+    _write_row("(correct lab)", run, {})
+
+
+@pytest.mark.parametrize("fault", sorted(CATCHES))
+def test_fault_is_caught_with_its_diagnosis(lab, run_edgeverify, fault):
+    run = run_edgeverify(lab.edge(faults=[fault]), "--strict-advisories")
+    _write_row(fault, run, CATCHES[fault])
+    assert run.returncode == 1, run.output
+    failed = run.failed()
+    for rule, text in CATCHES[fault].items():
+        assert rule in failed, f"{fault}: {rule} did not fail; failed: {sorted(failed)}\n{run.output[-4000:]}"
+        message = failed[rule]
+        assert text in message, f"{fault}: {rule} message lacks {text!r}:\n{message}"
+        for part in ("Expected:", "Actual:", "Likely cause:", "Reproduce:"):
+            assert part in message, f"{fault}: {rule} message lacks {part}\n{message}"
+    assert "Traceback" not in run.output
+
+
+def _write_row(fault: str, run, expected: dict[str, str]) -> None:
+    """One matrix row, collected by tests/conftest.py into a table at the end of the run."""
+    suites = sorted({c.get("suite") or "?" for c in run.checks if c["status"] in ("failed", "error", "advisory")})
+    meant = sorted({rule.split(".")[0] for rule in expected})
+    MATRIX_DIR.mkdir(parents=True, exist_ok=True)
+    name = fault.strip("()").replace(" ", "-")
+    (MATRIX_DIR / f"{name}.json").write_text(json.dumps({"fault": fault, "failing": suites, "meant": meant}))
