@@ -220,7 +220,9 @@ events {{
     worker_connections 512;
 }}
 http {{
-    access_log {d}/access.log;
+    # $connection lets the benchmark measure keep-alive (requests per connection).
+    log_format edge '$remote_addr conn=$connection n=$connection_requests "$request" $status $upstream_cache_status';
+    access_log {d}/access.log edge;
     client_body_temp_path {d}/tmp/body;
     proxy_temp_path {d}/tmp/proxy;
     fastcgi_temp_path {d}/tmp/fastcgi;
