@@ -10,7 +10,8 @@ import sys
 from types import FrameType
 
 from .faults import FAULTS, validate
-from .lab import Lab, LabError
+from ..errors import LabError
+from .lab import Lab
 
 
 def _parser() -> argparse.ArgumentParser:

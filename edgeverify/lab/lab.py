@@ -21,15 +21,12 @@ from types import TracebackType
 import trustme
 
 from . import nginx, site
+from ..errors import LabError
 from .faults import validate
 
 DOMAIN = "www.example.test"
 START_TIMEOUT = 10.0
 _CERT_FAULTS = frozenset({"cert-wrong-name", "cert-expiring", "cert-untrusted"})
-
-
-class LabError(RuntimeError):
-    """The lab could not start or run a server."""
 
 
 def find_nginx() -> str:
