@@ -214,8 +214,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         log: list[Exchange] = client.log if isinstance(client, EdgeClient) else []
         marker = item.get_closest_marker("rule")
         rule = RULES.get(marker.args[0]) if marker else None
-        if isinstance(excinfo.value if excinfo else None, Violation):
-            rule = excinfo.value.rule  # type: ignore[union-attr]
+        violation = excinfo.value if excinfo is not None and isinstance(excinfo.value, Violation) else None
+        if violation is not None:
+            rule = violation.rule
+            if not log and violation.exchange is not None:  # failed in setup (the release gate)
+                log = [violation.exchange, *violation.extra]
         report.edgeverify = {  # type: ignore[attr-defined]
             "rule": rule.id if rule else None,
             "suite": rule.suite if rule else None,
