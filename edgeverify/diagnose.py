@@ -35,7 +35,8 @@ def likely_cause(ex: Exchange, api_prefix: str = API_PREFIX) -> str | None:
     if '"Missing Authentication Token"' in body:
         return ("API Gateway has no such route or stage: often the origin path and the behavior path double up "
                 "(/prod/api/...); check the API origin's OriginPath and the stage name")
-    if ex.status == 403 and body.strip() == '{"message":"Forbidden"}':
+    payload = ex.json() if ex.content_type == "application/json" else None
+    if ex.status == 403 and isinstance(payload, dict) and payload.get("message") == "Forbidden":
         return ("API Gateway refused the request: an API key or WAF rule, or the viewer Host header forwarded to "
                 "API Gateway (use the AllViewerExceptHostHeader origin request policy)")
     if ex.status in (502, 503, 504) and "error from cloudfront" in x_cache:

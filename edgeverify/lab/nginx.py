@@ -116,7 +116,7 @@ def _api_location(c: EdgeConfig) -> str:
     parts += ["proxy_pass http://api_origin;", _proxy_headers(c, host, switch=False)]
     if "api-cached" in f:  # cache policy with MinTTL > 0: caches even no-store responses
         parts.append("proxy_cache edge;\nproxy_cache_key $scheme$host$uri$is_args$args;\n"
-                     "proxy_ignore_headers Cache-Control Expires Set-Cookie;\nproxy_cache_valid 200 60s;")
+                     "proxy_ignore_headers Cache-Control Expires Set-Cookie Vary;\nproxy_cache_valid 200 60s;")
     else:  # CachingDisabled
         parts.append("proxy_cache off;")
     parts.append(_error_pages("spa-fallback-all" in f or "spa-swallows-api-errors" in f))
