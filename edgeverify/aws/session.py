@@ -90,6 +90,7 @@ def aws_errors(action: str) -> Iterator[None]:
         code = str(error.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "error"))
         message = " ".join(str(error.get("Message") or "").split())
         hint = _HINTS.get(code)
-        raise AwsError(f"{action}: {code}{': ' + message if message else ''}" + (f"; {hint}." if hint else ".")) from None
+        detail = f"{code}: {message}" if message else code
+        raise AwsError(f"{action}: {detail}" + (f"; {hint}." if hint else ".")) from None
     except BotoCoreError as exc:
         raise AwsError(f"{action}: {' '.join(str(exc).split())}.") from None
