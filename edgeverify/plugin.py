@@ -175,7 +175,16 @@ def edge(edge_client: EdgeClient, request: pytest.FixtureRequest) -> EdgeClient:
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     """Run a check until it passes or the propagation deadline passes."""
     if "edge" not in pyfuncitem.fixturenames:
-        return None
+        if pyfuncitem.get_closest_marker("rule") is None:
+            return None
+        try:  # no edge, nothing to retry (e.g. the config audit); advisories are still reported, not failed
+            pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames})
+        except Violation as exc:
+            if exc.advisory and not pyfuncitem.config.getoption("strict_advisories"):
+                pyfuncitem.stash[_ADVISORY] = exc.render()
+                return True
+            raise
+        return True
     client: EdgeClient = pyfuncitem.funcargs["edge"]  # type: ignore[assignment]
     target: Target = pyfuncitem.config.stash[_TARGET]
     args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
@@ -242,6 +251,25 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     records = config.stash[_RECORDS]
     records[:] = [r for r in records if r["nodeid"] != report.nodeid]  # setup failure then teardown: keep last
     records.append(reports.record(report, data))
+
+
+@pytest.hookimpl(tryfirst=True, specname="pytest_sessionstart")
+def pytest_sessionstart_wait_for_deploy(session: pytest.Session) -> None:
+    """Before any suite (and before xdist starts workers): wait until the target's distribution is Deployed."""
+    config = session.config
+    target = config.stash.get(_TARGET, None)
+    if target is None or hasattr(config, "workerinput"):
+        return
+    from .aws.wait import NotDeployed, wait_before_run
+
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    try:
+        wait_before_run(target, config.stash[_DEADLINE],
+                        lambda message: reporter.write_line(f"edgeverify: {message}") if reporter else None)
+    except NotDeployed as exc:  # not a usage error: the deploy is not finished within the deadline
+        pytest.exit(f"edgeverify: {exc}", returncode=1)
+    except EdgeverifyError as exc:
+        raise pytest.UsageError(f"edgeverify: {exc}") from None
 
 
 @pytest.hookimpl(trylast=True)

@@ -35,6 +35,9 @@ FAULTS: dict[str, str] = {
     "assets-not-cached": "fingerprinted assets sent with Cache-Control: max-age=60, not long-lived/immutable",
     "html-cached-long": "index.html sent with Cache-Control: public, max-age=31536000, immutable",
     "cache-conflicting": "index.html sent with conflicting Cache-Control: no-store, max-age=600",
+    "assets-not-edge-cached": "default behavior uses CachingDisabled: every asset request goes to S3 (X-Cache: Miss)",
+    "api-no-cache-control": "the API's Lambda sends no Cache-Control header",
+    "date-skewed": "the static origin's clock runs 2 minutes behind: its Date header is passed through",
     # cors
     "cors-reflect-any": "API reflects any Origin in Access-Control-Allow-Origin, with credentials",
     "cors-allow-null": "API admits the Origin 'null'",

@@ -144,8 +144,13 @@ def _static_location(c: EdgeConfig) -> str:
         parts.append("proxy_set_header If-None-Match $http_if_none_match;\n"
                      "proxy_set_header If-Modified-Since $http_if_modified_since;")
     # Keyed on the URI after viewer-request rewrites, as CloudFront does (and error-page fetches stay apart).
-    parts.append("proxy_cache edge;\nproxy_cache_key $scheme$host$uri$is_args$args;\n"
-                 "proxy_cache_valid 403 404 10s;  # error caching minimum TTL")
+    if "assets-not-edge-cached" in f:  # CachingDisabled on the default behavior
+        parts.append("proxy_cache off;")
+    else:
+        parts.append("proxy_cache edge;\nproxy_cache_key $scheme$host$uri$is_args$args;\n"
+                     "proxy_cache_valid 403 404 10s;  # error caching minimum TTL")
+    if "date-skewed" in f:
+        parts.append("proxy_pass_header Date;  # the origin's (skewed) Date reaches the viewer")
     parts.append(_error_pages("spa-fallback-all" in f,
                               "error_page 405 =200 /index.html;" if "post-root-shell" in f else ""))
     return "location / {\n" + _indent("\n".join(parts)) + "\n}"

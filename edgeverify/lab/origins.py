@@ -48,7 +48,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response_only(code, message)
         if self.server_header:
             self.send_header("Server", self.server_header)
-        self.send_header("Date", self.date_time_string())
+        skew = -120 if "date-skewed" in self.faults else 0
+        self.send_header("Date", self.date_time_string(time.time() + skew))
 
     @property
     def faults(self) -> frozenset[str]:
@@ -186,7 +187,7 @@ class ApiHandler(_Handler):
             return self._json(404, {"message": "Not Found"})
         if self.command not in _ROUTES[path]:
             return self._json(403, {"message": "Missing Authentication Token"})
-        no_store = {"Cache-Control": "no-store"}
+        no_store = {} if "api-no-cache-control" in self.faults else {"Cache-Control": "no-store"}
         if path == "/api/echo":
             try:
                 payload = json.loads(body or b"null")

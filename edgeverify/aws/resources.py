@@ -1,0 +1,163 @@
+"""Reading the deployed resources: the distribution, the CloudFormation stack that holds it, the bucket listing,
+and the edge's answers for the listed objects (bucket parity).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from ..client import EdgeClient
+from ..errors import AwsError
+from ..rules.config import BucketObject, ParityRow, normalize_etag, origin_of, s3_bucket, static_behaviors
+from ..target import Aws
+from .session import aws_errors, client
+
+PARITY_WORKERS = 8  # concurrent edge requests: enough to be quick, few enough not to look like an attack
+_DISTRIBUTION_ID = re.compile(r"^[A-Z0-9]{10,20}$")
+
+
+@dataclass(slots=True)
+class Distribution:
+    id: str
+    config: dict[str, Any]  # DistributionConfig as boto3 returns it
+    status: str
+    domain_name: str  # dxxxx.cloudfront.net
+
+
+@dataclass(slots=True)
+class Stack:
+    name: str
+    distributions: list[tuple[str, str]] = field(default_factory=list)  # (id, where it was found)
+    buckets: list[tuple[str, str]] = field(default_factory=list)  # (name, where it was found)
+
+    def only_distribution(self) -> tuple[str, str]:
+        """(id, where it was found) of the stack's one distribution; AwsError when it holds none or several."""
+        if len(self.distributions) != 1:
+            found = ", ".join(f"{d} ({w})" for d, w in self.distributions) or "none"
+            raise AwsError(f"stack {self.name} holds {len(self.distributions)} CloudFront distributions ({found}); "
+                           "name one with aws.distribution_id / --distribution-id (or give the stack an output "
+                           "whose key contains 'Distribution').")
+        return self.distributions[0]
+
+
+def get_distribution(cf: Any, distribution_id: str) -> Distribution:
+    with aws_errors(f"reading CloudFront distribution {distribution_id}"):
+        found = cf.get_distribution(Id=distribution_id)["Distribution"]
+    return Distribution(found["Id"], found["DistributionConfig"], found.get("Status", ""), found.get("DomainName", ""))
+
+
+def read_stack(cfn: Any, cf: Any, name: str) -> Stack:
+    """The distributions and buckets a stack holds, as resources or as outputs (ids or *.cloudfront.net names)."""
+    stack = Stack(name)
+    with aws_errors(f"reading CloudFormation stack {name}"):
+        described = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        resources = [r for page in cfn.get_paginator("list_stack_resources").paginate(StackName=name)
+                     for r in page["StackResourceSummaries"]]
+    for res in resources:
+        where = f"resource {res.get('LogicalResourceId')} of stack {name}"
+        if res.get("ResourceType") == "AWS::CloudFront::Distribution" and res.get("PhysicalResourceId"):
+            stack.distributions.append((res["PhysicalResourceId"], where))
+        elif res.get("ResourceType") == "AWS::S3::Bucket" and res.get("PhysicalResourceId"):
+            stack.buckets.append((res["PhysicalResourceId"], where))
+    known = {d for d, _ in stack.distributions}
+    for output in described.get("Outputs") or []:
+        key, value = str(output.get("OutputKey", "")), str(output.get("OutputValue", "")).strip()
+        where = f"output {key} of stack {name}"
+        if value.endswith(".cloudfront.net"):
+            value = _id_for_domain(cf, value) or value
+        if "distribution" in key.lower() and _DISTRIBUTION_ID.match(value) and value not in known:
+            stack.distributions.append((value, where))
+            known.add(value)
+        elif "bucket" in key.lower() and value and value not in {b for b, _ in stack.buckets}:
+            stack.buckets.append((value.removeprefix("arn:aws:s3:::"), where))
+    return stack
+
+
+def _id_for_domain(cf: Any, domain: str) -> str | None:
+    with aws_errors("listing CloudFront distributions"):
+        for page in cf.get_paginator("list_distributions").paginate():
+            for summary in (page.get("DistributionList") or {}).get("Items") or []:
+                if summary.get("DomainName", "").lower() == domain.lower():
+                    return str(summary["Id"])
+    return None
+
+
+def resolve_distribution(aws: Aws, cf: Any | None = None, cfn: Any | None = None) -> tuple[str, str]:
+    """(distribution id, where it came from) from aws.distribution_id, else the one distribution in aws.stack."""
+    if aws.distribution_id:
+        return aws.distribution_id, "aws.distribution_id"
+    if not aws.stack:
+        raise AwsError("no aws.distribution_id or aws.stack in the target.")
+    cf = cf or client("cloudfront", aws)
+    return read_stack(cfn or client("cloudformation", aws), cf, aws.stack).only_distribution()
+
+
+def static_origin(config: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(bucket, origin path, domain) of the S3 origin the default (else the last static) behavior uses."""
+    for _, behavior in reversed(static_behaviors(config)):  # the default behavior comes last
+        origin = origin_of(config, behavior)
+        found = s3_bucket(origin)
+        if found:
+            return found[0], str(origin.get("OriginPath") or ""), str(origin.get("DomainName"))
+    return None
+
+
+def list_bucket(s3: Any, bucket: str, prefix: str, sample: int) -> tuple[list[BucketObject], int]:
+    """(objects to check, how many the prefix holds): all when few, else the newest half plus a random half.
+
+    The newest objects are where a partial sync or a stale edge shows first.
+    """
+    with aws_errors(f"listing s3://{bucket}/{prefix}"):
+        listed = [o for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+                  for o in page.get("Contents") or [] if not o["Key"].endswith("/")]
+    objects = [(o.get("LastModified"), BucketObject(o["Key"], int(o["Size"]), normalize_etag(o.get("ETag"))))
+               for o in listed]
+    if len(objects) <= sample:
+        return [obj for _, obj in objects], len(objects)
+    objects.sort(key=lambda pair: str(pair[0]), reverse=True)
+    newest = [obj for _, obj in objects[: sample // 2]]
+    rest = [obj for _, obj in objects[sample // 2:]]
+    return newest + random.sample(rest, sample - len(newest)), len(objects)
+
+
+def served_path(key: str, origin_path: str) -> str:
+    """The viewer path of a bucket key: the S3 origin's OriginPath is the part of the key viewers do not see."""
+    base = origin_path.strip("/")
+    if base and key.startswith(base + "/"):
+        key = key[len(base) + 1:]
+    return "/" + quote(key, safe="/~!$&'()*+,;=:@")
+
+
+def fetch_from_edge(edge: EdgeClient, objects: list[BucketObject], origin_path: str = "",
+                    workers: int = PARITY_WORKERS) -> list[ParityRow]:
+    """HEAD each object at the edge (uncompressed: length and ETag are the object's), a few at a time.
+
+    requests sessions are not thread-safe: each worker thread gets its own EdgeClient.
+    """
+    local = threading.local()
+    clients: list[EdgeClient] = []
+    lock = threading.Lock()
+
+    def head(obj: BucketObject) -> ParityRow:
+        if not hasattr(local, "client"):
+            local.client = EdgeClient(edge.target)
+            with lock:
+                clients.append(local.client)
+        path, identity = served_path(obj.key, origin_path), {"Accept-Encoding": "identity"}
+        ex = local.client.head(path, headers=identity)
+        if ex.status == 200 and not ex.header("etag"):
+            ex = local.client.get(path, headers=identity)  # no ETag: compare the content's hash instead
+        return ParityRow(obj, ex)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="edgeverify-parity") as pool:
+            return list(pool.map(head, objects))
+    finally:
+        for c in clients:
+            c.session.close()

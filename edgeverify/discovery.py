@@ -1,0 +1,89 @@
+"""Asset discovery: the same-origin files an entry document makes a browser fetch.
+
+`referenced_assets` is pure. `discover_assets` fetches the entry document once per client (so once
+per run on each xdist worker, never at collection time) and remembers the answer.
+"""
+
+from __future__ import annotations
+
+import weakref
+from html.parser import HTMLParser
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
+
+if TYPE_CHECKING:
+    from .client import EdgeClient
+    from .target import Target
+
+# <link rel=...> values whose href a browser fetches as part of the page.
+LINK_RELS = frozenset({"stylesheet", "icon", "apple-touch-icon", "apple-touch-icon-precomposed", "manifest",
+                       "modulepreload", "preload", "mask-icon"})
+
+
+class _References(HTMLParser):
+    """Collects asset URLs from script, link and img tags, in document order."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.urls: list[str] = []
+        self.base: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {name: value or "" for name, value in attrs}
+        if tag == "base" and a.get("href") and self.base is None:
+            self.base = a["href"]
+        elif tag == "script" and a.get("src"):
+            self.urls.append(a["src"])
+        elif tag == "link" and a.get("href") and LINK_RELS & set(a.get("rel", "").lower().split()):
+            self.urls.append(a["href"])
+        elif tag == "img":
+            if a.get("src"):
+                self.urls.append(a["src"])
+            for candidate in a.get("srcset", "").split(","):
+                url = candidate.strip().split(" ")[0] if candidate.strip() else ""
+                if url:
+                    self.urls.append(url)
+
+    handle_startendtag = handle_starttag
+
+
+def referenced_assets(html: str, domain: str, page: str = "/") -> list[str]:
+    """Same-origin paths (with query) the document references; other hosts and data: URLs are left out."""
+    parser = _References()
+    parser.feed(html)
+    parser.close()
+    base = urljoin(f"https://{domain}{page}", parser.base or "")
+    seen: dict[str, None] = {}
+    for raw in parser.urls:
+        url = urljoin(base, raw.strip())
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or (parts.hostname or "").lower() != domain.lower():
+            continue
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        seen.setdefault(path, None)
+    return list(seen)
+
+
+_DISCOVERED: weakref.WeakKeyDictionary[EdgeClient, list[str]] = weakref.WeakKeyDictionary()
+
+
+def discover_assets(edge: EdgeClient, target: Target) -> list[str]:
+    """The entry document's assets plus target.static.assets, fetched once per client.
+
+    Only a usable answer (200 HTML) is remembered, so a check retried during propagation discovers
+    again rather than keeping an error page's (empty) list.
+    """
+    if edge in _DISCOVERED:
+        return list(_DISCOVERED[edge])
+    declared = list(dict.fromkeys(target.static.assets))
+    if not target.static.discover or not target.static.pages:
+        _DISCOVERED[edge] = declared
+        return list(declared)
+    entry = target.static.pages[0]
+    ex = edge.get(entry)
+    if ex.status != 200 or ex.content_type != "text/html":
+        return declared
+    found = referenced_assets(ex.text, target.domain, entry)
+    assets = list(dict.fromkeys(found + declared))
+    _DISCOVERED[edge] = assets
+    return list(assets)

@@ -1,0 +1,64 @@
+"""cache: immutable fingerprinted assets hit at the edge, revalidated HTML, never-cached API, clean headers."""
+
+import pytest
+
+from edgeverify.discovery import discover_assets
+from edgeverify.rules import cache
+
+
+def fingerprinted_assets(edge, target):
+    assets = [a for a in discover_assets(edge, target) if cache.fingerprinted(a, target.cache.fingerprint_pattern)]
+    if not assets:
+        pytest.skip(f"no asset name matches cache.fingerprint_pattern {target.cache.fingerprint_pattern!r}")
+    return assets
+
+
+def never_cached(target):
+    if not target.api.never_cached:
+        pytest.skip("the target declares no api.never_cached paths")
+    return target.api.never_cached
+
+
+@pytest.mark.rule("cache.immutable_assets")
+def test_fingerprinted_assets_are_immutable_for_a_year(edge, target):
+    assets = fingerprinted_assets(edge, target)
+    cache.check_immutable_assets([edge.get(path) for path in assets], target.cache.immutable_min_max_age)
+
+
+@pytest.mark.rule("cache.asset_edge_hit")
+def test_fingerprinted_assets_are_hits_at_the_edge(edge, target):
+    second = []
+    for path in fingerprinted_assets(edge, target):
+        edge.get(path)
+        second.append(edge.get(path))
+    cache.check_asset_edge_hit(second)
+
+
+@pytest.mark.rule("cache.html_revalidated")
+def test_entry_documents_are_revalidated(edge, target, page):
+    cache.check_html_revalidated(edge.get(page), target.cache.html_max_max_age)
+
+
+@pytest.mark.rule("cache.api_not_cached")
+def test_api_responses_forbid_caching(edge, target):
+    cache.check_api_not_cached([edge.get(path) for path in never_cached(target)])
+
+
+@pytest.mark.rule("cache.api_never_hit")
+def test_api_responses_are_never_edge_hits(edge, target):
+    cache.check_api_never_hit([(edge.get(path), edge.get(path)) for path in never_cached(target)])
+
+
+def every_response(edge, target):
+    paths = list(dict.fromkeys(target.static.pages + discover_assets(edge, target) + target.api.never_cached))
+    return [edge.get(path) for path in paths]
+
+
+@pytest.mark.rule("cache.header_hygiene")
+def test_caching_headers_are_consistent(edge, target):
+    cache.check_header_hygiene(every_response(edge, target))
+
+
+@pytest.mark.rule("cache.date_accurate")
+def test_date_matches_the_clock(edge, target):
+    cache.check_date_accurate(every_response(edge, target))

@@ -1,0 +1,99 @@
+"""discover: the printed target loads unchanged with load_target and carries the distribution's values."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edgeverify.aws import discover
+from edgeverify.target import load_target
+from moto_configs import API_DOMAIN, BUCKET, DOMAIN, create, good_config
+
+
+def typical_config() -> dict:
+    """The seed document's shape: /api/* with an OriginPath, SPA fallback by custom error responses."""
+    config = good_config()
+    config["Origins"]["Items"][0]["OriginPath"] = "/site"
+    config["Origins"]["Items"][1]["OriginPath"] = "/prod"
+    config["CustomErrorResponses"] = {"Quantity": 2, "Items": [
+        {"ErrorCode": 403, "ResponsePagePath": "/index.html", "ResponseCode": "200", "ErrorCachingMinTTL": 10},
+        {"ErrorCode": 404, "ResponsePagePath": "/index.html", "ResponseCode": "200", "ErrorCachingMinTTL": 10}]}
+    return config
+
+
+def load(tmp_path, text: str):
+    path = tmp_path / "discovered.yaml"
+    path.write_text(text)
+    return load_target(path)
+
+
+def test_discover_by_distribution_id(cf, aws, tmp_path, capsys):
+    distribution_id = create(cf, typical_config())
+    assert discover.main(["--distribution-id", distribution_id, "--endpoint-url", aws.endpoint_url]) == 0
+    text = capsys.readouterr().out
+    target = load(tmp_path, text)
+    assert target.domain == DOMAIN
+    assert target.api.prefix == "/api/"
+    assert target.spa.fallback is True
+    assert target.static.pages == ["/"]
+    assert (target.aws.distribution_id, target.aws.bucket, target.aws.bucket_prefix) == (distribution_id, BUCKET, "site/")
+    assert target.aws.region == "eu-west-1" and target.aws.endpoint_url == aws.endpoint_url
+    # Each derived value says where it came from.
+    assert f"domain: {DOMAIN}  # Aliases[0] (all aliases: {DOMAIN}, example.test)" in text
+    assert f"prefix: /api/  # behavior /api/* -> origin api ({API_DOMAIN}/prod)" in text
+    assert "# AllowedMethods of /api/*: GET, HEAD, OPTIONS, PUT, POST, PATCH, DELETE" in text
+    assert "fallback: true  # CustomErrorResponses 403 -> /index.html (200), 404 -> /index.html (200)" in text
+    assert "DefaultRootObject index.html answers /" in text
+    assert "bucket_prefix: site/  # its OriginPath /site" in text
+
+
+def test_discover_by_stack(cf, cfn, aws, tmp_path):
+    # moto's CloudFormation has no AWS::CloudFront::Distribution: the stack names it in an output.
+    distribution_id = create(cf, good_config())
+    template = {"Parameters": {"DistributionId": {"Type": "String"}},
+                "Resources": {"Logs": {"Type": "AWS::S3::Bucket"}},
+                "Outputs": {"DistributionId": {"Value": {"Ref": "DistributionId"}}}}
+    cfn.create_stack(StackName="web", TemplateBody=json.dumps(template),
+                     Parameters=[{"ParameterKey": "DistributionId", "ParameterValue": distribution_id}])
+    text = discover.discover(stack="web", endpoint_url=aws.endpoint_url)
+    target = load(tmp_path, text)
+    assert (target.aws.distribution_id, target.aws.stack, target.aws.bucket) == (distribution_id, "web", BUCKET)
+    assert target.aws.region == "us-east-1"
+    assert f"distribution_id: {distribution_id}  # output DistributionId of stack web" in text
+    assert target.spa.fallback is False and "no 403/404 custom error response" in text
+
+
+def test_no_aliases_and_no_api(cf, aws, tmp_path):
+    config = good_config()
+    config["Aliases"] = {"Quantity": 0}
+    config["CacheBehaviors"] = {"Quantity": 0}
+    config["Origins"]["Items"].pop()
+    config["DefaultRootObject"] = ""
+    distribution_id = create(cf, config)
+    text = discover.discover(distribution_id, endpoint_url=aws.endpoint_url)
+    target = load(tmp_path, text)
+    assert target.domain.endswith(".cloudfront.net")
+    assert "no behavior routes to an execute-api origin" in text
+    assert "no DefaultRootObject" in text
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--distribution-id", "ENOSUCHDIST00"], "reading CloudFront distribution ENOSUCHDIST00: NoSuchDistribution"),
+    (["--stack", "nosuchstack"], "reading CloudFormation stack nosuchstack: ValidationError"),
+])
+def test_errors_are_one_line(aws, argv, message, capsys):
+    assert discover.main([*argv, "--endpoint-url", aws.endpoint_url]) == 4
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_stack_without_a_distribution(cfn, aws, capsys):
+    cfn.create_stack(StackName="empty", TemplateBody=json.dumps({"Resources": {"B": {"Type": "AWS::S3::Bucket"}}}))
+    assert discover.main(["--stack", "empty", "--endpoint-url", aws.endpoint_url]) == 4
+    assert "stack empty holds 0 CloudFront distributions (none); name one with" in capsys.readouterr().err
+
+
+def test_unreachable_endpoint(aws, capsys):
+    assert discover.main(["--distribution-id", "E1", "--endpoint-url", "http://127.0.0.1:9"]) == 4
+    assert "could not connect to http://127.0.0.1:9" in capsys.readouterr().err

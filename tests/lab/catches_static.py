@@ -1,0 +1,11 @@
+"""static-suite faults the lab can inject -> {rule that must fail: text its message must contain}."""
+
+CATCHES = {
+    "asset-missing": {"static.served": "/assets/chunk.", "static.head": "403 Forbidden"},
+    "script-wrong-type": {"static.media_type": "text/plain instead of text/javascript"},
+    "css-wrong-type": {"static.media_type": "text/plain instead of text/css"},
+    "compression-off": {"static.compressed": "sent uncompressed (no Content-Encoding)"},
+    "no-validators": {"static.validators": "neither ETag nor Last-Modified",
+                      "static.conditional_get": "no ETag or Last-Modified to revalidate with"},
+    "leaky-headers": {"static.leaky_headers": "X-Powered-By: Express"},  # advisory: needs --strict-advisories
+}
