@@ -7,6 +7,7 @@ import json
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from .redact import redact, redact_header
 
@@ -41,6 +42,12 @@ class Exchange:
     def header_values(self, name: str) -> list[str]:
         lname = name.lower()
         return [v for k, v in self.headers if k.lower() == lname]
+
+    @property
+    def path(self) -> str:
+        """The request path with its query."""
+        parts = urlsplit(self.url)
+        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
     @property
     def content_type(self) -> str:

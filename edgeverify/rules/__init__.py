@@ -7,6 +7,7 @@ raises `Violation`; it never does I/O and never imports pytest.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -93,6 +94,30 @@ class Violation(AssertionError):
         if self.reproduce:
             lines.append(f"  Reproduce: {self.reproduce}")
         return redact("\n".join(lines))
+
+
+LISTED = 10  # problems listed in one failure; the rest are counted
+
+
+def raise_collected(rule: Rule, expected: str, problems: Sequence[tuple[Exchange | None, str] | tuple[Exchange | None, str, str]],
+                    total: int | None = None, what: str = "", cause: str | None = None, diagnose: bool = True) -> None:
+    """Raise one Violation for all a check found wrong: each problem listed (capped), the first one reproduced.
+
+    A problem is (exchange, what is wrong) or (exchange, what is wrong, its likely cause); `cause`
+    replaces the per-problem causes.
+    """
+    if not problems:
+        return
+    lines = [p[1] for p in problems[:LISTED]]
+    if len(problems) > LISTED:
+        lines.append(f"... and {len(problems) - LISTED} more")
+    head = f"{len(problems)} of {total} {what}" if total is not None else ""
+    if len(lines) == 1:
+        actual = f"{head}: {lines[0]}" if head else lines[0]
+    else:
+        actual = (head or f"{len(problems)} problems") + ":" + "".join(f"\n            - {line}" for line in lines)
+    causes = [cause] if cause else list(dict.fromkeys(p[2] for p in problems if len(p) > 2 and p[2]))  # type: ignore[misc]
+    raise Violation(rule, expected, actual, problems[0][0], "; also: ".join(causes[:3]) or None, diagnose=diagnose)
 
 
 def expect(condition: bool, rule: Rule, expected: str, actual: str, exchange: Exchange | None = None,

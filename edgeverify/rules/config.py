@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..exchange import Exchange
-from . import Violation, rule
+from . import Violation, raise_collected, rule
 
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
@@ -34,7 +34,6 @@ STATIC_EQUIVALENT = {CACHING_OPTIMIZED, "b2884449-e4de-46a7-ac36-70bc7f1ddd6d"}
 MODERN_TLS = ("TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025")
 ONE_YEAR = 31_536_000
 DEFAULT_BEHAVIOR = "Default (*)"
-PARITY_SHOWN = 15  # keys listed in a parity failure
 
 _S3_REST = re.compile(r"^(?P<bucket>.+)\.s3(?:[.-](?P<region>[a-z0-9-]+))?\.amazonaws\.com(?:\.cn)?$")
 _S3_WEBSITE = re.compile(r"^(?P<bucket>.+)\.s3-website[.-](?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
@@ -420,13 +419,8 @@ def parity_problem(row: ParityRow) -> str | None:
 
 
 def check_bucket_parity(rows: list[ParityRow], bucket: str) -> None:
-    differing = [(row, problem) for row in rows if (problem := parity_problem(row))]
-    if not differing:
-        return
-    shown = [p for _, p in differing[:PARITY_SHOWN]]
-    more = len(differing) - len(shown)
-    raise Violation(BUCKET_PARITY, f"{len(rows)} sampled objects of s3://{bucket} served identically",
-                    f"{len(differing)} differ: " + "; ".join(shown) + (f"; and {more} more" if more else ""),
-                    differing[0][0].exchange,
+    differing = [(row.exchange, problem) for row in rows if (problem := parity_problem(row))]
+    raise_collected(BUCKET_PARITY, f"{len(rows)} sampled objects of s3://{bucket} served identically", differing,
+                    len(rows), "sampled objects differ",
                     cause="the deploy did not finish uploading, or the edge still caches the previous objects "
                           "(create an invalidation for the changed paths)")

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..exchange import Exchange
-from . import Rule, Violation, rule
+from . import Rule, Violation, raise_collected, rule
 
-MAX_LISTED = 6  # problems listed in one failure; the rest are counted
 SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})  # a preflight need not list these (Fetch standard)
 FOREIGN_ORIGIN = "https://edgeverify-probe.evil.test"
 
@@ -164,7 +163,7 @@ def check_preflight(answers: Sequence[tuple[str, str, Exchange]], request_header
                              "the API's CORS configuration does not grant this origin, method or header: add them "
                              "to its allowed origins, methods and headers (API Gateway CORS settings, or the "
                              "OPTIONS handler)"))
-    _raise_collected(PREFLIGHT, expected, problems)
+    raise_collected(PREFLIGHT, expected, problems)
 
 
 def check_actual_request(answers: Sequence[tuple[str, Exchange]], credentials: bool) -> None:
@@ -183,7 +182,7 @@ def check_actual_request(answers: Sequence[tuple[str, Exchange]], credentials: b
                              "the API's responses lack the CORS headers its preflight promises: a Lambda proxy "
                              "integration must set Access-Control-Allow-Origin (the requesting allowed origin) on "
                              "every response, errors included; API Gateway adds them only to OPTIONS"))
-    _raise_collected(ACTUAL_REQUEST, expected, problems)
+    raise_collected(ACTUAL_REQUEST, expected, problems)
 
 
 def check_refuses_foreign(answers: Sequence[tuple[Probe, Exchange]]) -> None:
@@ -201,9 +200,10 @@ def check_refuses_foreign(answers: Sequence[tuple[Probe, Exchange]]) -> None:
     if any(p[2] == CAUSES["reflection"] for p in problems):  # reflection explains every other class
         problems = [(p[0], p[1], CAUSES["reflection"]) for p in problems]
     worst = any("WITH credentials" in p[1] for p in problems)
-    _raise_collected(REFUSES_FOREIGN, expected, problems, diagnose=False,
-                     note="credentials are allowed too: any site can read its visitors' data, the worst case"
-                     if worst else "")
+    if worst:
+        problems = [(p[0], p[1], p[2] + " (credentials are allowed too: any site can read its visitors' data, "
+                     "the worst case)") for p in problems]
+    raise_collected(REFUSES_FOREIGN, expected, problems, diagnose=False)
 
 
 def check_wildcard_credentials(answers: Sequence[Exchange]) -> None:
@@ -216,7 +216,7 @@ def check_wildcard_credentials(answers: Sequence[Exchange]) -> None:
                 for ex in answers
                 if (allow_origin(ex) or "").strip() == "*"
                 and (ex.header("access-control-allow-credentials") or "").strip().lower() == "true"]
-    _raise_collected(WILDCARD_CREDENTIALS, expected, problems, diagnose=False)
+    raise_collected(WILDCARD_CREDENTIALS, expected, problems, diagnose=False)
 
 
 def check_vary_origin(answers: Sequence[Exchange]) -> None:
@@ -233,7 +233,7 @@ def check_vary_origin(answers: Sequence[Exchange]) -> None:
                              "the API chooses Access-Control-Allow-Origin per request but does not add "
                              "Vary: Origin: add it to every response of the CORS handler (errors and preflights "
                              "included)"))
-    _raise_collected(VARY_ORIGIN, expected, problems, diagnose=False)
+    raise_collected(VARY_ORIGIN, expected, problems, diagnose=False)
 
 
 def check_cache_key(without: Exchange, with_origin: Exchange, origin: str) -> None:
@@ -279,20 +279,6 @@ def _grant_problems(ex: Exchange, origin: str, credentials: bool) -> list[str]:
             (ex.header("access-control-allow-credentials") or "").strip().lower() != "true":
         found.append("no Access-Control-Allow-Credentials: true")
     return found
-
-
-def _raise_collected(rule_: Rule, expected: str, problems: list[tuple[Exchange, str, str]], diagnose: bool = True,
-                     note: str = "") -> None:
-    """One Violation for all problems of one check: listed (capped), the first bad exchange reproduced."""
-    if not problems:
-        return
-    lines = [p[1] for p in problems[:MAX_LISTED]]
-    more = len(problems) - MAX_LISTED
-    actual = "; ".join(lines) + (f"; and {more} more" if more > 0 else "")
-    causes = list(dict.fromkeys(p[2] for p in problems))
-    cause = "; also: ".join(causes[:3]) + (f" ({note})" if note else "")
-    # diagnose=False where the status is not what the rule judges (probes may hit routes without that method).
-    raise Violation(rule_, expected, actual, problems[0][0], cause=cause, diagnose=diagnose)
 
 
 def _tokens(value: str | None, upper: bool = True) -> set[str]:

@@ -10,9 +10,8 @@ from urllib.parse import urlsplit
 from httplint.field.unnecessary import UNNECESSARY_FIELDS
 
 from ..exchange import Exchange
-from . import Rule, Violation, rule
+from . import Rule, raise_collected, rule
 
-SHOWN = 10  # bad files listed in one failure; the rest are counted
 
 SERVED = rule(
     "static.served",
@@ -114,22 +113,11 @@ ENCODINGS = ("br", "gzip")
 VERSIONED_SERVER = re.compile(r"[A-Za-z][\w.-]*/v?\d")
 
 
-def path_of(ex: Exchange) -> str:
-    parts = urlsplit(ex.url)
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-
-
 def report_all(rule_: Rule, expected: str, problems: Sequence[tuple[Exchange, str]], total: int, what: str,
                cause: str | None, diagnose: bool = True) -> None:
-    """Raise one Violation listing every bad file (capped), showing the first one's exchange."""
-    if not problems:
-        return
-    lines = [f"{path_of(ex)}: {problem}" for ex, problem in problems[:SHOWN]]
-    if len(problems) > SHOWN:
-        lines.append(f"... and {len(problems) - SHOWN} more")
-    head = f"{len(problems)} of {total} {what}"
-    actual = f"{head}: {lines[0]}" if len(lines) == 1 else head + ":\n            - " + "\n            - ".join(lines)
-    raise Violation(rule_, expected, actual, problems[0][0], cause, diagnose=diagnose)
+    """One Violation listing every bad file by its path (capped), showing the first one's exchange."""
+    raise_collected(rule_, expected, [(ex, f"{ex.path}: {problem}") for ex, problem in problems], total, what,
+                    cause, diagnose)
 
 
 def _extension(ex: Exchange) -> str:

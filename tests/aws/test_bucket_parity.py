@@ -11,7 +11,7 @@ import pytest
 from edgeverify.aws import resources
 from edgeverify.client import EdgeClient
 from edgeverify.lab import DOMAIN, Lab
-from edgeverify.rules import Violation
+from edgeverify.rules import LISTED, Violation
 from edgeverify.rules import config as rules
 from edgeverify.target import Target
 
@@ -72,7 +72,7 @@ def test_changed_and_unserved_objects_are_named(bucket, lab_edge):
         bucket.put_object(Bucket=BUCKET, Key="site/robots.txt", Body=site_files(lab_edge.site)["robots.txt"])
         bucket.delete_object(Bucket=BUCKET, Key="site/assets/only-in-bucket.js")
     actual = info.value.actual
-    assert actual.startswith("2 differ: ")
+    assert actual.startswith("2 of ") and "sampled objects differ:" in actual
     assert "robots.txt: expected 26 bytes, ETag " in actual and "edge serves 23 bytes, ETag " in actual
     assert "site/assets/only-in-bucket.js: expected 11 bytes" in actual and "edge answered 403" in actual
     rendered = info.value.render()
@@ -83,8 +83,8 @@ def test_cap_on_listed_keys():
     from edgeverify.exchange import Exchange
 
     rows = [rules.ParityRow(rules.BucketObject(f"k{i}", 1, "e"), Exchange("HEAD", f"https://x.test/k{i}", status=404))
-            for i in range(rules.PARITY_SHOWN + 5)]
-    with pytest.raises(Violation, match=r"20 differ: .*; and 5 more$"):
+            for i in range(LISTED + 5)]
+    with pytest.raises(Violation, match=rf"{LISTED + 5} of {LISTED + 5} sampled objects differ:(.|\n)*and 5 more$"):
         rules.check_bucket_parity(rows, "b")
 
 

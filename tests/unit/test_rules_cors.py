@@ -3,7 +3,7 @@
 import pytest
 
 from edgeverify.exchange import Exchange
-from edgeverify.rules import Violation, cors
+from edgeverify.rules import LISTED, Violation, cors
 from edgeverify.rules.cors import Probe
 
 APP = "https://app.example.test"
@@ -113,7 +113,7 @@ def test_refuses_foreign_fails_on_admitted_origin_naming_the_class(probe, cause)
 
 
 def test_refuses_foreign_caps_the_list():
-    probes = [Probe(f"https://evil{i}.test", "declared") for i in range(10)]
+    probes = [Probe(f"https://evil{i}.test", "declared") for i in range(LISTED + 4)]
     with pytest.raises(Violation) as err:
         cors.check_refuses_foreign([(p, ex(headers=granted(origin=p.origin, creds=False), origin=p.origin))
                                     for p in probes])
