@@ -85,9 +85,15 @@ def render(dist_id: str, config: dict[str, Any], domain_name: str, found: str, *
                if int(r.get("ErrorCode") or 0) in (403, 404) and r.get("ResponsePagePath")]
     spa = ", ".join(f"{r['ErrorCode']} -> {r['ResponsePagePath']} ({r.get('ResponseCode') or 'same code'})"
                     for r in swallow)
-    out += ["", "spa:", _line(2, "fallback", bool(swallow),
+    default = config.get("DefaultCacheBehavior") or {}
+    rewriters = [a.get("FunctionARN") or a.get("LambdaFunctionARN") or "?"
+                 for key in ("FunctionAssociations", "LambdaFunctionAssociations")
+                 for a in (default.get(key) or {}).get("Items") or [] if a.get("EventType") in ("viewer-request", "origin-request")]
+    out += ["", "spa:", _line(2, "fallback", bool(swallow or rewriters),
                               f"CustomErrorResponses {spa}" if swallow else
-                              "no 403/404 custom error response; set true if a CloudFront Function routes deep links")]
+                              f"the default behavior's request function {rewriters[0].rsplit(':', 1)[-1]} (assumed to "
+                              "rewrite deep links to /index.html)" if rewriters else
+                              "no 403/404 custom error response and no viewer-request function on the default behavior")]
 
     out += ["", "aws:", _line(2, "distribution_id", dist_id, found)]
     if stack:

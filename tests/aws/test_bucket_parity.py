@@ -10,7 +10,7 @@ import pytest
 
 from edgeverify.aws import resources
 from edgeverify.client import EdgeClient
-from edgeverify.lab import DOMAIN, Lab
+from edgeverify.lab import DOMAIN
 from edgeverify.rules import LISTED, Violation
 from edgeverify.rules import config as rules
 from edgeverify.target import Target
@@ -19,13 +19,16 @@ BUCKET = "parity-bucket"
 
 
 @pytest.fixture(scope="module")
-def lab_edge() -> Iterator[EdgeClient]:
-    with Lab() as lab:
-        edge = lab.edge()
-        client = EdgeClient(Target(domain=DOMAIN, connect_to=edge.connect_to, ca_bundle=edge.ca_bundle))
-        client.site = lab.root / "site"  # type: ignore[attr-defined]
-        yield client
-        client.session.close()
+def lab_edge(lab: Any) -> Iterator[EdgeClient]:
+    edge = lab.edge()
+    client = EdgeClient(Target(domain=DOMAIN, connect_to=edge.connect_to, ca_bundle=edge.ca_bundle))
+    yield client
+    client.session.close()
+
+
+@pytest.fixture(scope="module")
+def site(lab: Any) -> Path:
+    return lab.root / "site"
 
 
 def site_files(site: Path) -> dict[str, bytes]:
@@ -37,9 +40,9 @@ def site_files(site: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def bucket(s3: Any, lab_edge: EdgeClient) -> Any:
+def bucket(s3: Any, site: Path) -> Any:
     s3.create_bucket(Bucket=BUCKET)
-    for key, body in site_files(lab_edge.site).items():  # type: ignore[attr-defined]
+    for key, body in site_files(site).items():
         s3.put_object(Bucket=BUCKET, Key=f"site/{key}", Body=body)
     return s3
 
@@ -61,7 +64,7 @@ def test_sample_bounds_the_requests(bucket, lab_edge):
     rules.check_bucket_parity(rows, BUCKET)
 
 
-def test_changed_and_unserved_objects_are_named(bucket, lab_edge):
+def test_changed_and_unserved_objects_are_named(bucket, lab_edge, site):
     bucket.put_object(Bucket=BUCKET, Key="site/robots.txt", Body=b"User-agent: *\nDisallow: /\n")
     bucket.put_object(Bucket=BUCKET, Key="site/assets/only-in-bucket.js", Body=b"export {};\n")
     try:
@@ -69,7 +72,7 @@ def test_changed_and_unserved_objects_are_named(bucket, lab_edge):
         with pytest.raises(Violation) as info:
             rules.check_bucket_parity(rows, BUCKET)
     finally:
-        bucket.put_object(Bucket=BUCKET, Key="site/robots.txt", Body=site_files(lab_edge.site)["robots.txt"])
+        bucket.put_object(Bucket=BUCKET, Key="site/robots.txt", Body=site_files(site)["robots.txt"])
         bucket.delete_object(Bucket=BUCKET, Key="site/assets/only-in-bucket.js")
     actual = info.value.actual
     assert actual.startswith("2 of ") and "sampled objects differ:" in actual
