@@ -97,3 +97,12 @@ def test_stack_without_a_distribution(cfn, aws, capsys):
 def test_unreachable_endpoint(aws, capsys):
     assert discover.main(["--distribution-id", "E1", "--endpoint-url", "http://127.0.0.1:9"]) == 4
     assert "could not connect to http://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_a_viewer_request_function_means_the_app_routes_deep_links(tmp_path):
+    config = good_config()
+    config["DefaultCacheBehavior"]["FunctionAssociations"] = {"Quantity": 1, "Items": [
+        {"EventType": "viewer-request", "FunctionARN": "arn:aws:cloudfront::123456789012:function/spa-rewrite"}]}
+    text = discover.render("E1", config, "d1.cloudfront.net", "given")
+    assert load(tmp_path, text).spa.fallback is True
+    assert "the default behavior's request function function/spa-rewrite" in text
