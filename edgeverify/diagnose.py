@@ -26,6 +26,9 @@ def likely_cause(ex: Exchange, api_prefix: str = API_PREFIX) -> str | None:
     if ex.status == 403 and METHOD_NOT_ALLOWED in body:
         return (f"the CloudFront behavior for {behavior} does not allow {ex.method}: add it to AllowedMethods "
                 f"(GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE for an API)")
+    if path.startswith(api_prefix) and "<Code>AccessDenied</Code>" in body:
+        return (f"the request reached S3, not API Gateway: no behavior with PathPattern {api_prefix}* routes it to the "
+                "API origin (check the behavior exists, its pattern, and its precedence over the default behavior)")
     if ex.status == 403 and "<Code>AccessDenied</Code>" in body:
         return ("S3 denied the key: the object is missing (S3 answers 403, not 404, when the bucket policy lacks "
                 "s3:ListBucket) or the distribution's OAC is not allowed by the bucket policy; check the deploy "

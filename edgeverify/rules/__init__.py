@@ -83,10 +83,9 @@ class Violation(AssertionError):
             lines.append(f"  Exchange: {ex.summary()}")
             if ex.body and (ex.status is None or ex.status >= 300 or ex.content_type.startswith("text/html")):
                 lines.append(f"  Body:     {ex.body_excerpt()}")
-        causes = [c for c in (self.signature, self.cause) if c]
-        if causes:
-            lines.append(f"  Likely cause: {causes[0]}")
-            lines += [f"  Also possible: {c}" for c in causes[1:]]
+        cause = self.signature or self.cause  # a recognised signature is more specific than the rule's guess
+        if cause:
+            lines.append(f"  Likely cause: {cause}")
         lines.append(f"  Why it matters: {r.why}")
         if self.attempts and self.attempts.count > 1:
             lines.append(f"  Attempts: {self.attempts.count} over {self.attempts.elapsed_s:.1f} s "

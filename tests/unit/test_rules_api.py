@@ -112,7 +112,7 @@ def test_unknown_route_fails_on_other_status_and_on_non_json():
         api.check_unknown_route(ex(502, "<html>", "text/html", x_cache="Error from cloudfront"))
     with pytest.raises(Violation) as err:
         api.check_unknown_route(ex(403, "<Error><Code>AccessDenied</Code></Error>", "application/xml"))
-    assert "not the API's JSON error" in err.value.render()
+    assert "the request reached S3, not API Gateway" in err.value.render()
 
 
 def test_no_response_is_a_violation_of_the_rule():
