@@ -283,8 +283,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hasattr(config, "workerinput") or _TARGET not in config.stash:
         return
     records = config.stash[_RECORDS]
-    if not records:
-        return
     paths = reports.write_all(records, Path(config.getoption("reports_dir")), config.stash[_TARGET], exitstatus)
     config.stash[_REPORT_PATHS] = paths
 

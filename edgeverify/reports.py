@@ -17,6 +17,7 @@ from .target import Target
 
 JSON_NAME = "edgeverify.json"
 MARKDOWN_NAME = "summary.md"
+INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED; reports are still written, saying so
 
 
 def record(report: Any, data: dict[str, Any]) -> dict[str, Any]:
@@ -58,7 +59,8 @@ def markdown(doc: dict[str, Any]) -> str:
     """A short summary: verdict, counts per suite, then each failure in full."""
     checks = doc["checks"]
     bad = [c for c in checks if c["status"] in ("failed", "error")]
-    verdict = "❌ failing" if bad else "✅ passing"
+    verdict = ("⚠️ interrupted" if doc["exit_status"] == INTERRUPTED else "❌ failing" if bad or doc["exit_status"]
+               else "✅ passing")
     lines = [f"# edgeverify: {doc['domain']} — {verdict}", "",
              f"Target `{doc['target']}`, finished {doc['finished_at']}. "
              + ", ".join(f"{n} {s}" for s, n in sorted(doc["counts"].items())) + ".", ""]
