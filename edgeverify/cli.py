@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .errors import EdgeverifyError
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except BrokenPipeError:  # `edgeverify rules | head`: the reader left; not an error
+        sys.stdout = open(os.devnull, "w")
+        return 0
+
+
+def _main(argv: list[str]) -> int:
     if argv and argv[0] == "lab":  # the lab has its own parser (it runs a command after --)
         from .lab.cli import main as lab_main
 

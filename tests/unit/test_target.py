@@ -98,3 +98,4 @@ def test_pytest_rejects_a_bad_connect_to_override(tmp_path):
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert run.returncode == 4
     assert "--connect-to: 'nonsense' is not HOST:PORT:ADDR:PORT" in run.stderr
+
