@@ -98,6 +98,7 @@ class EdgeClient:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self.log: list[Exchange] = []  # exchanges of the current check; the plugin resets it
         self.sent_unrepeatable = False  # a state-changing request went out in this attempt
+        self._shared: dict[str, Exchange] = {}  # plain GETs that several checks judge (see fetch)
 
     def url(self, path: str, scheme: str = "https") -> str:
         return path if "://" in path else self.target.url(path, scheme)
@@ -165,6 +166,19 @@ class EdgeClient:
             ex.status, ex.body_truncated = None, True
         self.log.append(ex)
         return ex
+
+    def fetch(self, path: str) -> Exchange:
+        """A plain GET whose answer several checks judge: sent once per run, until a check has to retry."""
+        ex = self._shared.get(path)
+        if ex is None or ex.status is None:
+            ex = self._shared[path] = self.get(path)
+        else:
+            self.log.append(ex)
+        return ex
+
+    def forget_shared(self) -> None:
+        """A check is retrying: the edge may have changed, so shared answers are fetched again."""
+        self._shared.clear()
 
     def get(self, path: str, **kwargs: Any) -> Exchange:
         return self.request("GET", path, **kwargs)

@@ -6,7 +6,6 @@ per run on each xdist worker, never at collection time) and remembers the answer
 
 from __future__ import annotations
 
-import weakref
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
@@ -64,26 +63,17 @@ def referenced_assets(html: str, domain: str, page: str = "/") -> list[str]:
     return list(seen)
 
 
-_DISCOVERED: weakref.WeakKeyDictionary[EdgeClient, list[str]] = weakref.WeakKeyDictionary()
-
-
 def discover_assets(edge: EdgeClient, target: Target) -> list[str]:
-    """The entry document's assets plus target.static.assets, fetched once per client.
+    """The entry document's assets plus target.static.assets.
 
-    Only a usable answer (200 HTML) is remembered, so a check retried during propagation discovers
-    again rather than keeping an error page's (empty) list.
+    The entry document comes from the client's shared fetch: one request per run, the same release
+    for every check of a worker, and fetched again when a check retries during propagation.
     """
-    if edge in _DISCOVERED:
-        return list(_DISCOVERED[edge])
     declared = list(dict.fromkeys(target.static.assets))
     if not target.static.discover or not target.static.pages:
-        _DISCOVERED[edge] = declared
-        return list(declared)
+        return declared
     entry = target.static.pages[0]
-    ex = edge.get(entry)
+    ex = edge.fetch(entry)
     if ex.status != 200 or ex.content_type != "text/html":
         return declared
-    found = referenced_assets(ex.text, target.domain, entry)
-    assets = list(dict.fromkeys(found + declared))
-    _DISCOVERED[edge] = assets
-    return list(assets)
+    return list(dict.fromkeys(referenced_assets(ex.text, target.domain, entry) + declared))

@@ -189,9 +189,15 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     target: Target = pyfuncitem.config.stash[_TARGET]
     args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
 
+    attempts = 0
+
     def attempt() -> None:
+        nonlocal attempts
+        attempts += 1
         client.log = []
         client.sent_unrepeatable = False
+        if attempts > 1:
+            client.forget_shared()
         pyfuncitem.obj(**args)
 
     try:

@@ -22,7 +22,7 @@ def never_cached(target):
 @pytest.mark.rule("cache.immutable_assets")
 def test_fingerprinted_assets_are_immutable_for_a_year(edge, target):
     assets = fingerprinted_assets(edge, target)
-    cache.check_immutable_assets([edge.get(path) for path in assets], target.cache.immutable_min_max_age)
+    cache.check_immutable_assets([edge.fetch(path) for path in assets], target.cache.immutable_min_max_age)
 
 
 @pytest.mark.rule("cache.asset_edge_hit")
@@ -36,7 +36,7 @@ def test_fingerprinted_assets_are_hits_at_the_edge(edge, target):
 
 @pytest.mark.rule("cache.html_revalidated")
 def test_entry_documents_are_revalidated(edge, target, page):
-    cache.check_html_revalidated(edge.get(page), target.cache.html_max_max_age)
+    cache.check_html_revalidated(edge.fetch(page), target.cache.html_max_max_age)
 
 
 @pytest.mark.rule("cache.api_not_cached")
@@ -51,7 +51,7 @@ def test_api_responses_are_never_edge_hits(edge, target):
 
 def every_response(edge, target):
     paths = list(dict.fromkeys(target.static.pages + discover_assets(edge, target) + target.api.never_cached))
-    return [edge.get(path) for path in paths]
+    return [edge.fetch(path) for path in paths]
 
 
 @pytest.mark.rule("cache.header_hygiene")

@@ -22,7 +22,7 @@ def test_redirect_keeps_host_path_and_query(edge, target):
 
 @pytest.mark.rule("https.hsts")
 def test_hsts_on_every_page(edge, target, page):
-    https.check_hsts(edge.get(page), target.https.hsts_min_max_age)
+    https.check_hsts(edge.fetch(page), target.https.hsts_min_max_age)
 
 
 @pytest.mark.rule("https.hsts_on_errors")

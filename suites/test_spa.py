@@ -10,7 +10,7 @@ def entry_page(edge, target):
     """The entry document, fetched in the same check, to tell the shell by (unless a release marker says it)."""
     if target.propagation.release_marker:
         return None
-    return edge.get(target.static.pages[0] if target.static.pages else "/")
+    return edge.fetch(target.static.pages[0] if target.static.pages else "/")
 
 
 @pytest.fixture

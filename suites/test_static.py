@@ -18,7 +18,7 @@ def served_files(edge, target):
 
 @pytest.mark.rule("static.served")
 def test_every_page_is_served(edge, page):
-    static.check_served([edge.get(page)], "pages")
+    static.check_served([edge.fetch(page)], "pages")
 
 
 @pytest.mark.rule("static.served")
@@ -26,7 +26,7 @@ def test_every_referenced_asset_is_served(edge, target):
     assets = discover_assets(edge, target)
     if not assets:
         pytest.skip("the entry document references no same-origin assets and the target lists none")
-    static.check_served([edge.get(path) for path in assets], "assets")
+    static.check_served([edge.fetch(path) for path in assets], "assets")
 
 
 @pytest.mark.rule("static.head")
@@ -36,7 +36,7 @@ def test_every_file_answers_head(edge, target):
 
 @pytest.mark.rule("static.media_type")
 def test_every_file_has_its_media_type(edge, target):
-    static.check_media_types([edge.get(path) for path in served_files(edge, target)])
+    static.check_media_types([edge.fetch(path) for path in served_files(edge, target)])
 
 
 @pytest.mark.rule("static.compressed")
@@ -56,14 +56,14 @@ def test_compressible_files_are_compressed(edge, target):
 
 @pytest.mark.rule("static.validators")
 def test_every_file_has_a_validator(edge, target):
-    static.check_validators([edge.get(path) for path in served_files(edge, target)])
+    static.check_validators([edge.fetch(path) for path in served_files(edge, target)])
 
 
 @pytest.mark.rule("static.conditional_get")
 def test_revalidation_answers_not_modified(edge, target):
     pairs = []
     for path in served_files(edge, target):
-        full = edge.get(path)
+        full = edge.fetch(path)
         headers = static.conditional_headers(full)
         pairs.append((full, edge.get(path, headers=headers) if headers else None))
     static.check_conditional_get(pairs)
@@ -71,4 +71,4 @@ def test_revalidation_answers_not_modified(edge, target):
 
 @pytest.mark.rule("static.leaky_headers")
 def test_no_header_reveals_the_stack(edge, target):
-    static.check_leaky_headers([edge.get(path) for path in served_files(edge, target)])
+    static.check_leaky_headers([edge.fetch(path) for path in served_files(edge, target)])

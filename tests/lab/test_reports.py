@@ -7,8 +7,10 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
-from conftest import LAB_TARGET, ROOT
+ROOT = Path(__file__).resolve().parents[2]
+LAB_TARGET = ROOT / "targets" / "local-lab.yaml"
 
 
 def test_failing_run_writes_junit_json_and_markdown(lab, run_edgeverify, tmp_path):

@@ -61,33 +61,27 @@ def test_broken_html_does_not_raise():
 
 
 class FakeEdge:
-    """Answers every GET with the given entry document and counts the requests."""
+    """Answers the shared fetch of the entry document (EdgeClient.fetch: one request per run) and counts it."""
 
     def __init__(self, status: int = 200, body: str = '<script src="/a.js"></script>') -> None:
         self.status, self.body, self.calls = status, body, 0
 
-    def get(self, path: str) -> Exchange:
+    def fetch(self, path: str) -> Exchange:
         self.calls += 1
         return Exchange("GET", f"https://{DOMAIN}{path}", status=self.status,
                         headers=[("Content-Type", "text/html; charset=utf-8")], body=self.body.encode())
 
 
-def test_discovery_fetches_once_per_client_and_adds_declared_assets():
+def test_discovery_reads_the_shared_entry_document_and_adds_declared_assets():
     target = Target(domain=DOMAIN, static=Static(pages=["/"], assets=["/robots.txt", "/a.js"]))
     edge = FakeEdge()
     assert discover_assets(edge, target) == ["/a.js", "/robots.txt"]  # type: ignore[arg-type]
-    assert discover_assets(edge, target) == ["/a.js", "/robots.txt"]  # type: ignore[arg-type]
     assert edge.calls == 1
-    assert discover_assets(FakeEdge(), target) == ["/a.js", "/robots.txt"]  # type: ignore[arg-type]
 
 
-def test_a_failed_entry_document_is_not_remembered():
+def test_a_failed_entry_document_leaves_the_declared_assets():
     target = Target(domain=DOMAIN, static=Static(pages=["/"], assets=["/robots.txt"]))
-    edge = FakeEdge(status=503)
-    assert discover_assets(edge, target) == ["/robots.txt"]  # type: ignore[arg-type]
-    edge.status = 200
-    assert discover_assets(edge, target) == ["/a.js", "/robots.txt"]  # type: ignore[arg-type]
-    assert edge.calls == 2
+    assert discover_assets(FakeEdge(status=503), target) == ["/robots.txt"]  # type: ignore[arg-type]
 
 
 def test_discovery_off_uses_only_declared_assets():
