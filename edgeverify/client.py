@@ -15,7 +15,6 @@ import time
 import warnings
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -279,6 +278,3 @@ def _reason(exc: BaseException) -> str:
             return detail.rstrip(" .,(")
     return text[:300]
 
-
-def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()

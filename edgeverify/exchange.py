@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 
 from .redact import redact, redact_header
 
+_PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 BODY_EXCERPT = 300  # characters of body shown in a failure or report
 
 
@@ -127,15 +129,20 @@ class Exchange:
             "ttfb_ms": round(self.ttfb_s * 1000, 1),
             "x_cache": self.x_cache or None,
             "pop": self.header("x-amz-cf-pop"),
+            "tls": self.tls_version,
             "error": self.error,
             "curl": self.curl(),
         }
 
 
 def _quote(arg: str) -> str:
-    if "${" in arg:
-        return '"' + arg.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`") + '"'
-    return shlex.quote(arg)
+    """Shell-quote; a redacted ${VAR} stays expandable, and nothing else in the value is expanded."""
+    if not _PLACEHOLDER.search(arg):
+        return shlex.quote(arg)
+    pieces = _PLACEHOLDER.split(arg)  # the text between placeholders, escaped for double quotes
+    escaped = [re.sub(r'([\\"`$])', r"\\\1", piece) for piece in pieces]
+    placeholders = _PLACEHOLDER.findall(arg) + [""]
+    return '"' + "".join(e + p for e, p in zip(escaped, placeholders, strict=True)) + '"'
 
 
 @dataclass(slots=True)

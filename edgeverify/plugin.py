@@ -29,6 +29,8 @@ _OUTCOME = pytest.StashKey[dict[str, Any]]()
 _ADVISORY = pytest.StashKey[str]()
 _REPORT_PATHS = pytest.StashKey[list[Path]]()
 _RELEASE_WAIT = pytest.StashKey[float]()  # seconds until this worker saw the release marker
+INSECURE_WARNING = ("edgeverify: WARNING: TLS VERIFICATION IS OFF (--insecure / insecure: true). "
+                    "Certificates are not checked; do not trust a pass.")
 _config: pytest.Config | None = None  # logreport hooks get no config; set at session start
 
 
@@ -103,8 +105,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
              + (f" via {' '.join(target.connect_to)}" if target.connect_to else "")
              + f"; propagation deadline {target.propagation.timeout:g} s"]
     if target.insecure:
-        lines.append("edgeverify: WARNING: TLS VERIFICATION IS OFF (--insecure / insecure: true). "
-                     "Certificates are not checked; do not trust a pass.")
+        lines.append(INSECURE_WARNING)
     return lines
 
 
@@ -295,13 +296,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     records = config.stash.get(_RECORDS, [])
+    target = config.stash.get(_TARGET, None)
+    if target is not None and target.insecure:  # at the end too, where a reader of a quiet run looks
+        terminalreporter.write_line(INSECURE_WARNING, red=True, bold=True)
     advisories = [r for r in records if r.get("advisory")]
     if advisories:
         terminalreporter.section("edgeverify advisory findings (not failing; --strict-advisories fails them)")
         for r in advisories:
             terminalreporter.write_line(r["advisory"])
     release_waits = [r["release_served_after_s"] for r in records if r.get("release_served_after_s") is not None]
-    target = config.stash.get(_TARGET, None)
     if release_waits and target is not None:
         terminalreporter.write_line(f"edgeverify: release {target.propagation.release_marker} served after "
                                     f"{max(release_waits):.1f} s")

@@ -41,6 +41,7 @@ def write_all(records: list[dict[str, Any]], folder: Path, target: Target, exits
     waits = [r["release_served_after_s"] for r in records if r.get("release_served_after_s") is not None]
     doc = {"domain": target.domain, "target": target.source,
            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "exit_status": int(exitstatus),
+           "tls_verification": not target.insecure,
            "release": {"marker": target.propagation.release_marker, "served_after_s": max(waits) if waits else None},
            "counts": dict(counts), "checks": sorted(records, key=lambda r: r["nodeid"])}
     json_path = folder / JSON_NAME
@@ -64,6 +65,8 @@ def markdown(doc: dict[str, Any]) -> str:
     lines = [f"# edgeverify: {doc['domain']} — {verdict}", "",
              f"Target `{doc['target']}`, finished {doc['finished_at']}. "
              + ", ".join(f"{n} {s}" for s, n in sorted(doc["counts"].items())) + ".", ""]
+    if not doc["tls_verification"]:
+        lines += ["> **TLS verification was OFF** (--insecure): certificates were not checked; do not trust a pass.", ""]
     release = doc["release"]
     if release["marker"]:
         waited = release["served_after_s"]

@@ -21,8 +21,6 @@ import yaml
 from .errors import TargetError
 from .redact import register_secret
 
-HTML_FINGERPRINT = r"[.-][0-9a-f]{8,}\.|[.-][0-9a-z]{8,}\.(?:js|css|mjs|woff2?|svg|png|jpe?g|webp|avif)$"
-
 
 @dataclass(slots=True)
 class Timeouts:

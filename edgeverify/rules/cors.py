@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..exchange import Exchange
-from . import Rule, Violation, raise_collected, rule
+from . import Violation, raise_collected, rule
 
 SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})  # a preflight need not list these (Fetch standard)
 FOREIGN_ORIGIN = "https://edgeverify-probe.evil.test"

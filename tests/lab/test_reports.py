@@ -52,3 +52,9 @@ def test_interrupted_run_still_writes_its_reports(lab, tmp_path):
     doc = json.loads((reports / "edgeverify.json").read_text())
     assert doc["exit_status"] == 2
     assert (reports / "summary.md").read_text().startswith("# edgeverify: www.example.test — ⚠️ interrupted")
+
+
+def test_insecure_runs_say_so_everywhere(lab, run_edgeverify, tmp_path):
+    run = run_edgeverify(lab.edge(), "suites/test_https.py", "--insecure", "-k", "hsts")
+    assert run.returncode == 0
+    assert "WARNING: TLS VERIFICATION IS OFF" in run.output

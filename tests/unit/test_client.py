@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -144,3 +145,14 @@ def test_shared_fetch_is_sent_once_until_a_check_retries():
         client.forget_shared()
         assert client.fetch("http://www.example.test/a") is not first
     assert len(requests_seen) == 2
+
+
+def test_curl_quoting_expands_only_the_secret_placeholder():
+    from edgeverify.exchange import Exchange
+
+    register_secret("hunter2-secret", "EV_QUOTE_TOKEN")
+    ex = Exchange("GET", "https://www.example.test/", request_headers=[("X-Note", "$(touch /tmp/x) `id` hunter2-secret")])
+    line = ex.curl()
+    run = subprocess.run(["bash", "-c", f"printf '%s\\n' {line.split(' -H ', 1)[1].rsplit(' ', 1)[0]}"],
+                         capture_output=True, text=True, env={"EV_QUOTE_TOKEN": "T0K"}, timeout=10)
+    assert run.stdout == "X-Note: $(touch /tmp/x) `id` T0K\n"
