@@ -175,6 +175,10 @@ class EdgeClient:
             self.log.append(ex)
         return ex
 
+    def seed(self, path: str, ex: Exchange) -> None:
+        """Share an answer fetched elsewhere (the run's entry document snapshot) as if fetched here."""
+        self._shared[path] = ex
+
     def forget_shared(self) -> None:
         """A check is retrying: the edge may have changed, so shared answers are fetched again."""
         self._shared.clear()

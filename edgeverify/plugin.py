@@ -16,7 +16,7 @@ from . import reports
 from .client import EdgeClient
 from .errors import EdgeverifyError, TargetError
 from .exchange import Exchange
-from .release import wait_for_release
+from .release import entry_snapshot, seed_entry, wait_for_release
 from .retry import converge
 from .rules import RULES, Violation
 from .target import Target, load_target, parse_connect_to
@@ -28,6 +28,7 @@ _RECORDS = pytest.StashKey[list[dict[str, Any]]]()
 _OUTCOME = pytest.StashKey[dict[str, Any]]()
 _ADVISORY = pytest.StashKey[str]()
 _REPORT_PATHS = pytest.StashKey[list[Path]]()
+_ENTRY = pytest.StashKey[dict[str, Any] | None]()  # the entry document, fetched once per run
 _RELEASE_WAIT = pytest.StashKey[float]()  # seconds until this worker saw the release marker
 INSECURE_WARNING = ("edgeverify: WARNING: TLS VERIFICATION IS OFF (--insecure / insecure: true). "
                     "Certificates are not checked; do not trust a pass.")
@@ -69,6 +70,10 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
         config.stash[_TARGET] = target
         config.stash[_DEADLINE] = time.monotonic() + target.propagation.timeout
+        worker_input = getattr(config, "workerinput", None)
+        if worker_input and "edgeverify_deadline" in worker_input:  # one deadline for the whole run
+            config.stash[_DEADLINE] = time.monotonic() + worker_input["edgeverify_deadline"] - time.time()
+            config.stash[_ENTRY] = worker_input.get("edgeverify_entry")
         if not hasattr(config, "workerinput") and not config.option.xmlpath:
             config.option.xmlpath = str(Path(config.getoption("reports_dir")) / "junit.xml")
 
@@ -144,8 +149,9 @@ def target(pytestconfig: pytest.Config) -> Target:
 
 
 @pytest.fixture(scope="session")
-def edge_client(target: Target) -> Iterator[EdgeClient]:
+def edge_client(target: Target, pytestconfig: pytest.Config) -> Iterator[EdgeClient]:
     client = EdgeClient(target)
+    seed_entry(client, target, pytestconfig.stash.get(_ENTRY, None))
     yield client
     client.session.close()
 
@@ -262,7 +268,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 @pytest.hookimpl(tryfirst=True, specname="pytest_sessionstart")
 def pytest_sessionstart_wait_for_deploy(session: pytest.Session) -> None:
-    """Before any suite (and before xdist starts workers): wait until the target's distribution is Deployed."""
+    """Before any suite (and before xdist starts workers): wait until the target's distribution is Deployed,
+    then take the entry document every check will judge."""
     config = session.config
     target = config.stash.get(_TARGET, None)
     if target is None or hasattr(config, "workerinput"):
@@ -277,6 +284,17 @@ def pytest_sessionstart_wait_for_deploy(session: pytest.Session) -> None:
         pytest.exit(f"edgeverify: {exc}", returncode=1)
     except EdgeverifyError as exc:
         raise pytest.UsageError(f"edgeverify: {exc}") from None
+    if not (config.option.collectonly or config.option.help):
+        config.stash[_ENTRY] = entry_snapshot(target)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: every worker gets the run's deadline and entry document, so all judge the same release."""
+    config = node.config
+    if _TARGET in config.stash:
+        node.workerinput["edgeverify_deadline"] = time.time() + config.stash[_DEADLINE] - time.monotonic()
+        node.workerinput["edgeverify_entry"] = config.stash.get(_ENTRY, None)
 
 
 @pytest.hookimpl(trylast=True)
