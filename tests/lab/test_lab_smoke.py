@@ -8,7 +8,6 @@ import ssl
 import subprocess
 import time
 import warnings
-from collections.abc import Iterator
 
 import pytest
 import urllib3
@@ -16,12 +15,6 @@ import urllib3
 from edgeverify.lab import DOMAIN, FAULTS, Edge, Lab, LabError
 
 HSTS = "max-age=63072000; includeSubDomains"
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    with Lab() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -99,3 +99,27 @@ def test_pytest_rejects_a_bad_connect_to_override(tmp_path):
     assert run.returncode == 4
     assert "--connect-to: 'nonsense' is not HOST:PORT:ADDR:PORT" in run.stderr
 
+
+
+def test_example_target_documents_every_key():
+    import dataclasses
+    import typing
+
+    from edgeverify.target import Target
+
+    text = (ROOT / "targets/example.yaml").read_text()
+
+    def keys(cls: type) -> list[str]:
+        found = []
+        for f in dataclasses.fields(cls):
+            if f.name == "source":
+                continue
+            found.append(f.name)
+            inner = [a for a in typing.get_args(typing.get_type_hints(cls)[f.name]) if dataclasses.is_dataclass(a)]
+            for sub in inner + ([typing.get_type_hints(cls)[f.name]] if dataclasses.is_dataclass(
+                    typing.get_type_hints(cls)[f.name]) else []):
+                found += keys(sub)
+        return found
+
+    missing = [k for k in keys(Target) if f"{k}:" not in text]
+    assert missing == [], f"targets/example.yaml does not show {missing}"
