@@ -112,7 +112,7 @@ class EdgeClient:
         timeouts = self.target.timeouts
         req = requests.Request(method, self.url(path, scheme), headers=headers or {}, json=json, data=data)
         prepared = self.session.prepare_request(req)
-        ex = Exchange(method=method, url=prepared.url or "", request_headers=list(prepared.headers.items()),
+        ex = Exchange(method=method, url=prepared.url or "", request_headers=[(k, str(v)) for k, v in prepared.headers.items()],
                       request_body=_as_bytes(prepared.body), started_at=time.time(), connect_to=self.connect_to,
                       ca_bundle=self.target.ca_bundle, insecure=self.target.insecure)
         _local.conns = []
@@ -245,7 +245,7 @@ def _describe_cert(info: TlsInfo, der: bytes) -> None:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
         info.subject_names = san.value.get_values_for_type(x509.DNSName)
     except x509.ExtensionNotFound:
-        info.subject_names = [a.value for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
+        info.subject_names = [str(a.value) for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
 
 
 def _read_bounded(response: requests.Response, limit: int) -> tuple[bytes, bool]:
@@ -261,7 +261,7 @@ def _read_bounded(response: requests.Response, limit: int) -> tuple[bytes, bool]
 
 def _tls_version(response: requests.Response) -> str | None:
     try:
-        return response.raw.connection.sock.version()  # type: ignore[union-attr]
+        return response.raw.connection.sock.version()
     except AttributeError:
         return None
 

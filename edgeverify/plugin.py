@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Generator, Iterator
+from typing import Any
 
 import pytest
 
@@ -196,14 +197,14 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     target: Target = pyfuncitem.config.stash[_TARGET]
     args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
 
-    attempts = 0
+    tries = 0
 
     def attempt() -> None:
-        nonlocal attempts
-        attempts += 1
+        nonlocal tries
+        tries += 1
         client.log = []
         client.sent_unrepeatable = False
-        if attempts > 1:
+        if tries > 1:
             client.forget_shared()
         pyfuncitem.obj(**args)
 
@@ -225,8 +226,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    report: pytest.TestReport = yield
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                               ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     excinfo = call.excinfo
     if excinfo is not None and isinstance(excinfo.value, (Violation, EdgeverifyError)):
         value = excinfo.value
@@ -248,7 +250,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             "severity": rule.severity if rule else None,
             "advisory": item.stash.get(_ADVISORY, None),
             "release_served_after_s": item.config.stash.get(_RELEASE_WAIT, None),
-            **item.stash.get(_OUTCOME, {}),
+            **item.stash.get(_OUTCOME, {}),  # type: ignore[arg-type]
             "exchanges": [ex.to_dict() for ex in log],
         }
     return report

@@ -115,7 +115,7 @@ def raise_collected(rule: Rule, expected: str, problems: Sequence[tuple[Exchange
         actual = f"{head}: {lines[0]}" if head else lines[0]
     else:
         actual = (head or f"{len(problems)} problems") + ":" + "".join(f"\n            - {line}" for line in lines)
-    causes = [cause] if cause else list(dict.fromkeys(p[2] for p in problems if len(p) > 2 and p[2]))  # type: ignore[misc]
+    causes = [cause] if cause else list(dict.fromkeys(p[2] for p in problems if len(p) > 2 and p[2]))
     raise Violation(rule, expected, actual, problems[0][0], "; also: ".join(causes[:3]) or None, diagnose=diagnose)
 
 

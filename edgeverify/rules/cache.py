@@ -134,7 +134,7 @@ def fingerprinted(path: str, pattern: str) -> bool:
     """
     name = urlsplit(path).path.rsplit("/", 1)[-1]
     match = re.search(pattern, name)
-    return bool(match) and bool(re.search(r"[0-9A-Z]", match.group(0).rsplit(".", 1)[0]))
+    return match is not None and bool(re.search(r"[0-9A-Z]", match.group(0).rsplit(".", 1)[0]))
 
 
 def check_immutable_assets(exchanges: Sequence[Exchange], min_max_age: int) -> None:
@@ -267,7 +267,7 @@ def check_header_hygiene(exchanges: Sequence[Exchange]) -> None:
     for ex in judged:
         found = hygiene_problems(ex)
         if found:
-            problems.append((ex, f"{'; '.join(found)} [{_shown(ex)}{', Vary: ' + ex.header('vary') if ex.header('vary') else ''}]"))
+            problems.append((ex, f"{'; '.join(found)} [{_shown(ex)}{_extra(ex, 'vary')}]"))
     vary_only = problems and all(p.startswith("Vary: *") for _, p in problems)
     report_all(HEADER_HYGIENE, "one consistent Cache-Control (no duplicate or conflicting directives) and no Vary: *",
                problems, len(judged), "responses", diagnose=False,
@@ -291,9 +291,15 @@ def date_skew(ex: Exchange, linter: HttpResponseLinter | None = None) -> str | N
 def check_date_accurate(exchanges: Sequence[Exchange]) -> None:
     """Each response's Date is within a few seconds of the client clock when the request was sent."""
     judged = [ex for ex in exchanges if ex.status is not None]
-    problems = [(ex, f"{skew} (Date: {ex.header('date')}{', Age: ' + ex.header('age') if ex.header('age') else ''})")
+    problems = [(ex, f"{skew} (Date: {ex.header('date')}{_extra(ex, 'age')})")
                 for ex in judged if (skew := date_skew(ex))]
     report_all(DATE_ACCURATE, "a Date within 5 s of the client's clock", problems, len(judged), "responses",
                diagnose=False,
                cause="a clock is off: the origin's (run NTP/chrony on a custom origin) or this machine's "
                      "(check with: date -u; curl -sI https://aws.amazon.com | grep -i ^date)")
+
+
+def _extra(ex: Exchange, name: str) -> str:
+    """', Name: value' when the response has that header, else ''."""
+    value = ex.header(name)
+    return f", {name.title()}: {value}" if value else ""

@@ -104,8 +104,8 @@ def check_redirect_target(ex: Exchange, expected_url: str) -> None:
 
 def hsts_max_age(ex: Exchange) -> int | None:
     """The max-age of the first Strict-Transport-Security header, or None when absent or malformed."""
-    value = (ex.header_values("strict-transport-security") or [None])[0]
-    match = re.search(r"(?i)max-age\s*=\s*\"?(\d+)", value or "")
+    values = ex.header_values("strict-transport-security")
+    match = re.search(r"(?i)max-age\s*=\s*\"?(\d+)", values[0] if values else "")
     return int(match.group(1)) if match else None
 
 
