@@ -29,7 +29,7 @@ def test_a_check_that_converges_reports_attempts_and_time():
     check, calls = failing_times(2)
     result, outcome = converge(check, FAST, time.monotonic() + 2)
     assert result == "done" and outcome.attempts == 3 == len(calls)
-    assert outcome.converged_after_s is not None and 0.05 <= outcome.converged_after_s < 1
+    assert outcome.converged_after_s is not None and 0.05 <= outcome.converged_after_s < 2
 
 
 def test_a_check_passing_at_once_has_no_convergence_time():
@@ -45,7 +45,7 @@ def test_after_the_deadline_the_last_violation_says_attempts_and_elapsed_time():
         converge(check, Propagation(timeout=0.5, interval=0.05, max_interval=0.1), started + 0.5)
     assert info.value.actual == f"not yet ({len(calls)})"  # the last answer, not the first
     assert info.value.attempts.count == len(calls) >= 4
-    assert 0.45 <= info.value.attempts.elapsed_s < 1.0
+    assert 0.45 <= info.value.attempts.elapsed_s < 2.0
     assert f"Attempts: {len(calls)} over" in info.value.render()
     assert calls[-1] - started >= 0.45  # the last attempt lands on the deadline, not before it
 
@@ -55,7 +55,7 @@ def test_backoff_doubles_up_to_the_cap():
     with pytest.raises(Violation):
         converge(check, Propagation(timeout=1.2, interval=0.1, max_interval=0.4), time.monotonic() + 1.2)
     gaps = [b - a for a, b in zip(calls, calls[1:], strict=False)]
-    assert 0.08 <= gaps[0] < 0.2 and 0.18 <= gaps[1] < 0.3 and all(g < 0.5 for g in gaps)
+    assert 0.08 <= gaps[0] < 0.5 and 0.18 <= gaps[1] < 0.7 and gaps[1] > gaps[0] and all(g < 1.0 for g in gaps)
 
 
 def test_no_retry_after_a_request_that_must_not_be_repeated():
