@@ -14,6 +14,14 @@ def test_http_answers_a_permanent_redirect(edge, target, method):
     https.check_redirect_status(edge.request(method, unique_path(), scheme="http"), target.https.redirect_statuses)
 
 
+@pytest.mark.rule("https.redirect_method")
+def test_http_post_is_redirected_keeping_the_method(edge, target):
+    # Under the API prefix, where POSTs go; nothing reaches a handler over HTTP on a correct edge, and the
+    # path is an unknown route on a broken one, so repeating the POST is safe.
+    path = unique_path(target.api.prefix.rstrip("/") + "/__edgeverify/probe")
+    https.check_redirect_method(edge.request("POST", path, scheme="http", data=b"{}", repeat_safe=True))
+
+
 @pytest.mark.rule("https.redirect_target")
 def test_redirect_keeps_host_path_and_query(edge, target):
     path = unique_path()

@@ -8,6 +8,7 @@ FAULTS: dict[str, str] = {
     # https
     "http-no-redirect": "ViewerProtocolPolicy allow-all: plain HTTP serves content with 200 instead of redirecting",
     "redirect-302": "HTTP→HTTPS redirect uses 302 instead of 301",
+    "redirect-post-301": "HTTP→HTTPS redirect answers POST and other methods 301 (the browser retries as GET)",
     "redirect-drops-query": "HTTP→HTTPS redirect Location loses the query string",
     "redirect-drops-path": "HTTP→HTTPS redirect always goes to https://<host>/, dropping path and query",
     "redirect-wrong-host": "HTTP→HTTPS redirect goes to the distribution's d111111abcdef8.cloudfront.net name",

@@ -181,9 +181,11 @@ def _http_server(c: EdgeConfig) -> str:
                   else "https://$host$lab_path_only" if "redirect-drops-query" in f
                   else "https://$host$request_uri")
         code = 302 if "redirect-302" in f else 301
+        # CloudFront answers other methods 307, which keeps the method and body; a 301 would turn a POST into GET.
+        other = code if "redirect-post-301" in f else 307
         body = (_cloudfront_headers(c, '"Redirect from cloudfront"') + "\n"
                 "location / {\n"
-                f"    if ($request_method !~ ^(GET|HEAD)$) {{\n        return 307 {target};\n    }}\n"
+                f"    if ($request_method !~ ^(GET|HEAD)$) {{\n        return {other} {target};\n    }}\n"
                 f"    return {code} {target};\n}}")
     return f"server {{\n    listen 127.0.0.1:{c.http_port};\n    server_name _;\n" + _indent(body) + "\n}"
 

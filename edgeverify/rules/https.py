@@ -19,6 +19,15 @@ REDIRECT_STATUS = rule(
     "CloudFront ViewerProtocolPolicy; Mozilla HTTP Observatory 'redirection'",
     threshold="301 or 308 (https.redirect_statuses)",
 )
+REDIRECT_METHOD = rule(
+    "https.redirect_method",
+    "An http:// POST answers 307 or 308, which keep the method and the body",
+    "Browsers and most clients turn a POST that meets a 301 or 302 into a GET without its body: the form or API "
+    "call is silently lost. CloudFront's own redirect-to-https answers 307 to every method but GET and HEAD; a "
+    "function or origin redirect that answers 301 to everything is the usual culprit.",
+    "RFC 9110 section 15.4; CloudFront ViewerProtocolPolicy",
+    threshold="307 or 308",
+)
 REDIRECT_TARGET = rule(
     "https.redirect_target",
     "The redirect's Location is https:// on the same host with the same path and query",
@@ -79,6 +88,17 @@ def check_redirect_status(ex: Exchange, statuses: list[int]) -> None:
     expect(ex.status in statuses, REDIRECT_STATUS, f"{allowed} redirect to https://", ex.status_line, ex,
            cause="the redirect is not CloudFront's own (a function or the origin redirects with "
                  f"{ex.status}): " + VIEWER_POLICY)
+
+
+def check_redirect_method(ex: Exchange) -> None:
+    expected = f"307 or 308 redirect of the {ex.method} to https://"
+    responded(REDIRECT_METHOD, ex, expected)
+    if ex.status in (301, 302, 303):
+        raise Violation(REDIRECT_METHOD, expected, f"{ex.status_line}: the client resends it as GET, without its body",
+                        ex, cause="a CloudFront Function, Lambda@Edge or the origin redirects every method with "
+                                  f"{ex.status}: use the behavior's redirect-to-https, which answers 307 to {ex.method}")
+    expect(ex.status in (307, 308), REDIRECT_METHOD, expected, f"{ex.status_line}: not redirected, handled over plain HTTP",
+           ex, diagnose=False, cause="the behavior's ViewerProtocolPolicy is allow-all: " + VIEWER_POLICY)
 
 
 def check_redirect_target(ex: Exchange, expected_url: str) -> None:

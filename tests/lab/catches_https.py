@@ -3,8 +3,10 @@
 # fault -> {rule that must fail: text its message must contain}
 CATCHES = {
     "http-no-redirect": {"https.redirect_status": "ViewerProtocolPolicy is allow-all",
+                         "https.redirect_method": "not redirected, handled over plain HTTP",
                          "https.redirect_target": "without a Location header"},
     "redirect-302": {"https.redirect_status": "Actual:   302"},
+    "redirect-post-301": {"https.redirect_method": "301 Moved Permanently: the client resends it as GET"},
     "redirect-drops-query": {"https.redirect_target": "query '' instead of"},
     "redirect-drops-path": {"https.redirect_target": "path / instead of"},
     "redirect-wrong-host": {"https.redirect_target": "host d111111abcdef8.cloudfront.net instead of www.example.test"},

@@ -34,6 +34,14 @@ def test_temporary_redirect_fails():
         https.check_redirect_status(answer(302, URL), [301, 308])
 
 
+def test_post_redirect_must_keep_the_method():
+    https.check_redirect_method(answer(307, URL, method="POST"))
+    https.check_redirect_method(answer(308, URL, method="POST"))
+    with pytest.raises(Violation) as info:
+        https.check_redirect_method(answer(301, URL, method="POST"))
+    assert "resends it as GET" in info.value.actual and "answers 307 to POST" in info.value.render()
+
+
 def test_redirect_target_keeps_host_path_and_query():
     https.check_redirect_target(answer(301, URL), URL)
     https.check_redirect_target(answer(301, "https://www.example.test:443/deep/link?utm=1&x=2"), URL)
