@@ -144,6 +144,8 @@ class EdgeClient:
             ex.tls_version = _tls_version(response)
             if method != "HEAD":
                 ex.body, ex.body_truncated = _read_bounded(response, self.target.max_body_bytes)
+            else:
+                response.content  # noqa: B018 - marks the (empty) body read, so the connection is reused
         except requests.exceptions.SSLError as exc:
             ex.error = "TLS handshake failed: " + _reason(exc)
         except requests.exceptions.ConnectTimeout:

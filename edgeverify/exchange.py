@@ -31,6 +31,9 @@ class Exchange:
     elapsed_s: float = 0.0  # whole exchange
     ttfb_s: float = 0.0  # until the response headers
     error: str | None = None  # a network failure, in words
+    # where a network failure happened: "dns", "connect", "tls", "headers", "body", "deadline" (the run's
+    # deadline stopped it) or "unreachable" (not sent: the edge failed repeatedly); None when answered whole
+    error_phase: str | None = None
     connect_to: tuple[str, ...] = ()
     ca_bundle: str | None = None
     insecure: bool = False
@@ -131,6 +134,7 @@ class Exchange:
             "pop": self.header("x-amz-cf-pop"),
             "tls": self.tls_version,
             "error": self.error,
+            "error_phase": self.error_phase,
             "curl": self.curl(),
         }
 
