@@ -136,8 +136,8 @@ def _many(targets: list[str], domains: dict[str, str], args: argparse.Namespace,
             print(f"\n===== {domains[path]} ({path}) =====")
             print((root / domains[path] / "output.txt").read_text()[-20000:])
     written = _combined(root, [domains[p] for p in targets])
-    for path in written:
-        print(f"edgeverify report: {path}")
+    for report in written:
+        print(f"edgeverify report: {report}")
     print(f"edgeverify: {len(targets)} targets in {time.monotonic() - started:.1f} s")
     codes = set(results.values())
     for code in (EXIT_INTERRUPTED, EXIT_USAGE, EXIT_FAILED):
