@@ -24,10 +24,10 @@ def parse_shard(spec: str) -> tuple[int, int]:
     """`K/N` -> (K, N), 1 <= K <= N; anything else is a usage error (exit 4)."""
     match = _SHARD.fullmatch(spec or "")
     if not match:
-        raise TargetError(f"--shard {spec!r}: expected K/N, this job's shard K of N shards (for example 2/8)")
+        raise TargetError(f"shard {spec!r}: expected K/N, this job's shard K of N shards (for example 2/8)")
     k, n = int(match.group(1)), int(match.group(2))
     if n < 1 or not 1 <= k <= n:
-        raise TargetError(f"--shard {spec!r}: K must be between 1 and N, and N at least 1 (for example 2/8)")
+        raise TargetError(f"shard {spec!r}: K must be between 1 and N, and N at least 1 (for example 2/8)")
     return k, n
 
 
@@ -137,8 +137,10 @@ def worst(doc: dict[str, Any], limit: int = 3) -> list[str]:
     lines = []
     for check in problems(doc)[:limit]:
         rule = check.get("rule") or check.get("id") or check.get("nodeid") or "?"
-        actual = check.get("actual") or check.get("message") or check.get("status")
-        lines.append(f"{rule}: {' '.join(str(actual).split())}")
+        text = [line.strip(" -") for line in str(check.get("actual") or check.get("message") or check.get("status")
+                                                  ).splitlines() if line.strip(" -")]
+        first = " ".join(text[:2]) if text and text[0].endswith(":") and len(text) > 1 else (text or [""])[0]
+        lines.append(f"{rule}: {first}")
     return lines
 
 
@@ -191,3 +193,31 @@ def write_fleet(docs: list[dict[str, Any]], folder: Path | str) -> list[Path]:
     md.write_text(fleet_markdown(docs), encoding="utf-8")
     page.write_text(render_fleet(docs), encoding="utf-8")
     return [md, page]
+
+
+def merge_command(inputs: list[str], output: str) -> int:
+    """`edgeverify merge`: combined summary plus each target's report.html; 0 all passed, 1 any did not."""
+    import os
+    import sys
+
+    from .html import write_run_html
+
+    docs = merge(inputs)
+    out = Path(output)
+    try:
+        written = write_fleet(docs, out)
+        for doc in docs:
+            written.append(write_run_html(doc, out / doc["domain"]))
+    except OSError as exc:
+        raise TargetError(f"-o {output}: cannot write the summary there ({exc.strerror or exc})") from None
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(written[0].read_text(encoding="utf-8"))
+    bad = [d["domain"] for d in docs if verdict(d) != "passed"]
+    print(f"edgeverify merge: {len(docs)} targets, " + (f"{len(bad)} not passed: {', '.join(bad)}" if bad
+                                                         else "all passed"))
+    for path in written[:2]:
+        print(f"edgeverify report: {path}")
+    sys.stdout.flush()
+    return 1 if bad else 0
