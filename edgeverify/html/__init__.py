@@ -51,6 +51,14 @@ def _num(value: Any) -> float | None:
     return float(value)
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def _nice_max(top: float) -> tuple[float, float]:
     """A round axis end and tick step covering `top`, with at most about six ticks."""
     if top <= 0:
@@ -119,7 +127,7 @@ def columns(runs: list[dict[str, Any]], *, unit: str = "s", plot_h: int = 160, c
 
 def _exchange_view(xid: str, ex: Any) -> dict[str, Any]:
     ex = ex if isinstance(ex, dict) else {}
-    req = ex.get("request") if isinstance(ex.get("request"), dict) else {}
+    req = _mapping(ex.get("request"))
     status = ex.get("status")
     if status is None:
         phase = f" ({ex.get('error_phase')})" if ex.get("error_phase") else ""
@@ -152,7 +160,7 @@ def _check_view(check: dict[str, Any], exchanges: dict[str, Any], anchor: str, m
 
 def _convergence(doc: dict[str, Any], checks: list[dict[str, Any]]) -> dict[str, Any] | None:
     rows: list[dict[str, Any]] = []
-    release = doc.get("release") if isinstance(doc.get("release"), dict) else {}
+    release = _mapping(doc.get("release"))
     served = _num(release.get("served_after_s"))
     if release.get("marker") is not None or served is not None:
         if served is not None:
@@ -246,7 +254,7 @@ def _failure_trend(trend: list[dict[str, Any]]) -> dict[str, Any] | None:
     runs = []
     for run in trend[-40:]:
         label, title = _run_label(run)
-        failures = run.get("failures") if isinstance(run.get("failures"), dict) else {}
+        failures = _mapping(run.get("failures"))
         stack = [(float(failures.get(s) or 0), colour[s]) for s in suites if _num(failures.get(s))]
         detail = ", ".join(f"{s} {failures[s]}" for s in suites if _num(failures.get(s)))
         runs.append({"label": label, "title": f"{title}: " + (detail or "no failures"), "stack": stack})
@@ -288,7 +296,7 @@ def _suites(doc: dict[str, Any]) -> list[dict[str, Any]]:
     for name, counts in (doc.get("suites") or {}).items():
         if not isinstance(counts, dict):
             continue
-        c = {k: counts.get(k) if isinstance(counts.get(k), int) else 0 for k in COUNT_KEYS}
+        c = {k: _count(counts.get(k)) for k in COUNT_KEYS}
         v = "failed" if c["failed"] else "error" if c["error"] else "passed" if c["passed"] else "skipped"
         total = sum(c.values()) or 1
         x = 0.0
@@ -304,7 +312,7 @@ def _suites(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _run_view(doc: dict[str, Any]) -> dict[str, Any]:
     checks = [c for c in doc.get("checks") or [] if isinstance(c, dict)]
-    exchanges = doc.get("exchanges") if isinstance(doc.get("exchanges"), dict) else {}
+    exchanges = _mapping(doc.get("exchanges"))
     known = {str(c.get("id")) for c in checks}
     history, marks = _history(doc, known)
     anchors = {str(c.get("id") or c.get("nodeid")): f"check-{i}" for i, c in enumerate(checks)}
@@ -313,8 +321,8 @@ def _run_view(doc: dict[str, Any]) -> dict[str, Any]:
     for v in views:
         by_status.setdefault(v["status"], []).append(v)
     counts = {k: (doc.get("counts") or {}).get(k, 0) for k in COUNT_KEYS}
-    release = doc.get("release") if isinstance(doc.get("release"), dict) else {}
-    network = doc.get("network") if isinstance(doc.get("network"), dict) else {}
+    release = _mapping(doc.get("release"))
+    network = _mapping(doc.get("network"))
     return {"doc": doc, "domain": str(doc.get("domain") or "?"), "verdict": verdict(doc), "counts": counts,
             "target": doc.get("target") or "", "target_name": doc.get("target_name") or "",
             "tool": doc.get("tool") or "edgeverify", "started_at": doc.get("started_at") or "",
