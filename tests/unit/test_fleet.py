@@ -211,7 +211,7 @@ def test_merge_command_exit_codes_and_files(tmp_path):
     assert "2 targets, all passed" in run.stdout
     assert (tmp_path / "out-good" / "a.example.test" / "report.html").exists()
     assert summary.read_text() == (tmp_path / "out-good" / "summary.md").read_text()
-    bad = write_shards(tmp_path / "bad", [doc_for("a.example.test", True), doc_for("b.example.test", False)], 2)
+    write_shards(tmp_path / "bad", [doc_for("a.example.test", True), doc_for("b.example.test", False)], 2)
     run = edgeverify("merge", str(tmp_path / "bad"), "-o", str(tmp_path / "out-bad"))
     assert run.returncode == 1 and "1 not passed: b.example.test" in run.stdout
     (tmp_path / "junk.json").write_text("{}")
