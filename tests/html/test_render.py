@@ -188,3 +188,20 @@ def test_bar_widths_are_proportional():
 def test_write_run_html(tmp_path, failing_doc):
     path = write_run_html(failing_doc, tmp_path / "out")
     assert path == tmp_path / "out" / "report.html" and path.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_an_error_check_shows_its_message_and_a_failed_gate_is_announced(failing_doc):
+    check = next(c for c in failing_doc["checks"] if c["status"] == "failed")
+    check.update(status="error", expected=None, actual=None, cause=None, reproduce=None,
+                 message="ERROR [static.served] could not judge: no response (connect): connection refused")
+    xid = check["exchanges"][0]
+    failing_doc["exchanges"][xid].update(status=None, headers=[], error="connection refused", error_phase="connect")
+    failing_doc["release"].update(served_after_s=None, gate="failed", reason="build-2026.11.25-new not served within 600 s")
+    page = parse(render_run(failing_doc))
+    article = page.find("article", data_check=check["id"])[0]
+    assert "error" in article.classes and not article.find("dl")
+    assert article.find("pre", "message")[0].text == check["message"]
+    assert "no response (connect): connection refused" in article.find("details", "exchange")[0].find("summary")[0].text
+    assert "Release gate failed: build-2026.11.25-new not served within 600 s" in page.find("div", id="release-gate")[0].text
+    bars = page.find("section", id="propagation")[0].find("g")
+    assert "bar-failed" in bars[0].find("rect")[0].classes  # the release bar: gate failed, marker never served
