@@ -45,6 +45,11 @@ def _clip(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def _lines(value: Any) -> str | None:
+    """A message part without the indentation its continuation lines carry in the terminal."""
+    return None if value is None else "\n".join(line.strip() for line in str(value).splitlines())
+
+
 def _num(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
@@ -150,7 +155,8 @@ def _check_view(check: dict[str, Any], exchanges: dict[str, Any], anchor: str, m
     return {"anchor": anchor, "id": cid, "rule": check.get("rule") or "", "suite": check.get("suite") or "",
             "summary": check.get("summary") or "", "status": check.get("status") or "?",
             "nodeid": check.get("nodeid") or "", "message": check.get("message") or "",
-            "expected": check.get("expected"), "actual": check.get("actual"), "cause": check.get("cause"),
+            "expected": _lines(check.get("expected")), "actual": _lines(check.get("actual")),
+            "cause": _lines(check.get("cause")),
             "reproduce": check.get("reproduce"), "advisory": check.get("advisory"),
             "attempts": check.get("attempts"), "elapsed_s": check.get("elapsed_s"),
             "converged_after_s": check.get("converged_after_s"), "duration_s": check.get("duration_s"),
@@ -162,13 +168,12 @@ def _convergence(doc: dict[str, Any], checks: list[dict[str, Any]]) -> dict[str,
     rows: list[dict[str, Any]] = []
     release = _mapping(doc.get("release"))
     served = _num(release.get("served_after_s"))
-    if release.get("marker") is not None or served is not None:
-        if served is not None:
-            rows.append({"label": f"release {release.get('marker') or ''} served".replace("  ", " "), "value": served,
-                         "cls": "bar-release", "note": _secs(served)})
-        else:
-            rows.append({"label": f"release {release.get('marker') or ''}", "full": True, "cls": "bar-failed",
-                         "note": f"not served ({release.get('gate') or 'no gate result'})"})
+    if served is not None:
+        rows.append({"label": f"release {release.get('marker') or ''} served".replace("  ", " "), "value": served,
+                     "cls": "bar-release", "note": _secs(served)})
+    elif release.get("gate") == "failed":
+        rows.append({"label": f"release {release.get('marker') or ''}", "full": True, "cls": "bar-failed",
+                     "note": f"not served: {_clip(release.get('reason') or 'the release gate failed', 60)}"})
     late = [c for c in checks if _num(c.get("converged_after_s"))]
     gave_up = [c for c in checks if c.get("status") in ("failed", "error") and (c.get("attempts") or 0) > 1]
     for c in sorted(late, key=lambda c: -c["converged_after_s"]):
@@ -327,7 +332,7 @@ def _run_view(doc: dict[str, Any]) -> dict[str, Any]:
             "target": doc.get("target") or "", "target_name": doc.get("target_name") or "",
             "tool": doc.get("tool") or "edgeverify", "started_at": doc.get("started_at") or "",
             "finished_at": doc.get("finished_at") or "", "wall_s": doc.get("wall_s"),
-            "exit_status": doc.get("exit_status"), "tls_off": doc.get("tls_verification") is False,
+            "exit_status": doc.get("exit_status"), "note": doc.get("note"), "tls_off": doc.get("tls_verification") is False,
             "release": {"marker": release.get("marker"), "served_after_s": release.get("served_after_s"),
                         "gate": release.get("gate"), "reason": release.get("reason")},
             "network": network, "suites": _suites(doc),

@@ -195,8 +195,10 @@ def test_recipe_command_lists_and_prints(tmp_path):
 
 
 def test_templates_and_recipes_are_package_data():
-    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["edgeverify"]
-    shipped = {p for pattern in patterns for p in (ROOT / "edgeverify").glob(pattern)}
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert {"edgeverify.html", "edgeverify.recipes"} <= set(setuptools["packages"])
+    shipped = {p for package, patterns in setuptools["package-data"].items() for pattern in patterns
+               for p in (ROOT / package.replace(".", "/")).glob(pattern)}
     needed = set((ROOT / "edgeverify" / "html" / "templates").glob("*")) | {
         p for p in (ROOT / "edgeverify" / "recipes").glob("*") if p.suffix in (".yml", ".md")}
     assert needed and needed <= shipped

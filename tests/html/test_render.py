@@ -205,3 +205,12 @@ def test_an_error_check_shows_its_message_and_a_failed_gate_is_announced(failing
     assert "Release gate failed: build-2026.11.25-new not served within 600 s" in page.find("div", id="release-gate")[0].text
     bars = page.find("section", id="propagation")[0].find("g")
     assert "bar-failed" in bars[0].find("rect")[0].classes  # the release bar: gate failed, marker never served
+
+
+def test_a_run_without_a_gate_shows_no_gate_warning_and_an_early_end_is_announced(failing_doc):
+    failing_doc["release"] = {"marker": None, "served_after_s": None, "gate": "none", "reason": None}
+    page = parse(render_run(failing_doc))
+    assert not page.find("div", id="release-gate") and not page.find("div", id="run-note")
+    failing_doc["note"] = "the distribution was not deployed in time: E2ABC still InProgress"
+    note = parse(render_run(failing_doc)).find("div", id="run-note")
+    assert note and "E2ABC still InProgress" in note[0].text
