@@ -22,7 +22,7 @@ from .retry import converge
 from .rules import RULES, Violation
 from .target import Target, load_target, parse_connect_to
 
-SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "config")
+SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "config", "edges")
 _TARGET = pytest.StashKey[Target]()
 _DEADLINE = pytest.StashKey[float]()  # time.monotonic() after which failing checks are not retried
 _RECORDS = pytest.StashKey[list[dict[str, Any]]]()
