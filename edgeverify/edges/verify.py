@@ -46,6 +46,7 @@ class EdgeRun:
     discovery: Discovery
     results: list[EdgeResult]
     wall_s: float
+    started_at: float = 0.0  # epoch seconds the convergence times count from (the run's start)
 
     @property
     def requests(self) -> int:
@@ -67,9 +68,10 @@ def edge_target(target: Target, address: str) -> Target:
 def run_edges(target: Target, deadline: float, started: float | None = None) -> EdgeRun:
     """Discover the target's edges and verify them all; `deadline` and `started` are time.monotonic() values."""
     started = time.monotonic() if started is None else started
+    started_at = time.time() - (time.monotonic() - started)
     found = discover(target, deadline)
     return EdgeRun(target.edges.mode, found, verify_edges(target, found.edges, deadline, started),
-                   time.monotonic() - started)
+                   time.monotonic() - started, started_at)
 
 
 def verify_edges(target: Target, edges: list[EdgeAddress], deadline: float, started: float) -> list[EdgeResult]:
@@ -203,6 +205,7 @@ def edges_block(run: EdgeRun) -> dict[str, Any]:
     """The report's `edges` block (REPORT-FORMAT.md), plus what discovery could not resolve and the cost."""
     return {
         "mode": run.mode,
+        "started_at": round(run.started_at, 3),
         "edges": [{"address": r.address, "pop": r.pop, "region": ", ".join(r.regions) or None,
                    "release": r.release, "converged_after_s": r.converged_after_s, "status": r.status,
                    "detail": r.served(), "pops": r.pops, "attempts": r.attempts, "requests": r.requests}

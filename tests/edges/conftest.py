@@ -41,6 +41,12 @@ def fleet_yaml(f: Fleet, mode: str = "regions", interval: float = 0.5, extra: st
 
 
 @pytest.fixture
+def fleet_target_yaml() -> Callable[..., str]:
+    """fleet_target_yaml(fleet, mode="regions", interval=0.5, extra="") -> target YAML text."""
+    return fleet_yaml
+
+
+@pytest.fixture
 def fleet_target(tmp_path: Path) -> Callable[..., Target]:
     """fleet_target(fleet, mode=..., extra=...) -> the loaded target, pointed at the fleet."""
 
