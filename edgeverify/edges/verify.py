@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import hashlib
 import threading
 import time
@@ -181,8 +182,8 @@ def _core_checks(target: Target, transport: _Transport, result: EdgeResult, entr
         if call.method not in SAFE_METHODS:
             continue  # a state-changing call is never sent to every edge
         ex = transport.send(call.method, call.path, headers=call.headers or None)
-        judge(f"api.call[{call.label}]", lambda ex=ex, call=call: check_call(  # type: ignore[misc]
-            ex, call.label, call.expect.status, call.expect.content_type, call.expect.json))
+        judge(f"api.call[{call.label}]", functools.partial(
+            check_call, ex, call.label, call.expect.status, call.expect.content_type, call.expect.json))
     probe = unique_path()
     redirect = transport.send("GET", probe, scheme="http")
     judge("https.redirect_status", lambda: check_redirect_status(redirect, target.https.redirect_statuses))
@@ -198,7 +199,8 @@ def _one_asset(target: Target, entry_ex: Exchange) -> str | None:
         found = referenced_assets(entry_ex.text, target.domain, entry_path(target))
     found += target.static.assets
     hashed = [a for a in found if fingerprinted(a, target.cache.fingerprint_pattern)]
-    return (hashed or found or [None])[0]
+    chosen = hashed or found
+    return chosen[0] if chosen else None
 
 
 def edges_block(run: EdgeRun) -> dict[str, Any]:
