@@ -13,7 +13,7 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -22,7 +22,8 @@ from . import nginx
 from ..edges.regions import REGION_PREFIXES
 from ..errors import LabError
 from .dns import LabDns, SubnetAnswer
-from .lab import DOMAIN, START_TIMEOUT, Lab, _stop_group, _tail
+from .faults import validate
+from .lab import _CERT_FAULTS, DOMAIN, START_TIMEOUT, Lab, _free_port, _stop_group, _tail
 
 FIRST_ADDRESS = 21  # 127.0.0.21
 # The regions the fleet's edges serve, in order: edge i answers clients of REGIONS[i] (prefixes from the table).
@@ -39,6 +40,7 @@ class FleetEdge:
     pop: str
     region: str
     lag: float  # seconds it serves the old release after the fleet starts (inf: never converges)
+    faults: frozenset[str] = frozenset()  # lab faults (edgeverify lab faults) this edge alone has
 
 
 def _free_shared_port(addresses: list[str]) -> int:
@@ -69,14 +71,17 @@ class Fleet:
     """`count` edges on 127.0.0.21.. with per-edge release lag, and a Knot DNS server in front of them.
 
     lag: edge index -> seconds it serves the old release (math.inf: stuck on it); others are converged.
+    faults: edge index -> lab faults of that edge only (a configuration one location has not caught up with).
     """
 
-    def __init__(self, lab: Lab, count: int = 5, lag: Mapping[int, float] | None = None) -> None:
+    def __init__(self, lab: Lab, count: int = 5, lag: Mapping[int, float] | None = None,
+                 faults: Mapping[int, Iterable[str]] | None = None) -> None:
         if not 1 <= count <= len(REGIONS):
             raise LabError(f"a fleet has 1 to {len(REGIONS)} edges, not {count}")
         self.lab = lab
         self.edges = [FleetEdge(i, f"127.0.0.{FIRST_ADDRESS + i}", f"LAB{FIRST_ADDRESS + i}-C1", REGIONS[i],
-                                (lag or {}).get(i, 0.0)) for i in range(count)]
+                                (lag or {}).get(i, 0.0), validate((faults or {}).get(i, ())))
+                      for i in range(count)]
         self.http_port = self.https_port = 0
         self.started_at = 0.0  # epoch seconds: the "deploy"
         self.dns: LabDns | None = None
@@ -129,20 +134,25 @@ class Fleet:
             self.stop()
             raise
 
+    def access_log(self, edge: FleetEdge) -> Path:
+        """The edge's nginx access log: one line per request, with its method and path."""
+        return self._root(edge) / "access.log"
+
     def _root(self, edge: FleetEdge) -> Path:
         return self.lab.root / "fleet" / f"{edge.address}-{os.getpid()}-{id(self)}"
 
     def _start_edges(self) -> bool:
         self._halt_edges()
-        cert, key = self.lab.certificate(frozenset())
         for edge in self.edges:
+            cert, key = self.lab.certificate(edge.faults & _CERT_FAULTS)
             root = self._root(edge)
             for sub in ("tmp", "cache"):
                 (root / sub).mkdir(parents=True, exist_ok=True)
             switch = math.inf if math.isinf(edge.lag) else (self.started_at + edge.lag if edge.lag > 0 else None)
             config = nginx.EdgeConfig(root=root, http_port=self.http_port, https_port=self.https_port,
-                                      static_port=self.lab.static_port, api_port=self.lab.api_port, cert=cert,
-                                      key=key, faults=frozenset(), switch_at=switch, via_id=os.urandom(16).hex(),
+                                      static_port=self.lab.static_port, cert=cert,
+                                      api_port=_free_port() if "api-origin-down" in edge.faults else self.lab.api_port,
+                                      key=key, faults=edge.faults, switch_at=switch, via_id=os.urandom(16).hex(),
                                       as_root=os.geteuid() == 0)
             text = nginx.render(config)
             if text.count(_LISTEN) != 2 or text.count(_POP_HEADER) != 2:

@@ -18,11 +18,12 @@ LAB_TARGET = ROOT / "targets" / "local-lab.yaml"
 
 @pytest.fixture
 def fleet(lab: Any) -> Iterator[Callable[..., Fleet]]:
-    """fleet(count=5, lag={index: seconds}) -> a started Fleet, stopped after the test."""
+    """fleet(count=5, lag={index: seconds}, faults={index: [fault]}) -> a started Fleet, stopped after the test."""
     started: list[Fleet] = []
 
-    def start(count: int = 5, lag: dict[int, float] | None = None, **kwargs: Any) -> Fleet:
-        f = Fleet(lab, count, lag)
+    def start(count: int = 5, lag: dict[int, float] | None = None, faults: dict[int, list[str]] | None = None,
+              **kwargs: Any) -> Fleet:
+        f = Fleet(lab, count, lag, faults)
         f.start(**kwargs)
         started.append(f)
         return f
