@@ -143,6 +143,7 @@ class _Asker:
     queries: int = 0
     zones: dict[str, list[Server]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    zone_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, n: int = 1) -> None:
         with self.lock:
@@ -152,6 +153,13 @@ class _Asker:
         cfg = self.target.edges
         if cfg.nameservers:
             return [parse_nameserver(s) for s in cfg.nameservers]
+        with self.zone_lock:  # regions are asked in parallel; each name's servers are looked up once
+            if name.to_text() not in self.zones:
+                self.zones[name.to_text()] = self._authoritative(name)
+            return self.zones[name.to_text()]
+
+    def _authoritative(self, name: dns.name.Name) -> list[Server]:
+        cfg = self.target.edges
         resolver = _resolver(self.target)
         zone = dns.resolver.zone_for_name(name, resolver=resolver, lifetime=cfg.dns_timeout)
         key = zone.to_text()
