@@ -12,7 +12,6 @@ functions of edgeverify/rules; their verdicts per edge are what `edges.consisten
 from __future__ import annotations
 
 import copy
-import dataclasses
 import functools
 import hashlib
 import threading
@@ -26,8 +25,8 @@ from ..client import SAFE_METHODS, EdgeClient
 from ..discovery import referenced_assets
 from ..exchange import Exchange
 from ..probes import unique_path
-from ..release import entry_path
-from ..retry import converge
+from ..engine import entry_path
+from ..retry import until_deadline
 from ..rules import Violation
 from ..rules.api import check_call
 from ..rules.cache import check_html_revalidated, check_immutable_assets, fingerprinted
@@ -106,45 +105,37 @@ class _Transport:
 
 
 def verify_edge(target: Target, edge: EdgeAddress, deadline: float, started: float) -> EdgeResult:
-    """The release gate then the core checks against one edge, each retried until `deadline`."""
+    """The release gate then the core checks against one edge, each retried every `interval` until `deadline`."""
     result = EdgeResult(edge.address, list(edge.regions))
     transport = _Transport(edge_target(target, edge.address), result)
-    policy = dataclasses.replace(target.propagation, max_interval=target.propagation.interval)
     marker = target.propagation.release_marker
     entry = entry_path(target)
-    tries = 0
     reuse: list[Exchange] = []  # the gate's passing answer is the first core attempt's entry document
+    gate_tries = 0
     try:
         if marker:
-            def gate() -> None:
-                nonlocal tries
-                tries += 1
+            def poll() -> bool:
                 ex = transport.send("GET", entry)
-                check_release_marker(ex, marker)
+                try:
+                    check_release_marker(ex, marker)
+                except Violation:
+                    return False
                 reuse.append(ex)
-            try:
-                converge(gate, policy, deadline)
-            except Violation:
-                pass  # the core checks judge (and record) the release once more below
-            tries -= len(reuse)
+                return True
+            served, gate_tries = until_deadline(poll, target.propagation, deadline, again=lambda ok: not ok, fixed=True)
+            gate_tries -= int(served)  # that answer is judged by the first core attempt, counted there
 
-        def attempt() -> None:
-            nonlocal tries
-            tries += 1
+        def attempt() -> bool:
             transport.attempt = reuse[:]
             violations = _core_checks(target, transport, result, reuse.pop() if reuse else None)
+            result.exchanges = list(transport.attempt)
             if not violations:
                 result.converged_after_s = round(time.monotonic() - started, 3)
-            result.exchanges = list(transport.attempt)
-            if violations:
-                raise violations[0]
-        try:
-            converge(attempt, policy, deadline)
-        except Violation:
-            pass
-        result.attempts = tries
+            return not violations
+        _, tries = until_deadline(attempt, target.propagation, deadline, again=lambda ok: not ok, fixed=True)
+        result.attempts = gate_tries + tries
     finally:
-        transport.client.session.close()
+        transport.client.close()
     return result
 
 
