@@ -81,7 +81,7 @@ def test_one_edge_lagging_8_s_passes_and_reports_its_convergence_time(fleet, run
     assert lagging["status"] == "passed" and lagging["release"] == "build-2026.11.25-new"
     # converged_after_s counts from the run's start; the edge switched 8 s after the fleet started
     switched = run.block["started_at"] + lagging["converged_after_s"] - f.started_at
-    assert 8.0 <= switched <= 10.0, (switched, lagging)
+    assert 8.0 <= switched <= 8.0 + 4.0, (switched, lagging)  # the next poll after the switch, with room for load
     assert lagging["attempts"] >= 8  # polled every 0.5 s (lag measured from the fleet's start)
     others = [e for e in run.block["edges"] if e["address"] != "127.0.0.23"]
     assert all(e["converged_after_s"] < 5 for e in others), others
