@@ -65,28 +65,34 @@ def edge_target(target: Target, address: str) -> Target:
     return copied
 
 
-def run_edges(target: Target, deadline: float, started: float | None = None) -> EdgeRun:
-    """Discover the target's edges and verify them all; `deadline` and `started` are time.monotonic() values."""
+def run_edges(target: Target, deadline: float, started: float | None = None,
+              run_deadline: float | None = None) -> EdgeRun:
+    """Discover the target's edges and verify them all.
+
+    `deadline` ends the polling and retries (the propagation deadline), `run_deadline` any request at all
+    (the run's own bound); `started` is when convergence times count from. All are time.monotonic() values.
+    """
     started = time.monotonic() if started is None else started
     started_at = time.time() - (time.monotonic() - started)
     found = discover(target, deadline)
-    return EdgeRun(target.edges.mode, found, verify_edges(target, found.edges, deadline, started),
+    return EdgeRun(target.edges.mode, found, verify_edges(target, found.edges, deadline, started, run_deadline),
                    time.monotonic() - started, started_at)
 
 
-def verify_edges(target: Target, edges: list[EdgeAddress], deadline: float, started: float) -> list[EdgeResult]:
+def verify_edges(target: Target, edges: list[EdgeAddress], deadline: float, started: float,
+                 run_deadline: float | None = None) -> list[EdgeResult]:
     """Verify every edge, at most `edges.concurrency` at once; results in the order given."""
     if not edges:
         return []
     with ThreadPoolExecutor(max_workers=min(target.edges.concurrency, len(edges))) as pool:
-        return list(pool.map(lambda e: verify_edge(target, e, deadline, started), edges))
+        return list(pool.map(lambda e: verify_edge(target, e, deadline, started, run_deadline), edges))
 
 
 class _Transport:
     """An edge's client that also notes every X-Amz-Cf-Pop and counts requests."""
 
-    def __init__(self, target: Target, result: EdgeResult) -> None:
-        self.client = EdgeClient(target)
+    def __init__(self, target: Target, result: EdgeResult, run_deadline: float | None) -> None:
+        self.client = EdgeClient(target, deadline=run_deadline)
         self.result = result
         self.attempt: list[Exchange] = []
         self._lock = threading.Lock()
@@ -104,10 +110,11 @@ class _Transport:
         return ex
 
 
-def verify_edge(target: Target, edge: EdgeAddress, deadline: float, started: float) -> EdgeResult:
+def verify_edge(target: Target, edge: EdgeAddress, deadline: float, started: float,
+                run_deadline: float | None = None) -> EdgeResult:
     """The release gate then the core checks against one edge, each retried every `interval` until `deadline`."""
     result = EdgeResult(edge.address, list(edge.regions))
-    transport = _Transport(edge_target(target, edge.address), result)
+    transport = _Transport(edge_target(target, edge.address), result, run_deadline)
     marker = target.propagation.release_marker
     entry = entry_path(target)
     reuse: list[Exchange] = []  # the gate's passing answer is the first core attempt's entry document

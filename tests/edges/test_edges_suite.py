@@ -70,6 +70,9 @@ def test_all_edges_converged_passes(fleet, run_suite):
     assert {e["release"] for e in run.block["edges"]} == {"build-2026.11.25-new"}
     assert all(e["converged_after_s"] is not None and e["converged_after_s"] < 5 for e in run.block["edges"])
     assert run.block["unresolved"] == [] and run.block["dns_queries"] == 5
+    # the same block reaches edgeverify.json with the check (user_properties), for reports.py to lift out
+    [check] = [c for c in run.checks if c["rule"] == "edges.consistent"]
+    assert json.loads(dict(check["user_properties"])["edgeverify_edges"]) == run.block
 
 
 def test_one_edge_lagging_8_s_passes_and_reports_its_convergence_time(fleet, run_suite):
