@@ -25,6 +25,7 @@ from ..client import SAFE_METHODS, EdgeClient
 from ..discovery import referenced_assets
 from ..exchange import Exchange
 from ..probes import unique_path
+from ..redact import redact, redact_deep
 from ..engine import entry_path
 from ..retry import until_deadline
 from ..rules import Violation
@@ -202,8 +203,11 @@ def _one_asset(target: Target, entry_ex: Exchange) -> str | None:
 
 
 def edges_block(run: EdgeRun) -> dict[str, Any]:
-    """The report's `edges` block (REPORT-FORMAT.md), plus what discovery could not resolve and the cost."""
-    return {
+    """The report's `edges` block (REPORT-FORMAT.md), plus what discovery could not resolve and the cost.
+
+    Secrets (values from ${VAR}, such as a release marker) are shown as their placeholders.
+    """
+    block: dict[str, Any] = {
         "mode": run.mode,
         "started_at": round(run.started_at, 3),
         "edges": [{"address": r.address, "pop": r.pop, "region": ", ".join(r.regions) or None,
@@ -216,10 +220,13 @@ def edges_block(run: EdgeRun) -> dict[str, Any]:
         "requests": run.requests,
         "wall_s": round(run.wall_s, 3),
     }
+    redacted = redact_deep(block)
+    assert isinstance(redacted, dict)
+    return redacted
 
 
 def timeline(run: EdgeRun) -> list[str]:
-    """One line per edge: where it is, what it served, when it converged."""
+    """One line per edge: where it is, what it served, when it converged (secrets as placeholders)."""
     lines = []
     for r in run.results:
         when = f"converged after {r.converged_after_s:.1f} s" if r.converged_after_s is not None else "did not converge"
@@ -229,4 +236,4 @@ def timeline(run: EdgeRun) -> list[str]:
     if run.discovery.dropped:
         lines.append(f"{len(run.discovery.dropped)} more edges not verified (edges.max_edges): "
                      + ", ".join(run.discovery.dropped))
-    return lines
+    return [redact(line) for line in lines]
