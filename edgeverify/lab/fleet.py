@@ -8,6 +8,7 @@ The DNS server (lab/dns.py) gives a client of region i the address of edge i.
 """
 from __future__ import annotations
 
+import atexit
 import math
 import os
 import socket
@@ -119,6 +120,7 @@ class Fleet:
         """Start every edge, then the DNS server (region i -> edge i; no ECS -> edge 0); the lag clock starts now."""
         if self.lab.static_port == 0:
             raise LabError("the lab is not started: use `with Lab() as lab:`")
+        atexit.register(self.stop)  # also covers a Fleet never closed by its with-block
         try:
             for attempt in range(3):
                 self.http_port = _free_shared_port(self.addresses)
@@ -188,6 +190,7 @@ class Fleet:
 
     def stop(self) -> None:
         """Stop the DNS server and every edge; idempotent."""
+        atexit.unregister(self.stop)
         if self.dns is not None:
             self.dns.stop()
             self.dns = None
