@@ -3,7 +3,7 @@
 Each edge gets its own transport: an EdgeClient on a copy of the target whose connect_to sends the domain's
 :443 and :80 to that edge's address (SNI, Host and the certificate check stay the domain's). Per edge, the
 entry document is polled for the release marker every `propagation.interval` until the deadline, then the
-core checks run (retried at the same interval until they pass or the deadline passes): the entry document
+core checks run (retried with the run's backoff until they pass or the deadline passes): the entry document
 and its marker, one referenced asset, every declared API call with a safe method (never an unsafe one), the
 http -> https redirect, and the cache rules for the entry document and the asset. Rules are the pure
 functions of edgeverify/rules; their verdicts per edge are what `edges.consistent` compares.
@@ -113,7 +113,7 @@ class _Transport:
 
 def verify_edge(target: Target, edge: EdgeAddress, deadline: float, started: float,
                 run_deadline: float | None = None) -> EdgeResult:
-    """The release gate then the core checks against one edge, each retried every `interval` until `deadline`."""
+    """The release gate (polled every `interval`) then the core checks (retried with the run's backoff) until `deadline`."""
     result = EdgeResult(edge.address, list(edge.regions))
     transport = _Transport(edge_target(target, edge.address), result, run_deadline)
     marker = target.propagation.release_marker
@@ -140,7 +140,7 @@ def verify_edge(target: Target, edge: EdgeAddress, deadline: float, started: flo
             if not violations:
                 result.converged_after_s = round(time.monotonic() - started, 3)
             return not violations
-        _, tries = until_deadline(attempt, target.propagation, deadline, again=lambda ok: not ok, fixed=True)
+        _, tries = until_deadline(attempt, target.propagation, deadline, again=lambda ok: not ok)
         result.attempts = gate_tries + tries
     finally:
         transport.client.close()
@@ -165,9 +165,10 @@ def _core_checks(target: Target, transport: _Transport, result: EdgeResult, entr
     entry_ex = entry_ex or transport.send("GET", entry)
     result.entry_exchange = entry_ex
     result.entry_status = entry_ex.status_line
-    result.error = entry_ex.error if entry_ex.status is None else None
-    result.entry = hashlib.sha256(entry_ex.body).hexdigest()[:12] if entry_ex.status == 200 else None
-    result.release = marker_served(entry_ex.text, marker) if entry_ex.status == 200 else None
+    whole = entry_ex.complete and entry_ex.status == 200
+    result.error = None if entry_ex.complete else (entry_ex.error or "no answer")
+    result.entry = hashlib.sha256(entry_ex.body).hexdigest()[:12] if whole else None
+    result.release = marker_served(entry_ex.text, marker) if whole else None
     if marker:
         judge("propagation.release", lambda: check_release_marker(entry_ex, marker))
     asset = _one_asset(target, entry_ex)

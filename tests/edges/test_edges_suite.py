@@ -85,9 +85,9 @@ def test_one_edge_lagging_8_s_passes_and_reports_its_convergence_time(fleet, run
     # converged_after_s counts from the run's start; the edge switched 8 s after the fleet started
     switched = run.block["started_at"] + lagging["converged_after_s"] - f.started_at
     assert 8.0 <= switched <= 8.0 + 4.0, (switched, lagging)  # the next poll after the switch, with room for load
-    assert lagging["attempts"] >= 8  # polled every 0.5 s (lag measured from the fleet's start)
+    assert lagging["attempts"] > 2  # polled (every 0.5 s) until it switched
     others = [e for e in run.block["edges"] if e["address"] != "127.0.0.23"]
-    assert all(e["converged_after_s"] < 5 for e in others), others
+    assert all(e["converged_after_s"] < 5 and e["attempts"] == 1 for e in others), others
 
 
 def test_one_edge_stuck_on_the_old_release_fails_naming_it_within_deadline_plus_3_s(fleet, run_suite):
