@@ -27,7 +27,7 @@ from .release import entry_snapshot, snapshot_exchange
 from .rules import RULES, Violation
 from .target import Target, load_target, parse_connect_to
 
-SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "config")
+SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "config", "edges")
 # Arguments the engine can supply to a check without pytest's fixtures.
 ENGINE_ARGS = frozenset({"edge", "target"})
 _TARGET = pytest.StashKey[Target]()
