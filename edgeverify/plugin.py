@@ -241,6 +241,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                                 "or set EDGEVERIFY_TARGET.")
 
 
+def deadlines(config: pytest.Config) -> tuple[float, float]:
+    """(propagation deadline, run deadline) of this run, as time.monotonic() values of this process."""
+    return config.stash[_DEADLINE], config.stash[_RUN_DEADLINE]
+
+
 def target_of(config: pytest.Config) -> Target:
     """The validated target, with command-line overrides applied."""
     return config.stash[_TARGET]

@@ -11,12 +11,10 @@ _STARTED = time.monotonic()  # the run's start, on this process: the propagation
 
 
 def _deadlines(config, target):
-    """(propagation deadline, run deadline): the plugin's, when it keeps them; else counted from this module's import."""
-    from edgeverify import plugin
+    """(propagation deadline, run deadline): the run's own."""
+    from edgeverify.plugin import deadlines
 
-    keys = getattr(plugin, "_DEADLINE", None), getattr(plugin, "_RUN_DEADLINE", None)
-    found = [config.stash.get(k, None) if k is not None else None for k in keys]
-    return (found[0] if found[0] is not None else _STARTED + target.propagation.timeout), found[1]
+    return deadlines(config)
 
 
 @pytest.mark.rule("edges.consistent")
