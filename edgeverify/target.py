@@ -353,7 +353,7 @@ class _Ctx:
 
     def fail(self, node: yaml.Node | yaml.Mark, message: str) -> TargetError:
         mark = node.start_mark if isinstance(node, yaml.Node) else node
-        key = f", key '{self.key}'" if self.key else ""
+        key = f", key '{_short_key(self.key)}'" if self.key else ""
         return TargetError(f"Target file {self.file}, line {mark.line + 1}{key}: {message}")
 
 
@@ -367,7 +367,7 @@ def _scan(text: str, name: str) -> None:
     expect_key: list[bool] = []
 
     def fail(event: Any, message: str) -> TargetError:
-        key = ".".join(p for p in path if p) .replace(".[", "[")
+        key = _short_key(".".join(p for p in path if p).replace(".[", "["))
         where = f", key '{key}'" if key else ""
         return TargetError(f"Target file {name}, line {event.start_mark.line + 1}{where}: {message}")
 
@@ -441,6 +441,10 @@ def _advance(frames: list[list[Any]], expect_key: list[bool], path: list[str], w
         path[-1] = f"[{frame[5]}]"
     else:
         expect_key[-1] = not was_key
+
+
+def _short_key(key: str) -> str:
+    return key if len(key) <= 100 else key[:60] + "…" + key[-30:]
 
 
 def _syntax_error(name: str, text: str, exc: yaml.YAMLError) -> TargetError:
@@ -821,7 +825,7 @@ def _int_text(value: int) -> str:
 def _num(value: float) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         value = int(value)
-    return f"{value:,}" if isinstance(value, int) and abs(value) >= 100_000 else f"{value:g}" if isinstance(value, float) else str(value)
+    return f"{value:,}" if isinstance(value, int) and abs(value) >= 10_000 else f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _describe(node: yaml.Node) -> str:
