@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import ipaddress
 import math
 import os
@@ -542,11 +543,16 @@ def _check_text(value: str, node: yaml.ScalarNode, ctx: _Ctx) -> str:
     return value
 
 
+@functools.cache
+def _schema(tp: Any) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]:
+    """A dataclass's resolved type hints and its YAML keys (resolving string annotations is slow)."""
+    return typing.get_type_hints(tp), {f.name: f for f in dataclasses.fields(tp) if f.name not in _NOT_KEYS}
+
+
 def _build_dataclass(tp: Any, node: yaml.Node, ctx: _Ctx) -> Any:
     if not isinstance(node, yaml.MappingNode):
         raise ctx.fail(node, f"expected a mapping (section '{ctx.key or 'top level'}'), got {_describe(node)}.")
-    hints = typing.get_type_hints(tp)
-    fields = {f.name: f for f in dataclasses.fields(tp) if f.name not in _NOT_KEYS}
+    hints, fields = _schema(tp)
     aliases = _ALIASES.get(tp.__name__, {})
     values: dict[str, Any] = {}
     lines: dict[str, yaml.Node] = {}
