@@ -24,7 +24,7 @@ import idna
 import yaml
 
 from .errors import TargetError
-from .redact import register_secret
+from .redact import redact, register_secret
 
 
 @dataclass(slots=True)
@@ -814,7 +814,7 @@ def _interpolate(node: yaml.ScalarNode, ctx: _Ctx) -> str:
 
 def _show(value: Any, limit: int = 60, quote: bool = True) -> str:
     """A value safe to quote in a one-line message: control characters escaped, long text cut."""
-    text = value if isinstance(value, str) else (repr(value) if not isinstance(value, int) else _int_text(value))
+    text = redact(value) if isinstance(value, str) else (repr(value) if not isinstance(value, int) else _int_text(value))
     shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit])
     if len(text) > limit:
         shown += f"… ({len(text):,} characters)"

@@ -186,6 +186,15 @@ def test_a_secret_with_a_trailing_newline_is_refused_without_showing_it(tmp_path
     assert "hunter2" not in str(info.value)
 
 
+def test_a_refused_value_taken_from_the_environment_is_shown_as_its_placeholder(tmp_path, monkeypatch):
+    monkeypatch.setenv("EV_TEST_PATH_SECRET", "tok en-9f8e7d")
+    path = write(tmp_path, CALL.replace("/api/x", "/api/x?key=${EV_TEST_PATH_SECRET}"))
+    with pytest.raises(TargetError) as info:
+        load_target(path)
+    assert "'/api/x?key=${EV_TEST_PATH_SECRET}' contains white space" in str(info.value)
+    assert "9f8e7d" not in str(info.value)
+
+
 def test_values_at_the_edges_of_every_range_load(tmp_path):
     path = write(tmp_path, D + "timeouts: {connect: 0.001, read: 3600, total: 3600, run: 86400}\n"
                                "max_body_bytes: 1024\nmax_connections: 256\n"
