@@ -187,7 +187,7 @@ RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "co
 # Inclusive ranges of every number, by key path ("expect.status" is api.calls[].expect.status).
 RANGES: dict[str, tuple[float, float]] = {
     "timeouts.connect": (0.001, 3600), "timeouts.read": (0.001, 3600), "timeouts.total": (0.001, 3600),
-    "timeouts.run": (1, 90_000),
+    "timeouts.run": (1, 604_800),  # as --run-timeout
     "max_body_bytes": (1024, 1_073_741_824), "max_connections": (1, 256),
     "static.compress_min_bytes": (0, 1_073_741_824), "static.compress_max_bytes": (0, 1_073_741_824),
     "expect.status": (100, 599),

@@ -50,7 +50,7 @@ SEEDS: list[dict[str, Any]] = [
 SEED_TEXTS = [(ROOT / "targets/example.yaml").read_text(), (ROOT / "targets/local-lab.yaml").read_text()]
 
 EDGE_NUMBERS = [0, -0.0, -1, 1e-9, 0.001, 0.49, 0.5, 1, 99, 100, 299, 300, 399, 400, 599, 600, 1023, 1024, 3600,
-                3600.5, 3650, 3651, 86_400, 86_401, 90_001, 2 ** 30, 2 ** 30 + 1, 2 ** 31, 2 ** 63, 10 ** 400,
+                3600.5, 3650, 3651, 86_400, 86_401, 604_801, 2 ** 30, 2 ** 30 + 1, 2 ** 31, 2 ** 63, 10 ** 400,
                 math.nan, math.inf, -math.inf, 1e308]
 WEIRD_TEXT = ["", " ", "..", ".", "a..b", "-a.example.com", "a-.example.com", "www.example.com.", "a" * 64 + ".com",
               ".".join(["abcdefghij"] * 30), "xn--zz.example.com", "bücher.example", "ÄÖÜ.例え.jp", "127.0.0.1", "[::1]",
