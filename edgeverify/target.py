@@ -358,90 +358,85 @@ class _Ctx:
         return TargetError(f"Target file {self.file}, line {mark.line + 1}{key}: {message}")
 
 
+@dataclass(slots=True)
+class _Frame:
+    """One open list or mapping while scanning events."""
+
+    anchor: str | None
+    is_list: bool
+    nodes_before: int
+    chars_before: int
+    depth: int  # its own nesting level
+    deepest: int  # the deepest level reached inside it, aliases expanded
+    index: int = 0  # lists: position of the next item
+    key: str = ""  # mappings: the current key
+    at_key: bool = True  # mappings: the next node is a key
+
+    def step(self, was_key: bool) -> None:
+        """One node inside is complete."""
+        if self.is_list:
+            self.index += 1
+        else:
+            self.at_key = not was_key
+
+
 def _scan(text: str, name: str) -> None:
     """Bound the document before composing it: nesting, size after alias expansion, recursive aliases."""
-    anchors: dict[str, tuple[int, int, int]] = {}  # anchor -> (values, characters, height) once closed
-    open_anchors: set[str] = set()
-    frames: list[list[Any]] = []  # per open collection: [anchor, nodes at start, chars at start, depth at start, max depth, path]
+    anchors: dict[str, tuple[int, int, int]] = {}  # closed anchor -> (values, characters, height)
+    frames: list[_Frame] = []
     nodes = chars = alias_nodes = 0
-    path: list[str] = []
-    expect_key: list[bool] = []
 
     def fail(event: Any, message: str) -> TargetError:
-        key = _short_key(".".join(p for p in path if p).replace(".[", "["))
-        where = f", key '{key}'" if key else ""
+        key = "".join(f"[{f.index}]" if f.is_list else f".{f.key}" for f in frames).lstrip(".")
+        where = f", key '{_short_key(key)}'" if key else ""
         return TargetError(f"Target file {name}, line {event.start_mark.line + 1}{where}: {message}")
 
-    def grow(depth: int) -> None:
-        for frame in frames:
-            frame[4] = max(frame[4], depth)
-
     for event in yaml.parse(text, Loader=_LOADER):
-        if isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent, yaml.CollectionStartEvent)):
-            is_key = bool(expect_key) and expect_key[-1] is True
-            if isinstance(event, yaml.AliasEvent):
-                if event.anchor in open_anchors:
-                    raise fail(event, f"the alias *{_show(event.anchor, 40, quote=False)} refers to a collection "
-                                      f"that contains it (a recursive alias); targets cannot be recursive.")
-                size, length, height = anchors.get(event.anchor, (1, 0, 0))
-                nodes += size
-                chars += length
-                alias_nodes += size
-                if len(frames) + height > MAX_DEPTH:
-                    raise fail(event, f"nested deeper than {MAX_DEPTH} levels once the alias "
-                                      f"*{_show(event.anchor, 40, quote=False)} is expanded.")
-                grow(len(frames) + height)
-            elif isinstance(event, yaml.ScalarEvent):
-                nodes += 1
-                chars += len(event.value)
-                if event.anchor:
-                    anchors[event.anchor] = (1, len(event.value), 0)
-                if is_key:
-                    path[-1] = event.value[:40]
-            else:
-                nodes += 1
-                if len(frames) >= MAX_DEPTH:
-                    raise fail(event, f"nested deeper than {MAX_DEPTH} levels; a target is a few levels deep.")
-                frames.append([event.anchor, nodes - 1, chars, len(frames), len(frames) + 1])
-                grow(len(frames))
-                if event.anchor:
-                    open_anchors.add(event.anchor)
-                path.append("")
-                if isinstance(event, yaml.MappingStartEvent):
-                    expect_key.append(True)
-                else:
-                    expect_key.append(False)
-                    path[-1] = "[0]"
-                    frames[-1].append(0)
-            if alias_nodes > MAX_ALIAS_NODES:
-                raise fail(event, f"aliases expand to more than {MAX_ALIAS_NODES:,} values (an alias bomb?); "
-                                  f"write the values out.")
-            if nodes > MAX_NODES or chars > MAX_CHARS:
-                raise fail(event, f"more than {MAX_NODES:,} values or {MAX_CHARS:,} characters once aliases "
-                                  f"are expanded; a target is much smaller.")
-            if not isinstance(event, yaml.CollectionStartEvent):
-                _advance(frames, expect_key, path, is_key)
+        parent = frames[-1] if frames else None
+        is_key = parent is not None and not parent.is_list and parent.at_key
+        if isinstance(event, yaml.AliasEvent):
+            if any(f.anchor == event.anchor for f in frames):
+                raise fail(event, f"the alias *{_show(event.anchor, 40, quote=False)} refers to a collection "
+                                  f"that contains it (a recursive alias); targets cannot be recursive.")
+            size, length, height = anchors.get(event.anchor, (1, 0, 0))
+            nodes, chars, alias_nodes = nodes + size, chars + length, alias_nodes + size
+            if len(frames) + height > MAX_DEPTH:
+                raise fail(event, f"nested deeper than {MAX_DEPTH} levels once the alias "
+                                  f"*{_show(event.anchor, 40, quote=False)} is expanded.")
+            for frame in frames:
+                frame.deepest = max(frame.deepest, len(frames) + height)
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes, chars = nodes + 1, chars + len(event.value)
+            if event.anchor:
+                anchors[event.anchor] = (1, len(event.value), 0)
+            if is_key and parent is not None:
+                parent.key = _show(event.value, 40, quote=False)
+        elif isinstance(event, yaml.CollectionStartEvent):
+            if len(frames) >= MAX_DEPTH:
+                raise fail(event, f"nested deeper than {MAX_DEPTH} levels; a target is a few levels deep.")
+            frames.append(_Frame(event.anchor, isinstance(event, yaml.SequenceStartEvent), nodes, chars,
+                                 len(frames) + 1, len(frames) + 1))
+            nodes += 1
+            for frame in frames:
+                frame.deepest = max(frame.deepest, len(frames))
+            continue
         elif isinstance(event, yaml.CollectionEndEvent) and frames:
             frame = frames.pop()
-            expect_key.pop()
-            path.pop()
-            anchor = frame[0]
-            if anchor:
-                anchors[anchor] = (nodes - frame[1], chars - frame[2], frame[4] - frame[3])
-                open_anchors.discard(anchor)
-            _advance(frames, expect_key, path, bool(expect_key) and expect_key[-1] is True)
-
-
-def _advance(frames: list[list[Any]], expect_key: list[bool], path: list[str], was_key: bool) -> None:
-    """After one complete value inside the innermost collection: next key, or next list index."""
-    if not frames:
-        return
-    frame = frames[-1]
-    if len(frame) > 5:  # a list
-        frame[5] += 1
-        path[-1] = f"[{frame[5]}]"
-    else:
-        expect_key[-1] = not was_key
+            if frame.anchor:
+                anchors[frame.anchor] = (nodes - frame.nodes_before, chars - frame.chars_before,
+                                         frame.deepest - frame.depth + 1)
+            parent = frames[-1] if frames else None
+            is_key = parent is not None and not parent.is_list and parent.at_key
+        else:
+            continue
+        if alias_nodes > MAX_ALIAS_NODES:
+            raise fail(event, f"aliases expand to more than {MAX_ALIAS_NODES:,} values (an alias bomb?); "
+                              f"write the values out.")
+        if nodes > MAX_NODES or chars > MAX_CHARS:
+            raise fail(event, f"more than {MAX_NODES:,} values or {MAX_CHARS:,} characters once aliases "
+                              f"are expanded; a target is much smaller.")
+        if parent is not None:
+            parent.step(is_key)
 
 
 def _short_key(key: str) -> str:

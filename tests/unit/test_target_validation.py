@@ -277,3 +277,15 @@ def test_request_bodies_keep_dates_as_text_and_refuse_nan(tmp_path):
 def test_aliases_within_bounds_still_work(tmp_path):
     target = load_target(write(tmp_path, D + "static:\n  pages: &p [/, /about]\nspa:\n  deep_links: *p\n"))
     assert target.spa.deep_links == ["/", "/about"]
+
+
+def test_nesting_is_bounded_at_64_levels_aliases_expanded(tmp_path):
+    def body(n: int) -> str:  # the call's json nests n lists inside the 4 levels above it
+        return CALL + "      json: " + "[" * n + "]" * n + "\n"
+
+    assert load_target(write(tmp_path, body(60), "at.yaml")).api.calls[0].json is not None
+    with pytest.raises(TargetError, match=r"line 5, key 'api.calls\[0\].json\[0\][^']*': nested deeper than 64 levels"):
+        load_target(write(tmp_path, body(61), "over.yaml"))
+    aliased = D + "x: &deep " + "[" * 40 + "]" * 40 + "\napi:\n  calls:\n    - path: /x\n      json: " + "[" * 20 + "*deep" + "]" * 20 + "\n"
+    with pytest.raises(TargetError, match=r"nested deeper than 64 levels once the alias \*deep is expanded"):
+        load_target(write(tmp_path, aliased, "aliased.yaml"))
