@@ -286,6 +286,6 @@ def test_nesting_is_bounded_at_64_levels_aliases_expanded(tmp_path):
     assert load_target(write(tmp_path, body(60), "at.yaml")).api.calls[0].json is not None
     with pytest.raises(TargetError, match=r"line 5, key 'api.calls\[0\].json\[0\][^']*': nested deeper than 64 levels"):
         load_target(write(tmp_path, body(61), "over.yaml"))
-    aliased = D + "x: &deep " + "[" * 40 + "]" * 40 + "\napi:\n  calls:\n    - path: /x\n      json: " + "[" * 20 + "*deep" + "]" * 20 + "\n"
+    aliased = D + "x: &deep " + "[" * 45 + "]" * 45 + "\napi:\n  calls:\n    - path: /x\n      json: " + "[" * 20 + "*deep" + "]" * 20 + "\n"
     with pytest.raises(TargetError, match=r"nested deeper than 64 levels once the alias \*deep is expanded"):
         load_target(write(tmp_path, aliased, "aliased.yaml"))
