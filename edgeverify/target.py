@@ -573,115 +573,157 @@ def _build_dataclass(tp: Any, node: yaml.Node, ctx: _Ctx) -> Any:
         obj = tp(**values)
     except (TypeError, ValueError) as exc:
         raise ctx.fail(node, str(exc)) from None
-    _validate(obj, node, ctx, lines, written)
+    _validate(obj, _Section(ctx, node, lines, written))
     return obj
 
 
-def _validate(obj: Any, node: yaml.MappingNode, ctx: _Ctx, lines: dict[str, yaml.Node], written: dict[str, str]) -> None:
+@dataclass(slots=True)
+class _Section:
+    """A built section and where its keys were written, to report a check at the offending line."""
+
+    ctx: _Ctx
+    node: yaml.MappingNode
+    lines: dict[str, yaml.Node]  # field -> its value node
+    written: dict[str, str]  # field -> the key as written (an old name maps to the field)
+
+    def at(self, key: str) -> _Ctx:
+        return self.ctx.child(self.written.get(key, key))
+
+    def bad(self, key: str, message: str) -> TargetError:
+        return self.at(key).fail(self.lines.get(key, self.node), message)
+
+    def bad_item(self, key: str, i: int, message: str) -> TargetError:
+        return self.at(key).child(i).fail(self.lines[key].value[i], message)
+
+
+def _validate(obj: Any, where: _Section) -> None:
     """Checks beyond types (ranges, names, paths, headers), reported at the offending key's line."""
-
-    def at(key: str) -> _Ctx:
-        return ctx.child(written.get(key, key))
-
-    def bad(key: str, message: str) -> TargetError:
-        return at(key).fail(lines.get(key, node), message)
-
-    def bad_item(key: str, i: int, message: str) -> TargetError:
-        return at(key).child(i).fail(lines[key].value[i], message)
-
     section = _SECTIONS.get(type(obj).__name__)
-    if section is not None:
-        for key in lines:
-            limits = RANGES.get(f"{section}.{key}" if section else key)
-            value = getattr(obj, key)
-            if limits is None or value is None:
-                continue
-            for i, item in enumerate(value if isinstance(value, list) else [value]):
-                if not _in_range(item, limits):
-                    where = lines[key].value[i] if isinstance(value, list) else lines[key]
-                    scope = at(key).child(i) if isinstance(value, list) else at(key)
-                    raise scope.fail(where, f"{_show(where.value, 40, quote=False)} is out of range; give "
-                                            f"{_num(limits[0])} to {_num(limits[1])}{_UNITS.get(key, '')}.")
-    if isinstance(obj, Target):
-        try:
-            obj.domain = normalize_host(obj.domain)
-        except ValueError as exc:
-            raise bad("domain", f"{exc}.") from None
-        seen: dict[str, int] = {}
-        for i, spec in enumerate(obj.connect_to):
-            try:
-                obj.connect_to[i] = check_connect_to(spec, obj.domain)
-            except ValueError as exc:
-                raise bad_item("connect_to", i, str(exc) + ".") from None
-            mapped = ":".join(obj.connect_to[i].split(":", 2)[:2])
-            if mapped in seen:
-                raise bad_item("connect_to", i, f"a second entry for {mapped} (the first is item {seen[mapped]}); "
-                                                f"only one address can be used, so keep one.")
-            seen[mapped] = i
-        _check_headers(obj.headers, lines.get("headers"), at("headers"))
-        if obj.timeouts.run is not None and obj.timeouts.run < obj.propagation.timeout:
-            where = _find(lines.get("timeouts"), "run") or node
-            raise ctx.child("timeouts").child("run").fail(
-                where, f"the run deadline {_num(obj.timeouts.run)} s is shorter than propagation.timeout "
-                       f"{_num(obj.propagation.timeout)} s; the run would end before the release can arrive.")
-    if isinstance(obj, Timeouts) and obj.total < obj.connect:
-        raise bad("total", f"{_num(obj.total)} s is shorter than timeouts.connect ({_num(obj.connect)} s).")
-    if isinstance(obj, Propagation):
-        if obj.interval > obj.max_interval:
-            raise bad("interval" if "interval" in lines else "max_interval",
-                      f"interval {_num(obj.interval)} s is above max_interval {_num(obj.max_interval)} s.")
-        if obj.release_marker is not None and not obj.release_marker.strip():
-            raise bad("release_marker", "empty; every page would contain it. Give the build id, or remove the key.")
-    if isinstance(obj, Static):
-        if obj.compress_min_bytes >= obj.compress_max_bytes:
-            raise bad("compress_min_bytes" if "compress_min_bytes" in lines else "compress_max_bytes",
-                      f"compress_min_bytes ({obj.compress_min_bytes}) must be below compress_max_bytes "
-                      f"({obj.compress_max_bytes}).")
-        if not obj.pages:
-            raise bad("pages", "needs at least one page (the first is the entry document), e.g. [/].")
-    if isinstance(obj, Https) and not obj.redirect_statuses:
-        raise bad("redirect_statuses", "empty; give the redirect statuses HTTP must answer, e.g. [301, 308].")
-    if isinstance(obj, ApiCall):
-        obj.method = _method(obj.method, lambda m: bad("method", m))
-        _check_headers(obj.headers, lines.get("headers"), at("headers"))
-    if isinstance(obj, Expect) and not _MEDIA_TYPE.fullmatch(obj.content_type):
-        raise bad("content_type", f"{_show(obj.content_type)} is not a media type like application/json.")
+    for key in where.lines if section is not None else ():
+        limits = RANGES.get(f"{section}.{key}" if section else key)
+        value = getattr(obj, key)
+        if limits is None or value is None:
+            continue
+        for i, item in enumerate(value if isinstance(value, list) else [value]):
+            if not _in_range(item, limits):
+                node = where.lines[key].value[i] if isinstance(value, list) else where.lines[key]
+                scope = where.at(key).child(i) if isinstance(value, list) else where.at(key)
+                raise scope.fail(node, f"{_show(node.value, 40, quote=False)} is out of range; give "
+                                       f"{_num(limits[0])} to {_num(limits[1])}{_UNITS.get(key, '')}.")
     for key in ("path", "prefix", "unknown_path"):
         value = getattr(obj, key, None)
-        if isinstance(value, str):
-            problem = _path_problem(value)
-            if problem:
-                raise bad(key, problem)
+        problem = _path_problem(value) if isinstance(value, str) else None
+        if problem:
+            raise where.bad(key, problem)
     for key in ("pages", "assets", "deep_links", "paths", "never_cached"):
         for i, value in enumerate(getattr(obj, key, None) or []):
             problem = _path_problem(value)
             if problem:
-                raise bad_item(key, i, problem)
-    if isinstance(obj, Cors):
-        for i, origin in enumerate(obj.allowed_origins):
-            problem = _origin_problem(origin)
-            if problem:
-                raise bad_item("allowed_origins", i, problem)
-        for i, method in enumerate(obj.methods):
-            obj.methods[i] = _method(method, lambda m: bad_item("methods", i, m))
-        for i, header in enumerate(obj.request_headers):
-            if not _TOKEN.fullmatch(header):
-                raise bad_item("request_headers", i, f"{_show(header)} is not a header name (an RFC 9110 token).")
-    if isinstance(obj, Cache):
+                raise where.bad_item(key, i, problem)
+    check = _CHECKS.get(type(obj).__name__)
+    if check is not None:
+        check(obj, where)
+
+
+def _check_target(obj: Target, where: _Section) -> None:
+    try:
+        obj.domain = normalize_host(obj.domain)
+    except ValueError as exc:
+        raise where.bad("domain", f"{exc}.") from None
+    seen: dict[str, int] = {}
+    for i, spec in enumerate(obj.connect_to):
         try:
-            re.compile(obj.fingerprint_pattern)
-        except (re.error, RecursionError, OverflowError, ValueError) as exc:
-            raise bad("fingerprint_pattern", f"not a valid regular expression: {_show(str(exc), 120, quote=False)}.") from None
-    if isinstance(obj, Aws):
-        formats = {"distribution_id": (r"[A-Z0-9]{1,64}", "a CloudFront distribution id like E1ABCDEF2GHIJK"),
-                   "stack": (r"[A-Za-z][-A-Za-z0-9]{0,127}|arn:aws[a-z-]*:cloudformation:\S+", "a stack name or ARN"),
-                   "region": (r"[a-z]{2}(-[a-z]+)+-\d{1,2}", "an AWS region like us-east-1"),
-                   "endpoint_url": (r"https?://[^\s/?#]+(/\S*)?", "an http(s):// URL"),
-                   "bucket": (r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "an S3 bucket name")}
-        for key, (pattern, what) in formats.items():
-            value = getattr(obj, key)
-            if value is not None and not re.fullmatch(pattern, value):
-                raise bad(key, f"{_show(value)} is not {what}.")
+            obj.connect_to[i] = check_connect_to(spec, obj.domain)
+        except ValueError as exc:
+            raise where.bad_item("connect_to", i, str(exc) + ".") from None
+        mapped = ":".join(obj.connect_to[i].split(":", 2)[:2])
+        if mapped in seen:
+            raise where.bad_item("connect_to", i, f"a second entry for {mapped} (the first is item {seen[mapped]}); "
+                                                  f"only one address can be used, so keep one.")
+        seen[mapped] = i
+    _check_headers(obj.headers, where.lines.get("headers"), where.at("headers"))
+    if obj.timeouts.run is not None and obj.timeouts.run < obj.propagation.timeout:
+        raise where.ctx.child("timeouts").child("run").fail(
+            _find(where.lines.get("timeouts"), "run") or where.node,
+            f"the run deadline {_num(obj.timeouts.run)} s is shorter than propagation.timeout "
+            f"{_num(obj.propagation.timeout)} s; the run would end before the release can arrive.")
+
+
+def _check_timeouts(obj: Timeouts, where: _Section) -> None:
+    if obj.total < obj.connect:
+        raise where.bad("total", f"{_num(obj.total)} s is shorter than timeouts.connect ({_num(obj.connect)} s).")
+
+
+def _check_propagation(obj: Propagation, where: _Section) -> None:
+    if obj.interval > obj.max_interval:
+        raise where.bad("interval" if "interval" in where.lines else "max_interval",
+                        f"interval {_num(obj.interval)} s is above max_interval {_num(obj.max_interval)} s.")
+    if obj.release_marker is not None and not obj.release_marker.strip():
+        raise where.bad("release_marker", "empty; every page would contain it. Give the build id, or remove the key.")
+
+
+def _check_static(obj: Static, where: _Section) -> None:
+    if obj.compress_min_bytes >= obj.compress_max_bytes:
+        raise where.bad("compress_min_bytes" if "compress_min_bytes" in where.lines else "compress_max_bytes",
+                        f"compress_min_bytes ({obj.compress_min_bytes}) must be below compress_max_bytes "
+                        f"({obj.compress_max_bytes}).")
+    if not obj.pages:
+        raise where.bad("pages", "needs at least one page (the first is the entry document), e.g. [/].")
+
+
+def _check_https(obj: Https, where: _Section) -> None:
+    if not obj.redirect_statuses:
+        raise where.bad("redirect_statuses", "empty; give the redirect statuses HTTP must answer, e.g. [301, 308].")
+
+
+def _check_api_call(obj: ApiCall, where: _Section) -> None:
+    obj.method = _method(obj.method, lambda m: where.bad("method", m))
+    _check_headers(obj.headers, where.lines.get("headers"), where.at("headers"))
+
+
+def _check_expect(obj: Expect, where: _Section) -> None:
+    if not _MEDIA_TYPE.fullmatch(obj.content_type):
+        raise where.bad("content_type", f"{_show(obj.content_type)} is not a media type like application/json.")
+
+
+def _check_cors(obj: Cors, where: _Section) -> None:
+    for i, origin in enumerate(obj.allowed_origins):
+        problem = _origin_problem(origin)
+        if problem:
+            raise where.bad_item("allowed_origins", i, problem)
+    for i, method in enumerate(obj.methods):
+        obj.methods[i] = _method(method, lambda m: where.bad_item("methods", i, m))
+    for i, header in enumerate(obj.request_headers):
+        if not _TOKEN.fullmatch(header):
+            raise where.bad_item("request_headers", i, f"{_show(header)} is not a header name (an RFC 9110 token).")
+
+
+def _check_cache(obj: Cache, where: _Section) -> None:
+    try:
+        re.compile(obj.fingerprint_pattern)
+    except (re.error, RecursionError, OverflowError, ValueError) as exc:
+        raise where.bad("fingerprint_pattern",
+                        f"not a valid regular expression: {_show(str(exc), 120, quote=False)}.") from None
+
+
+_AWS_FORMATS = {"distribution_id": (r"[A-Z0-9]{1,64}", "a CloudFront distribution id like E1ABCDEF2GHIJK"),
+                "stack": (r"[A-Za-z][-A-Za-z0-9]{0,127}|arn:aws[a-z-]*:cloudformation:\S+", "a stack name or ARN"),
+                "region": (r"[a-z]{2}(-[a-z]+)+-\d{1,2}", "an AWS region like us-east-1"),
+                "endpoint_url": (r"https?://[^\s/?#]+(/\S*)?", "an http(s):// URL"),
+                "bucket": (r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "an S3 bucket name")}
+
+
+def _check_aws(obj: Aws, where: _Section) -> None:
+    for key, (pattern, what) in _AWS_FORMATS.items():
+        value = getattr(obj, key)
+        if value is not None and not re.fullmatch(pattern, value):
+            raise where.bad(key, f"{_show(value)} is not {what}.")
+
+
+_CHECKS: dict[str, typing.Callable[[Any, _Section], None]] = {
+    "Target": _check_target, "Timeouts": _check_timeouts, "Propagation": _check_propagation, "Static": _check_static,
+    "Https": _check_https, "ApiCall": _check_api_call, "Expect": _check_expect, "Cors": _check_cors,
+    "Cache": _check_cache, "Aws": _check_aws}
 
 
 _UNITS = {"connect": " seconds", "read": " seconds", "total": " seconds", "run": " seconds", "timeout": " seconds",
