@@ -196,8 +196,9 @@ files = st.one_of(structured().map(_utf8), structured().map(_utf8), textual(), t
 
 CATEGORIES = [
     ("file: size", r"larger than"), ("file: encoding", r"not UTF-8|looks binary"), ("file: empty", r": empty;"),
+    ("yaml: nesting bound", r"nested deeper|maximum nesting depth"), ("yaml: recursive alias", r"recursive alias"),
+    ("yaml: alias bomb", r"aliases expand|once aliases are expanded"),
     ("yaml: syntax", r"YAML syntax error"), ("yaml: tag", r"the tag .* is not allowed|tagged|merge keys"),
-    ("yaml: alias/nesting bound", r"alias|nested deeper|once aliases are expanded"),
     ("duplicate key", r"appears twice|also given as|a second entry"), ("unknown key", r"unknown key|old name"),
     ("missing key", r"missing required"), ("connect_to", r"HOST:PORT|never be used|never dialled|ADDR|address port"),
     ("header", r"header name|cannot be set"), ("text: control/length", r"control character|characters long"),
