@@ -116,6 +116,9 @@ class Engine:
                 return self.gate
             start = time.monotonic()
             request = entry_request(self.target)
+            self.progress(f"waiting for release {marker} in {self.target.url(request.path)} "
+                          f"(every {self.target.propagation.interval:g} s, up to "
+                          f"{max(0.0, min(self.deadline, self.run_deadline) - start):.0f} s)")
 
             def poll() -> tuple[Exchange, Violation | CouldNotJudge | None]:
                 ex = self.run.transport.request("GET", request.path)
@@ -128,9 +131,19 @@ class Engine:
                     return ex, v
                 return ex, None
 
-            (ex, problem), tries = until_deadline(poll, self.target.propagation, min(self.deadline, self.run_deadline),
+            answered: list[Violation | CouldNotJudge] = []
+
+            def polled() -> tuple[Exchange, Violation | CouldNotJudge | None]:
+                ex, problem = poll()
+                if problem is not None and ex.error_phase != "deadline":
+                    answered.append(problem)
+                return ex, problem
+
+            (ex, problem), tries = until_deadline(polled, self.target.propagation, min(self.deadline, self.run_deadline),
                                                   again=lambda result: result[1] is not None, fixed=True,
                                                   stop_event=self.stop)
+            if problem is not None and ex.error_phase == "deadline" and answered:
+                problem = answered[-1]  # the last real answer says more than "the deadline came"
             if problem is None:
                 self.run.seed(request, ex)  # the checks judge the very document the gate saw
                 self.gate = Gate(True, time.monotonic() - start, tries=tries)
@@ -163,6 +176,9 @@ class Engine:
             retry = []
             for c in pending_now:
                 verdict = results[c.id]
+                previous = self.verdicts.get(c.id)
+                if previous is not None and _cut_by_deadline(verdict):  # keep the last real answer
+                    verdict = previous
                 verdict.attempts = attempts[c.id]
                 if verdict.status == "passed" and verdict.attempts > 1:
                     verdict.converged_after_s = verdict.elapsed_s
@@ -226,3 +242,10 @@ class Engine:
         verdict.elapsed_s = time.monotonic() - start
         verdict.sent_unsafe = attempt.sent_unsafe
         return verdict
+
+
+def _cut_by_deadline(verdict: Verdict) -> bool:
+    """The verdict says only that the run's deadline stopped the check's requests."""
+    exc = verdict.exception
+    return (isinstance(exc, CouldNotJudge) and isinstance(exc.exchange, Exchange)
+            and exc.exchange.error_phase == "deadline")

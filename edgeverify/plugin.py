@@ -25,7 +25,7 @@ from .exchange import Exchange
 from .redact import redact
 from .release import entry_snapshot, snapshot_exchange
 from .rules import RULES, Violation
-from .target import Target, load_target, parse_connect_to
+from .target import RANGES, Target, check_connect_to, load_target, validate_seconds
 
 SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "config", "edges")
 # Arguments the engine can supply to a check without pytest's fixtures.
@@ -126,7 +126,7 @@ def _arm_run_deadline(config: pytest.Config, seconds: float) -> None:
     """The last resort: interrupt the run (reports are still written) a little after its deadline."""
     def expire() -> None:
         config.stash[_DEADLINE_HIT] = True
-        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)  # our handler: the same path as Ctrl-C, even where SIGINT is ignored
 
     timer = threading.Timer(seconds + RUN_DEADLINE_GRACE_S, expire)
     timer.daemon = True
@@ -135,14 +135,24 @@ def _arm_run_deadline(config: pytest.Config, seconds: float) -> None:
 
 
 def _install_signal_handlers() -> None:
-    """SIGTERM ends the run like Ctrl-C does: checks stop, reports are still written."""
+    """SIGTERM ends the run like Ctrl-C does: checks stop, reports are still written.
+
+    Only the first interrupt counts: a second one (a process group's Ctrl-C passed on again by
+    `edgeverify lab run`, say) must not cut the reports short while they are being written.
+    """
     if threading.current_thread() is not threading.main_thread():
         return
+    interrupted = threading.Event()
 
-    def terminate(signum: int, frame: Any) -> None:
+    def stop(signum: int, frame: Any) -> None:
+        if interrupted.is_set():
+            return
+        interrupted.set()
         raise KeyboardInterrupt(f"signal {signum}")
 
-    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGTERM, stop)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, stop)
 
 
 def _seconds(config: pytest.Config, option: str, flag: str, minimum: float, maximum: float) -> float | None:
@@ -153,39 +163,32 @@ def _seconds(config: pytest.Config, option: str, flag: str, minimum: float, maxi
         value = float(raw)
     except ValueError:
         raise TargetError(f"{flag} {raw!r}: not a number of seconds.") from None
-    if value != value or value in (float("inf"), float("-inf")) or not minimum <= value <= maximum:
-        raise TargetError(f"{flag} {raw}: must be a number of seconds from {minimum:g} to {maximum:g}.")
-    return value
+    return validate_seconds(value, flag, minimum, maximum)
 
 
 def _run_seconds(config: pytest.Config, target: Target) -> float:
-    explicit = _seconds(config, "run_timeout", "--run-timeout", 1, 7 * 86400)
-    if explicit is not None:
-        return explicit
-    run = getattr(target.timeouts, "run", None)
-    return float(run) if run else target.propagation.timeout + 120.0
+    explicit = _seconds(config, "run_timeout", "--run-timeout", *RANGES["timeouts.run"])
+    return explicit if explicit is not None else target.run_deadline_s()
 
 
 def _load_with_overrides(config: pytest.Config, path: str) -> Target:
     target = load_target(path)
     specs = config.getoption("connect_to") or os.environ.get("EDGEVERIFY_CONNECT_TO", "").split()
+    checked = []
     for spec in specs:
         try:
-            (host, _), _ = parse_connect_to(spec)
+            checked.append(check_connect_to(spec, target.domain))
         except ValueError as exc:
-            raise TargetError(f"--connect-to: {exc}.") from None
-        if host != target.domain.lower():
-            raise TargetError(f"--connect-to {spec}: maps {host}, but the target's domain is {target.domain}; "
-                              "it would never be used.")
-    if specs:
-        target.connect_to = list(specs)
+            raise TargetError(f"--connect-to {spec}: {exc}.") from None
+    if checked:
+        target.connect_to = checked
     if config.getoption("ca_bundle"):
         target.ca_bundle = config.getoption("ca_bundle")
     if target.ca_bundle and not Path(target.ca_bundle).is_file():
         raise TargetError(f"CA bundle {target.ca_bundle} (from {path} or --ca-bundle): file not found.")
     if config.getoption("insecure"):
         target.insecure = True
-    timeout = _seconds(config, "propagation_timeout", "--propagation-timeout", 0, 86400)
+    timeout = _seconds(config, "propagation_timeout", "--propagation-timeout", *RANGES["propagation.timeout"])
     if timeout is not None:
         target.propagation.timeout = timeout
     return target
@@ -343,12 +346,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     config = item.config
     if _TARGET not in config.stash:
         return
-    if time.monotonic() >= config.stash[_RUN_DEADLINE]:
-        raise CouldNotJudge("not run: the run's deadline (timeouts.run / --run-timeout) had passed")
     check = _engine_check(item)
-    if check is None:
+    engine = engine_of(config) if check is not None else None
+    if engine is None or check is None or check.id not in engine.verdicts:
+        if time.monotonic() >= config.stash[_RUN_DEADLINE]:
+            raise CouldNotJudge("not run: the run's deadline (timeouts.run / --run-timeout) had passed")
+    if check is None or engine is None:
         return
-    engine = engine_of(config)
     if check.id not in engine.verdicts:
         engine.run_checks([check])
     verdict = engine.verdicts[check.id]

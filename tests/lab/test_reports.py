@@ -9,6 +9,8 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 LAB_TARGET = ROOT / "targets" / "local-lab.yaml"
 
@@ -44,13 +46,23 @@ def test_markdown_summary_reads_as_a_ci_job_summary(lab, tmp_path):
     assert (tmp_path / "step.md").read_text() == md  # appended to the CI job summary
 
 
+def _sigint_default() -> None:
+    """Background jobs of a non-interactive shell start with SIGINT ignored; a person's Ctrl-C is not."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_interrupted_run_still_writes_its_reports(lab, tmp_path):
     reports = tmp_path / "reports"
     env = {**os.environ, **lab.edge(old_release_for=float("inf")).env()}
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--target", str(LAB_TARGET),
                              "--reports-dir", str(reports), "suites/test_https.py", "--propagation-timeout=60"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(3)  # waiting for a release that never comes
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=_sigint_default)
+    assert proc.stdout is not None
+    for line in iter(proc.stdout.readline, ""):  # until the run waits for the release
+        if "edgeverify: waiting for release" in line:
+            break
+    time.sleep(1)  # ... and is waiting for a release that never comes
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 2, out
@@ -63,3 +75,60 @@ def test_insecure_runs_say_so_everywhere(lab, run_edgeverify, tmp_path):
     run = run_edgeverify(lab.edge(), "suites/test_https.py", "--insecure", "-k", "hsts")
     assert run.returncode == 0
     assert "WARNING: TLS VERIFICATION IS OFF" in run.output
+
+
+def _started(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdout is not None
+    for line in iter(proc.stdout.readline, ""):
+        if "edgeverify: waiting for release" in line:
+            break
+    time.sleep(1)
+
+
+@pytest.mark.parametrize("how", ["SIGTERM to pytest", "SIGTERM to lab run", "SIGINT to the process group"])
+def test_every_way_of_stopping_a_run_still_writes_reports(how, tmp_path):
+    reports = tmp_path / "reports"
+    pytest_cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--target", str(LAB_TARGET),
+                  "--reports-dir", str(reports), str(ROOT / "suites"), "--propagation-timeout=60"]
+    lab_cmd = [sys.executable, "-m", "edgeverify.cli", "lab", "run", "--old-release-for", "inf", "--", *pytest_cmd]
+    proc = subprocess.Popen(lab_cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True, preexec_fn=_sigint_default)
+    _started(proc)
+    children = subprocess.run(["pgrep", "-f", "-s", str(proc.pid), "pytest"], capture_output=True,
+                              text=True).stdout.split()
+    pytest_pid = next(int(pid) for pid in children if int(pid) != proc.pid)
+    if how == "SIGTERM to pytest":
+        os.kill(pytest_pid, signal.SIGTERM)
+    elif how == "SIGTERM to lab run":
+        os.kill(proc.pid, signal.SIGTERM)
+    else:
+        os.killpg(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    doc = json.loads((reports / "edgeverify.json").read_text())
+    assert doc["exit_status"] == 2, out[-2000:]
+    assert {c["status"] for c in doc["checks"]} <= {"error", "skipped"}  # nothing judged: nothing passed
+    assert (reports / "summary.md").read_text().startswith("# edgeverify: www.example.test — ⚠️ interrupted")
+    assert "Traceback" not in out, out[-3000:]
+    for _ in range(50):  # the lab's nginx and origins are gone: nothing is left in the run's session
+        if subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True).returncode == 1:
+            break
+        time.sleep(0.1)
+    assert subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True).stdout == ""
+
+
+def test_the_runs_own_deadline_ends_it_with_reports(lab, tmp_path):
+    reports = tmp_path / "reports"
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--target", str(LAB_TARGET),
+                           "--reports-dir", str(reports), str(ROOT / "suites"), "--propagation-timeout=600",
+                           "--run-timeout=4"], cwd=tmp_path, env={**os.environ, **lab.edge(old_release_for=float("inf")).env()},
+                          capture_output=True, text=True, timeout=120)
+    took = time.monotonic() - started
+    doc = json.loads((reports / "edgeverify.json").read_text())
+    assert proc.returncode == 1 and took < 4 + 30, (took, proc.stdout[-2000:])  # 4 s, start-up on a loaded machine
+    gated = [c for c in doc["checks"] if c["status"] == "error"]
+    reasons = ("release gate failed", "the run's deadline")  # judged by the gate, or not run at all after it
+    assert gated and all(any(r in c["message"] for r in reasons) for c in gated), gated[:1]
+    assert any("release gate failed" in c["message"] for c in gated)
+    assert doc["release"]["gate"] == "failed" and "build-2026.11.25-old" in doc["release"]["reason"]
+    assert set(doc["suites"]) >= {"static", "cors", "spa", "cache", "api", "https"}  # every suite keeps its row
