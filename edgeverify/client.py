@@ -40,7 +40,7 @@ _CHUNK = 64 * 1024
 _local = threading.local()
 
 
-def _adapter_for(mapping: dict[tuple[str, int], tuple[str, int]]) -> HTTPAdapter:
+def _adapter_for(mapping: dict[tuple[str, int], tuple[str, int]], pool_size: int = 8) -> HTTPAdapter:
     """An HTTPAdapter whose connections dial the mapped address but keep the URL's host for TLS and Host."""
 
     def new_conn(base: type[HTTPConnection]) -> Callable[[HTTPConnection], socket.socket]:
@@ -74,19 +74,20 @@ def _adapter_for(mapping: dict[tuple[str, int], tuple[str, int]]) -> HTTPAdapter
             super().init_poolmanager(*args, **kwargs)
             self.poolmanager.pool_classes_by_scheme = {"http": http_pool, "https": https_pool}
 
-    return MappedAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+    return MappedAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
 
 
 class EdgeClient:
     """Sends requests to the target's domain and records every exchange."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, pool_size: int = 8) -> None:
+        """`pool_size`: connections kept per host; at least the number of threads sharing this client."""
         self.target = target
         self.connect_to = tuple(target.connect_to)
         self.mapping = dict(parse_connect_to(s) for s in self.connect_to)
         self.session = requests.Session()
         self.session.trust_env = False  # no proxies or netrc from the environment: we test the edge itself
-        adapter = _adapter_for(self.mapping)
+        adapter = _adapter_for(self.mapping, max(1, pool_size))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.clear()

@@ -126,6 +126,8 @@ class Aws:
     bucket: str | None = None
     bucket_prefix: str = ""
     parity_sample: int = 200
+    parity_max_objects: int = 10_000  # every object checked up to this many; a sample above it
+    parity_concurrency: int = 16  # edge requests in flight during bucket parity
     wait: bool = True  # wait for Deployed and invalidations before the suites
 
 

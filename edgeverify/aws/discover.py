@@ -16,7 +16,8 @@ from typing import Any
 import yaml
 
 from ..errors import AwsError, EdgeverifyError
-from ..rules.config import allowed_methods, api_behaviors, origin_of
+from ..rules import Violation
+from ..rules.config import allowed_methods, api_behaviors, audit, origin_of
 from ..target import Aws, load_target
 from .resources import get_distribution, read_stack, static_origin
 from .session import client, region as chain_region
@@ -32,6 +33,47 @@ def _scalar(value: Any) -> str:
 
 def _line(indent: int, key: str, value: Any, comment: str) -> str:
     return f"{' ' * indent}{key}: {_scalar(value)}  # {' '.join(comment.split())}"
+
+
+# Which value a finding is noted beside: the rule id's suffix -> the key whose line it follows.
+_BESIDE = {"aliases": "domain", "alias_certificate": "domain", "tls_policy": "domain",
+           "api_methods": "api", "api_cache_disabled": "api", "api_origin_request_policy": "api",
+           "api_forwarding": "api", "error_responses_swallow_api": "spa", "s3_oac": "bucket",
+           "static_cache_policy": "bucket"}
+
+
+def _notes(violation: Violation, indent: int) -> list[str]:
+    """A finding as YAML comment lines: the rule and what it expects, then each problem on its own line."""
+    pad = " " * indent
+    head = "ADVISORY" if violation.advisory else "FAIL"
+    lines = [f"{pad}# {head} [{violation.rule.id}] expected {' '.join(violation.expected.split())}"]
+    for problem in violation.actual.replace("\n", "; ").split("; "):
+        problem = " ".join(problem.split()).removeprefix("- ")
+        if problem:
+            lines.append(f"{pad}#   {problem}")
+    return lines
+
+
+def _annotate(out: list[str], findings: list[Violation]) -> list[str]:
+    """`out` with every finding's comment lines after the value it concerns (else after distribution_id)."""
+    anchors: dict[str, int] = {}
+    for i, line in enumerate(out):
+        key = line.strip().split(":", 1)[0]
+        if line and not line.lstrip().startswith("#") and key in ("domain", "prefix", "calls", "fallback",
+                                                                   "bucket", "distribution_id"):
+            name = {"prefix": "api", "calls": "api", "fallback": "spa"}.get(key, key)
+            anchors.setdefault(name, i)
+    after: dict[int, list[str]] = {}
+    for violation in findings:
+        place = _BESIDE.get(violation.rule.id.split(".", 1)[1], "distribution_id")
+        index = anchors.get(place, anchors["distribution_id"])
+        indent = len(out[index]) - len(out[index].lstrip())
+        after.setdefault(index, []).extend(_notes(violation, indent))
+    annotated = []
+    for i, line in enumerate(out):
+        annotated.append(line)
+        annotated.extend(after.get(i, []))
+    return annotated
 
 
 def _api_prefix(patterns: list[str]) -> str:
@@ -51,16 +93,23 @@ def render(dist_id: str, config: dict[str, Any], domain_name: str, found: str, *
            region: str | None = None, endpoint_url: str | None = None,
            bucket_hint: tuple[str, str] | None = None) -> str:
     """The target YAML for a DistributionConfig (pure: no AWS calls)."""
-    out = [f"# edgeverify target discovered from CloudFront distribution {dist_id} ({found}).",
-           "# Each derived value says where it came from. Review them, then declare api.calls and static.pages.", ""]
-
     aliases = [str(a) for a in (config.get("Aliases") or {}).get("Items") or []]
     names = [a for a in aliases if not a.startswith("*")]
+    domain = names[0] if names else domain_name
+    findings = audit(config, dist_id, domain, domain_name)
+    failing = sum(not f.advisory for f in findings)
+    summary = (f"# The configuration audit found {failing} failing and {len(findings) - failing} advisory finding(s), "
+               "noted beside the values they concern (`pytest -m config` re-checks them)." if findings else
+               "# The configuration audit found nothing wrong in the distribution's own settings.")
+    out = [f"# edgeverify target discovered from CloudFront distribution {dist_id} ({found}).",
+           "# Each derived value says where it came from. Review them, then declare api.calls and static.pages.",
+           summary, ""]
+
     if names:
         others = f" (all aliases: {', '.join(aliases)})" if len(aliases) > 1 else ""
-        out.append(_line(0, "domain", names[0], f"Aliases[{aliases.index(names[0])}]{others}"))
+        out.append(_line(0, "domain", domain, f"Aliases[{aliases.index(domain)}]{others}"))
     else:
-        out.append(_line(0, "domain", domain_name, "the distribution's DomainName: Aliases has no plain host name"
+        out.append(_line(0, "domain", domain, "the distribution's DomainName: Aliases has no plain host name"
                          + (f" (only {', '.join(aliases)})" if aliases else "")))
 
     root = str(config.get("DefaultRootObject") or "")
@@ -112,7 +161,7 @@ def render(dist_id: str, config: dict[str, Any], domain_name: str, found: str, *
         out.append(_line(2, "region", match.group(1), "the region in the S3 origin's domain name"))
     if endpoint_url:
         out.append(_line(2, "endpoint_url", endpoint_url, "given with --endpoint-url"))
-    return "\n".join(out) + "\n"
+    return "\n".join(_annotate(out, findings)) + "\n"
 
 
 def discover(distribution_id: str | None = None, stack: str | None = None, *, region: str | None = None,

@@ -13,12 +13,13 @@ from typing import Any
 from urllib.parse import quote
 
 from ..client import EdgeClient
-from ..errors import AwsError
+from ..errors import AwsError, TargetError
 from ..rules.config import BucketObject, ParityRow, normalize_etag, origin_of, s3_bucket, static_behaviors
-from ..target import Aws
+from ..target import Aws, Target
 from .session import aws_errors, client
 
-PARITY_WORKERS = 8  # concurrent edge requests: enough to be quick, few enough not to look like an attack
+MAX_CONCURRENCY = 64  # parity requests in flight at most, whatever the target asks: a check, not a load test
+PROBE = 32  # answers looked at before deciding the edge is unreachable
 _DISTRIBUTION_ID = re.compile(r"^[A-Z0-9]{10,20}$")
 
 
@@ -98,6 +99,17 @@ def resolve_distribution(aws: Aws, cf: Any | None = None, cfn: Any | None = None
     return read_stack(cfn or client("cloudformation", aws), cf, aws.stack).only_distribution()
 
 
+def certificate_names(aws: Aws, arn: str) -> list[str]:
+    """The names an ACM certificate covers (domain name and SANs), read in the certificate's own region."""
+    parts = arn.split(":")
+    region = parts[3] if len(parts) > 3 and parts[3] else "us-east-1"  # CloudFront's certificates live there
+    acm = client("acm", aws, region_name=region)
+    with aws_errors(f"reading ACM certificate {arn}"):
+        cert = acm.describe_certificate(CertificateArn=arn)["Certificate"]
+    names = [str(cert.get("DomainName") or ""), *(cert.get("SubjectAlternativeNames") or [])]
+    return [name for name in dict.fromkeys(names) if name]
+
+
 def static_origin(config: dict[str, Any]) -> tuple[str, str, str] | None:
     """(bucket, origin path, domain) of the S3 origin the default (else the last static) behavior uses."""
     for _, behavior in reversed(static_behaviors(config)):  # the default behavior comes last
@@ -108,22 +120,23 @@ def static_origin(config: dict[str, Any]) -> tuple[str, str, str] | None:
     return None
 
 
-def list_bucket(s3: Any, bucket: str, prefix: str, sample: int) -> tuple[list[BucketObject], int]:
-    """(objects to check, how many the prefix holds): all when few, else the newest half plus a random half.
-
-    The newest objects are where a partial sync or a stale edge shows first.
+def list_bucket(s3: Any, bucket: str, prefix: str, max_objects: int) -> tuple[list[BucketObject], int]:
+    """(objects to check, how many the prefix holds): every object up to `max_objects`; above it the newest half
+    of `max_objects` plus a random rest (the newest objects are where a partial sync or a stale edge shows first).
     """
+    if max_objects < 1:
+        raise TargetError(f"aws.parity_max_objects is {max_objects}: give at least 1 (default 10000).")
     with aws_errors(f"listing s3://{bucket}/{prefix}"):
         listed = [o for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
                   for o in page.get("Contents") or [] if not o["Key"].endswith("/")]
     objects = [(o.get("LastModified"), BucketObject(o["Key"], int(o["Size"]), normalize_etag(o.get("ETag"))))
                for o in listed]
-    if len(objects) <= sample:
+    if len(objects) <= max_objects:
         return [obj for _, obj in objects], len(objects)
     objects.sort(key=lambda pair: str(pair[0]), reverse=True)
-    newest = [obj for _, obj in objects[: sample // 2]]
-    rest = [obj for _, obj in objects[sample // 2:]]
-    return newest + random.sample(rest, sample - len(newest)), len(objects)
+    newest = [obj for _, obj in objects[: max_objects // 2]]
+    rest = [obj for _, obj in objects[max_objects // 2:]]
+    return newest + random.sample(rest, max_objects - len(newest)), len(objects)
 
 
 def served_path(key: str, origin_path: str) -> str:
@@ -134,30 +147,39 @@ def served_path(key: str, origin_path: str) -> str:
     return "/" + quote(key, safe="/~!$&'()*+,;=:@")
 
 
-def fetch_from_edge(edge: EdgeClient, objects: list[BucketObject], origin_path: str = "",
-                    workers: int = PARITY_WORKERS) -> list[ParityRow]:
-    """HEAD each object at the edge (uncompressed: length and ETag are the object's), a few at a time.
+def fetch_from_edge(target: Target, objects: list[BucketObject], origin_path: str = "",
+                    concurrency: int = 16) -> list[ParityRow]:
+    """HEAD each object at the edge (uncompressed: length and ETag are the object's), `concurrency` at a time
+    over one shared client whose pool keeps that many connections alive.
 
-    requests sessions are not thread-safe: each worker thread gets its own EdgeClient.
+    When the first answers are all missing (no connection, TLS failure) the rest are not sent: the rows then
+    stop short, and the rule reports one unreachable edge instead of thousands of differences.
     """
-    local = threading.local()
-    clients: list[EdgeClient] = []
+    if concurrency < 1:
+        raise TargetError(f"aws.parity_concurrency is {concurrency}: give at least 1 (default 16).")
+    workers = min(concurrency, MAX_CONCURRENCY, max(1, len(objects)))
+    client = EdgeClient(target, pool_size=workers)
+    identity = {"Accept-Encoding": "identity"}
     lock = threading.Lock()
+    seen = [0, 0]  # answers, missing answers
+    unreachable = threading.Event()
 
-    def head(obj: BucketObject) -> ParityRow:
-        if not hasattr(local, "client"):
-            local.client = EdgeClient(edge.target)
-            with lock:
-                clients.append(local.client)
-        path, identity = served_path(obj.key, origin_path), {"Accept-Encoding": "identity"}
-        ex = local.client.head(path, headers=identity)
+    def head(obj: BucketObject) -> ParityRow | None:
+        if unreachable.is_set():
+            return None
+        path = served_path(obj.key, origin_path)
+        ex = client.head(path, headers=identity)
         if ex.status == 200 and not ex.header("etag"):
-            ex = local.client.get(path, headers=identity)  # no ETag: compare the content's hash instead
+            ex = client.get(path, headers=identity)  # no ETag: compare the content's hash instead
+        with lock:
+            seen[0] += 1
+            seen[1] += ex.status is None
+            if seen[0] >= min(PROBE, len(objects)) and seen[1] == seen[0]:
+                unreachable.set()
         return ParityRow(obj, ex)
 
     try:
-        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="edgeverify-parity") as pool:
-            return list(pool.map(head, objects))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="edgeverify-parity") as pool:
+            return [row for row in pool.map(head, objects) if row is not None]
     finally:
-        for c in clients:
-            c.session.close()
+        client.session.close()
