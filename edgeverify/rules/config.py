@@ -409,13 +409,12 @@ def check_api_forwarding(config: Mapping[str, Any], distribution_id: str,
             cookies = (fv.get("Cookies") or {}).get("Forward") or "none"
             headers = [h.lower() for h in _items(fv.get("Headers"))]
             caches = _ttls(behavior) != (0, 0, 0) and "*" not in headers
-            if cookies in ("all", "whitelist"):
+            if cookies in ("all", "whitelist") and "*" not in headers:
                 problems.append(
                     f"behavior '{name}' puts cookies ({cookies}) in the cache key (legacy ForwardedValues)" +
                     (f" while caching with TTLs min/default/max {ttls}: each distinct Cookie header is its own "
                      "cache entry, so nearly every request reaches the API, and a cookie-bound answer is replayed to "
-                     "anyone sending the same cookies" if caches else ": each distinct Cookie header is its own "
-                     "cache entry"))
+                     "anyone sending the same cookies" if caches else ""))
             if "*" in headers:
                 problems.append(f"behavior '{name}' forwards all viewer headers (legacy Headers '*'): the viewer's "
                                 "Host reaches API Gateway, which answers {\"message\":\"Forbidden\"}")
