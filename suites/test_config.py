@@ -67,18 +67,13 @@ def certificate_names(aws, distribution):
 
 
 @pytest.fixture(scope="session")
-def bucket_listing(target, distribution):
-    """(bucket, origin path, objects to compare, objects listed): listed once per worker."""
+def bucket_origin(target, distribution):
+    """(bucket, origin path) whose objects the edge must serve."""
     origin = resources.static_origin(distribution.config)
     bucket = target.aws.bucket or (origin[0] if origin else None)
     if not bucket:
         pytest.skip(f"no aws.bucket in the target and no S3 origin in distribution {distribution.id}")
-    origin_path = origin[1] if origin and origin[0] == bucket else ""
-    s3 = session.client("s3", target.aws)
-    objects, total = resources.list_bucket(s3, bucket, target.aws.bucket_prefix, target.aws.parity_max_objects)
-    if not objects:
-        pytest.skip(f"s3://{bucket}/{target.aws.bucket_prefix} holds no objects")
-    return bucket, origin_path, objects, total
+    return bucket, origin[1] if origin and origin[0] == bucket else ""
 
 
 def calls(target):
@@ -153,10 +148,15 @@ def test_error_responses_swallow_api_errors_never(distribution, target):
 
 
 @pytest.mark.rule("config.bucket_parity")
-def test_bucket_parity_edge_serves_every_object(bucket_listing, target, request):
+def test_bucket_parity_edge_serves_every_object(bucket_origin, target, request):
     """Its own client over the target (not the per-check evidence): thousands of answers, judged here."""
-    bucket, origin_path, objects, total = bucket_listing
-    rows = resources.fetch_from_edge(target, objects, origin_path, target.aws.parity_concurrency)
-    request.node.user_properties.append(("checked", f"{len(rows)} of {total}"))
-    config.check_bucket_parity(rows, bucket, total, len(objects))
-    print(f"config.bucket_parity: {config.parity_scope(len(rows), total)} of s3://{bucket}, all served identically")
+    bucket, origin_path = bucket_origin
+    aws = target.aws
+    run = resources.bucket_parity(session.client("s3", aws), bucket, aws.bucket_prefix, target, origin_path,
+                                  aws.parity_max_objects, aws.parity_concurrency)
+    if not run.total:
+        pytest.skip(f"s3://{bucket}/{aws.bucket_prefix} holds no objects")
+    request.node.user_properties.append(("checked", f"{len(run.rows)} of {run.total}"))
+    config.check_bucket_parity(run.rows, bucket, run.total, run.planned)
+    print(f"config.bucket_parity: {config.parity_scope(len(run.rows), run.total)} of s3://{bucket}, "
+          "all served identically")

@@ -4,10 +4,10 @@ and the edge's answers for the listed objects (bucket parity).
 
 from __future__ import annotations
 
-import random
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -120,23 +120,20 @@ def static_origin(config: dict[str, Any]) -> tuple[str, str, str] | None:
     return None
 
 
-def list_bucket(s3: Any, bucket: str, prefix: str, max_objects: int) -> tuple[list[BucketObject], int]:
-    """(objects to check, how many the prefix holds): every object up to `max_objects`; above it the newest half
-    of `max_objects` plus a random rest (the newest objects are where a partial sync or a stale edge shows first).
-    """
+@dataclass(slots=True)
+class ParityRun:
+    """What bucket parity checked: the rows judged, how many objects the prefix holds, how many were chosen."""
+
+    rows: list[ParityRow]
+    total: int
+    planned: int
+
+
+def _validate_limits(max_objects: int, concurrency: int) -> None:
     if max_objects < 1:
         raise TargetError(f"aws.parity_max_objects is {max_objects}: give at least 1 (default 10000).")
-    with aws_errors(f"listing s3://{bucket}/{prefix}"):
-        listed = [o for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-                  for o in page.get("Contents") or [] if not o["Key"].endswith("/")]
-    objects = [(o.get("LastModified"), BucketObject(o["Key"], int(o["Size"]), normalize_etag(o.get("ETag"))))
-               for o in listed]
-    if len(objects) <= max_objects:
-        return [obj for _, obj in objects], len(objects)
-    objects.sort(key=lambda pair: str(pair[0]), reverse=True)
-    newest = [obj for _, obj in objects[: max_objects // 2]]
-    rest = [obj for _, obj in objects[max_objects // 2:]]
-    return newest + random.sample(rest, max_objects - len(newest)), len(objects)
+    if concurrency < 1:
+        raise TargetError(f"aws.parity_concurrency is {concurrency}: give at least 1 (default 16).")
 
 
 def served_path(key: str, origin_path: str) -> str:
@@ -147,39 +144,87 @@ def served_path(key: str, origin_path: str) -> str:
     return "/" + quote(key, safe="/~!$&'()*+,;=:@")
 
 
-def fetch_from_edge(target: Target, objects: list[BucketObject], origin_path: str = "",
-                    concurrency: int = 16) -> list[ParityRow]:
-    """HEAD each object at the edge (uncompressed: length and ETag are the object's), `concurrency` at a time
-    over one shared client whose pool keeps that many connections alive.
+class _EdgeHeads:
+    """HEADs objects at the edge over one shared client whose pool keeps `workers` connections alive; stops sending
+    once the first answers are all missing (the edge is unreachable: one finding, not thousands)."""
 
-    When the first answers are all missing (no connection, TLS failure) the rest are not sent: the rows then
-    stop short, and the rule reports one unreachable edge instead of thousands of differences.
-    """
-    if concurrency < 1:
-        raise TargetError(f"aws.parity_concurrency is {concurrency}: give at least 1 (default 16).")
-    workers = min(concurrency, MAX_CONCURRENCY, max(1, len(objects)))
-    client = EdgeClient(target, pool_size=workers)
-    identity = {"Accept-Encoding": "identity"}
-    lock = threading.Lock()
-    seen = [0, 0]  # answers, missing answers
-    unreachable = threading.Event()
+    def __init__(self, target: Target, origin_path: str, workers: int, expected: int) -> None:
+        self.client = EdgeClient(target, pool_size=workers)
+        self.origin_path, self.probe = origin_path, max(1, min(PROBE, expected))
+        self.lock = threading.Lock()
+        self.answers = self.missing = 0
+        self.unreachable = threading.Event()
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="edgeverify-parity")
 
-    def head(obj: BucketObject) -> ParityRow | None:
-        if unreachable.is_set():
+    def submit(self, obj: BucketObject) -> Future[ParityRow | None]:
+        return self.pool.submit(self.head, obj)
+
+    def head(self, obj: BucketObject) -> ParityRow | None:
+        if self.unreachable.is_set():
             return None
-        path = served_path(obj.key, origin_path)
-        ex = client.head(path, headers=identity)
+        path, identity = served_path(obj.key, self.origin_path), {"Accept-Encoding": "identity"}
+        ex = self.client.head(path, headers=identity)  # uncompressed: length and ETag are the object's
         if ex.status == 200 and not ex.header("etag"):
-            ex = client.get(path, headers=identity)  # no ETag: compare the content's hash instead
-        with lock:
-            seen[0] += 1
-            seen[1] += ex.status is None
-            if seen[0] >= min(PROBE, len(objects)) and seen[1] == seen[0]:
-                unreachable.set()
+            ex = self.client.get(path, headers=identity)  # no ETag: compare the content's hash instead
+        with self.lock:
+            self.answers += 1
+            self.missing += ex.status is None
+            if self.answers >= self.probe and self.missing == self.answers:
+                self.unreachable.set()
         return ParityRow(obj, ex)
 
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.client.session.close()
+
+
+def _listing(s3: Any, bucket: str, prefix: str) -> Iterator[tuple[str, BucketObject]]:
+    """(LastModified, object) for every object under the prefix, page by page as S3 returns them."""
+    with aws_errors(f"listing s3://{bucket}/{prefix}"):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for o in page.get("Contents") or []:
+                if not o["Key"].endswith("/"):
+                    yield str(o.get("LastModified")), BucketObject(o["Key"], int(o["Size"]),
+                                                                   normalize_etag(o.get("ETag")))
+
+
+def bucket_parity(s3: Any, bucket: str, prefix: str, target: Target, origin_path: str = "",
+                  max_objects: int = 10_000, concurrency: int = 16) -> ParityRun:
+    """Compare every object under the prefix with the edge's answer, up to `max_objects`.
+
+    The edge is asked while the listing is still arriving (S3 pages of 1,000), `concurrency` requests in flight.
+    Above the limit the sample is the first half of the limit in key order plus the newest objects of the rest
+    (where a partial sync or a stale edge shows first). Answers already asked for objects outside the sample,
+    before the bucket proved larger than the limit, are dropped: they are at most half the limit, and what is
+    reported is exactly the sample.
+    """
+    _validate_limits(max_objects, concurrency)
+    heads = _EdgeHeads(target, origin_path, min(concurrency, MAX_CONCURRENCY), max_objects)
+    futures: dict[str, Future[ParityRow | None]] = {}
+    listed: list[tuple[str, BucketObject]] = []
     try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="edgeverify-parity") as pool:
-            return [row for row in pool.map(head, objects) if row is not None]
+        for modified, obj in _listing(s3, bucket, prefix):
+            listed.append((modified, obj))
+            if len(futures) < max_objects:
+                futures[obj.key] = heads.submit(obj)
+        if len(listed) > max_objects:
+            for key in list(futures)[max_objects // 2:]:
+                futures.pop(key).cancel()
+            newest = sorted((pair for pair in listed if pair[1].key not in futures), key=lambda p: p[0], reverse=True)
+            for _, obj in newest[: max_objects - len(futures)]:
+                futures[obj.key] = heads.submit(obj)
+        rows = [row for future in futures.values() if (row := future.result()) is not None]
     finally:
-        client.session.close()
+        heads.close()
+    return ParityRun(rows, len(listed), len(futures))
+
+
+def fetch_from_edge(target: Target, objects: list[BucketObject], origin_path: str = "",
+                    concurrency: int = 16) -> list[ParityRow]:
+    """The edge's answer for each of `objects` (those not sent after the edge proved unreachable are left out)."""
+    _validate_limits(1, concurrency)
+    heads = _EdgeHeads(target, origin_path, min(concurrency, MAX_CONCURRENCY, max(1, len(objects))), len(objects))
+    try:
+        return [row for row in heads.pool.map(heads.head, objects) if row is not None]
+    finally:
+        heads.close()
