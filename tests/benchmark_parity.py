@@ -99,20 +99,21 @@ def measure(endpoint: str, connect_to: str, ca_bundle: str, concurrency: int) ->
     except Violation as violation:
         finding = violation.actual
     wall = time.perf_counter() - start
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     differing = sorted(r.obj.key for r in rows if rules.parity_problem(r))
-    return {"wall_s": wall, "checked": len(rows), "total": total,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "differing": differing,
+    return {"wall_s": wall, "checked": len(rows), "total": total, "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+            "peak_rss_mb": usage.ru_maxrss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime, "differing": differing,
             "finding": finding, "scope": rules.parity_scope(len(rows), total)}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=10_000)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", default="16", help="aws.parity_concurrency; comma-separated to compare")
     parser.add_argument("--measure", nargs=3, metavar=("ENDPOINT", "CONNECT_TO", "CA"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(*args.measure, args.concurrency)))
+        print(json.dumps(measure(*args.measure, int(args.concurrency))))
         return 0
 
     import boto3
@@ -131,28 +132,39 @@ def main() -> int:
         print(f"setup: {len(files)} objects ({sum(map(len, files.values())) / 1e6:.1f} MB) uploaded to moto in "
               f"{time.perf_counter() - setup:.1f} s; edge serves {len(edge_files)} of them, 5 planted differences")
         with tempfile.TemporaryDirectory(prefix="ev-parity-bench-") as tmp, ObjectEdge(Path(tmp), edge_files) as edge:
-            child = subprocess.run([sys.executable, __file__, "--concurrency", str(args.concurrency), "--measure",
-                                    endpoint, edge.connect_to[0], edge.ca_bundle],
-                                   capture_output=True, text=True, timeout=600)
-            if child.returncode != 0:
-                print(child.stdout[-3000:], child.stderr[-3000:])
-                return 1
-            figures = json.loads(child.stdout.strip().splitlines()[-1])
-            log = edge.access_log
-            time.sleep(0.2)
-            edge.stop()  # flushes the buffered access log
-            requests = log.read_text().splitlines()
-            connections = len({line.split("conn=", 1)[1].split()[0] for line in requests if "conn=" in line})
+            runs = []
+            for concurrency in [int(c) for c in args.concurrency.split(",")]:
+                before = edge.access_log.stat().st_size if edge.access_log.exists() else 0
+                child = subprocess.run([sys.executable, __file__, "--concurrency", str(concurrency), "--measure",
+                                        endpoint, edge.connect_to[0], edge.ca_bundle],
+                                       capture_output=True, text=True, timeout=600)
+                if child.returncode != 0:
+                    print(child.stdout[-3000:], child.stderr[-3000:])
+                    return 1
+                runs.append((concurrency, json.loads(child.stdout.strip().splitlines()[-1]), before))
+            edge.stop()
+            log = edge.access_log.read_bytes()
     finally:
         os.killpg(moto.pid, 15)
         moto.wait(10)
 
+    status = 0
+    for concurrency, figures, offset in runs:
+        status |= report(concurrency, figures, planted, log[offset:].decode().splitlines())
+    return status
+
+
+def report(concurrency: int, figures: dict, planted: dict[str, str], requests: list[str]) -> int:
+    """Print one measured run next to the floors; 0 when every planted difference was named."""
+    connections = len({line.split("conn=", 1)[1].split()[0] for line in requests if "conn=" in line})
     wall, rss = float(figures["wall_s"]), float(figures["peak_rss_mb"])
     checked = int(figures["checked"])
-    print(f"parity: {figures['scope']}, concurrency {args.concurrency}")
+    print(f"parity: {figures['scope']}, concurrency {concurrency}")
     print(f"  wall time      {wall:6.1f} s   (floor <= {FLOOR_WALL_S:g} s: {'ok' if wall <= FLOOR_WALL_S else 'OVER'})"
           "   (listing and edge requests overlap)")
     print(f"  objects/s      {checked / wall:6.0f}")
+    print(f"  CPU (checker)  {float(figures['cpu_s']):6.1f} s   ({float(figures['cpu_s']) * 1000 / max(1, checked):.2f} ms per "
+          f"object, process total incl. imports); load average during the run {figures['load']}")
     print(f"  peak RSS       {rss:6.1f} MB  (floor <= {FLOOR_RSS_MB:g} MB: {'ok' if rss <= FLOOR_RSS_MB else 'OVER'})")
     print(f"  edge traffic   {len(requests)} requests over {connections} TLS connections")
     named = [key for key in planted if key in figures["differing"]]

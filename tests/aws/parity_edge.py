@@ -108,7 +108,7 @@ events {{
 }}
 http {{
     log_format edge '$remote_addr conn=$connection n=$connection_requests "$request" $status';
-    access_log {d}/access.log edge buffer=64k;
+    access_log {d}/access.log edge;
     client_body_temp_path {d}/tmp/body;
     proxy_temp_path {d}/tmp/proxy;
     fastcgi_temp_path {d}/tmp/fastcgi;

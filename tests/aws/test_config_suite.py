@@ -109,7 +109,7 @@ def test_seed_distribution_reports_every_fault(tmp_path, cf, moto_endpoint):
     assert "behavior '/api/submit' (position 2) can never match: the earlier '/api/*' covers" in out
     assert "puts cookies (all) in the cache key" in out and "does not forward Authorization" in out
     assert f"Aliases {DOMAIN} are served with the default *.cloudfront.net certificate" in out
-    assert f"--query 'DistributionConfig.CacheBehaviors.Items[].PathPattern'" in out
+    assert "--query 'DistributionConfig.CacheBehaviors.Items[].PathPattern'" in out
     for passing in ("viewer_protocol", "api_methods", "static_cache_policy", "aliases"):
         assert f"[config.{passing}]" not in out, passing
     assert "9 failed" in out and "4 passed" in out

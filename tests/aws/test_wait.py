@@ -120,7 +120,7 @@ def test_cli_refuses_a_timeout_that_is_not_a_finite_time(aws, tmp_path, capsys, 
     started = time.monotonic()
     assert wait.main(["--target", str(path), "--timeout", timeout]) == 4
     err = capsys.readouterr().err
-    assert err.startswith(f"edgeverify wait: --timeout is ") and "give a" in err and err.count("\n") == 1, err
+    assert err.startswith("edgeverify wait: --timeout is ") and "give a" in err and err.count("\n") == 1, err
     assert time.monotonic() - started < 5
 
 
