@@ -141,7 +141,8 @@ def main() -> int:
                 if child.returncode != 0:
                     print(child.stdout[-3000:], child.stderr[-3000:])
                     return 1
-                runs.append((concurrency, json.loads(child.stdout.strip().splitlines()[-1]), before))
+                after = edge.access_log.stat().st_size
+                runs.append((concurrency, json.loads(child.stdout.strip().splitlines()[-1]), (before, after)))
             edge.stop()
             log = edge.access_log.read_bytes()
     finally:
@@ -149,8 +150,8 @@ def main() -> int:
         moto.wait(10)
 
     status = 0
-    for concurrency, figures, offset in runs:
-        status |= report(concurrency, figures, planted, log[offset:].decode().splitlines())
+    for concurrency, figures, (before, after) in runs:
+        status |= report(concurrency, figures, planted, log[before:after].decode().splitlines())
     return status
 
 
