@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from ..client import EdgeClient
+from ..client import DEFAULT_CONNECTIONS, EdgeClient
 from ..errors import AwsError, TargetError
 from ..rules.config import BucketObject, ParityRow, normalize_etag, origin_of, s3_bucket, static_behaviors
 from ..target import Aws, Target
@@ -129,6 +129,13 @@ class ParityRun:
     planned: int
 
 
+def _workers(target: Target, concurrency: int) -> int:
+    """Threads asking the edge: the concurrency asked for, within the client's connection pool (a thread
+    beyond it would only wait for a free connection) and MAX_CONCURRENCY."""
+    pool = int(getattr(target, "max_connections", DEFAULT_CONNECTIONS))
+    return max(1, min(concurrency, pool, MAX_CONCURRENCY))
+
+
 def _validate_limits(max_objects: int, concurrency: int) -> None:
     if max_objects < 1:
         raise TargetError(f"aws.parity_max_objects is {max_objects}: give at least 1 (default 10000).")
@@ -149,7 +156,7 @@ class _EdgeHeads:
     once the first answers are all missing (the edge is unreachable: one finding, not thousands)."""
 
     def __init__(self, target: Target, origin_path: str, workers: int, expected: int) -> None:
-        self.client = EdgeClient(target, pool_size=workers)
+        self.client = EdgeClient(target)
         self.origin_path, self.probe = origin_path, max(1, min(PROBE, expected))
         self.lock = threading.Lock()
         self.answers = self.missing = 0
@@ -199,7 +206,7 @@ def bucket_parity(s3: Any, bucket: str, prefix: str, target: Target, origin_path
     reported is exactly the sample.
     """
     _validate_limits(max_objects, concurrency)
-    heads = _EdgeHeads(target, origin_path, min(concurrency, MAX_CONCURRENCY), max_objects)
+    heads = _EdgeHeads(target, origin_path, _workers(target, concurrency), max_objects)
     futures: dict[str, Future[ParityRow | None]] = {}
     listed: list[tuple[str, BucketObject]] = []
     try:
@@ -223,7 +230,7 @@ def fetch_from_edge(target: Target, objects: list[BucketObject], origin_path: st
                     concurrency: int = 16) -> list[ParityRow]:
     """The edge's answer for each of `objects` (those not sent after the edge proved unreachable are left out)."""
     _validate_limits(1, concurrency)
-    heads = _EdgeHeads(target, origin_path, min(concurrency, MAX_CONCURRENCY, max(1, len(objects))), len(objects))
+    heads = _EdgeHeads(target, origin_path, min(_workers(target, concurrency), max(1, len(objects))), len(objects))
     try:
         return [row for row in heads.pool.map(heads.head, objects) if row is not None]
     finally:
