@@ -415,10 +415,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
         "converged_after_s": _round(verdict.converged_after_s) if verdict else None,
         "pops": sorted({p for p in (ex.header("x-amz-cf-pop") for ex in exchanges) if p}),
         "user_properties": [[str(k), redact(str(v))] for k, v in item.user_properties],
+        "gate": _gate_data(item.config),
         "exchanges": refs,
         "exchange_table": table,
     }
     return report
+
+
+def _gate_data(config: pytest.Config) -> dict[str, Any] | None:
+    """This process's release gate, carried in each record so that the xdist controller sees the workers'."""
+    engine = config.stash.get(_ENGINE, None)
+    gate = engine.gate if engine is not None else None
+    if gate is None:
+        return None
+    return {"passed": gate.passed, "waited_s": gate.waited_s, "reason": None if gate.passed else redact(gate.reason())}
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -513,15 +523,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def _write_reports(config: pytest.Config, exitstatus: int, note: str | None = None) -> None:
     target = config.stash[_TARGET]
     engine = config.stash.get(_ENGINE, None)
-    gate = engine.gate if engine is not None else None
     network = None
     if engine is not None:
         stats = engine.run.transport.stats
         network = {"requests": stats.requests, "distinct": engine.run.distinct, "connections": stats.connections}
+    gates = [r["gate"] for r in config.stash[_RECORDS].values() if r.get("gate")]  # one per process that ran checks
+    failed = [g for g in gates if not g["passed"]]
+    waits = [g["waited_s"] for g in gates if g["waited_s"] is not None]
     run = reports.RunInfo(started_at=config.stash[_STARTED], exit_status=exitstatus, note=note, network=network,
-                          gate_passed=None if gate is None else gate.passed,
-                          served_after_s=None if gate is None else gate.waited_s,
-                          gate_reason=None if gate is None or gate.passed else redact(gate.reason()))
+                          gate_passed=None if not gates else not failed,
+                          served_after_s=max(waits) if waits and not failed else None,
+                          gate_reason=failed[0]["reason"] if failed else None)
     paths = reports.write_all(list(config.stash[_RECORDS].values()), config.stash[_TABLE],
                               Path(config.getoption("reports_dir")), target, run)
     config.stash[_REPORT_PATHS] = paths
