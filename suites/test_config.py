@@ -35,17 +35,8 @@ def distribution(aws, cloudfront) -> resources.Distribution:
 
 @pytest.fixture(scope="session")
 def cache_policies(cloudfront, distribution):
-    """Custom cache policies' configs by id (managed ones are known by id); unreadable ones are left out."""
-    found = {}
-    for _, behavior in config.behaviors(distribution.config):
-        policy_id = behavior.get("CachePolicyId")
-        if policy_id and policy_id not in config.MANAGED_POLICIES and policy_id not in found:
-            try:
-                with session.aws_errors(f"reading cache policy {policy_id}"):
-                    found[policy_id] = cloudfront.get_cache_policy(Id=policy_id)["CachePolicy"]["CachePolicyConfig"]
-            except AwsError:
-                pass  # the rule then names the policy as not verifiable
-    return found
+    """Custom cache policies' configs by id; unreadable ones are left out (the rules name them)."""
+    return resources.cache_policies(cloudfront, distribution.config)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from ..errors import AwsError, EdgeverifyError
 from ..rules import Violation
 from ..rules.config import allowed_methods, api_behaviors, audit, origin_of
 from ..target import Aws, load_target
-from .resources import get_distribution, read_stack, static_origin
+from .resources import cache_policies, certificate_names, get_distribution, read_stack, static_origin
 from .session import client, region as chain_region
 
 _REGION_IN_S3 = re.compile(r"\.s3[.-]([a-z]{2}(?:-gov)?-[a-z]+-\d)\.amazonaws\.com")
@@ -91,12 +91,15 @@ def _api_prefix(patterns: list[str]) -> str:
 
 def render(dist_id: str, config: dict[str, Any], domain_name: str, found: str, *, stack: str | None = None,
            region: str | None = None, endpoint_url: str | None = None,
-           bucket_hint: tuple[str, str] | None = None) -> str:
-    """The target YAML for a DistributionConfig (pure: no AWS calls)."""
+           bucket_hint: tuple[str, str] | None = None, cache_policies: dict[str, Any] | None = None,
+           certificate_names: list[str] | None = None) -> str:
+    """The target YAML for a DistributionConfig (pure: no AWS calls); `cache_policies` and `certificate_names`
+    are what the caller could read of custom cache policies and the ACM certificate, for the audit notes."""
     aliases = [str(a) for a in (config.get("Aliases") or {}).get("Items") or []]
     names = [a for a in aliases if not a.startswith("*")]
     domain = names[0] if names else domain_name
-    findings = audit(config, dist_id, domain, domain_name)
+    findings = audit(config, dist_id, domain, domain_name, cache_policies=cache_policies,
+                     certificate_names=certificate_names)
     failing = sum(not f.advisory for f in findings)
     summary = (f"# The configuration audit found {failing} failing and {len(findings) - failing} advisory finding(s), "
                "noted beside the values they concern (`pytest -m config` re-checks them)." if findings else
@@ -182,9 +185,18 @@ def discover(distribution_id: str | None = None, stack: str | None = None, *, re
     assert distribution_id is not None
     dist = get_distribution(cf, distribution_id)
     text = render(dist.id, dist.config, dist.domain_name, where, stack=stack, region=region,
-                  endpoint_url=endpoint_url, bucket_hint=bucket_hint)
+                  endpoint_url=endpoint_url, bucket_hint=bucket_hint, cache_policies=cache_policies(cf, dist.config),
+                  certificate_names=_certificate_names(aws, dist.config))
     _validate(text)
     return text
+
+
+def _certificate_names(aws: Aws, config: dict[str, Any]) -> list[str] | None:
+    arn = (config.get("ViewerCertificate") or {}).get("ACMCertificateArn") or ""
+    try:
+        return certificate_names(aws, arn) if arn else None
+    except AwsError:
+        return None  # unreadable: the alias-certificate note is left out
 
 
 def _validate(text: str) -> None:

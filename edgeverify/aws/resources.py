@@ -14,7 +14,8 @@ from urllib.parse import quote
 
 from ..client import DEFAULT_CONNECTIONS, EdgeClient
 from ..errors import AwsError, TargetError
-from ..rules.config import BucketObject, ParityRow, normalize_etag, origin_of, s3_bucket, static_behaviors
+from ..rules.config import (MANAGED_POLICIES, BucketObject, ParityRow, behaviors, normalize_etag, origin_of, s3_bucket,
+                            static_behaviors)
 from ..target import Aws, Target
 from .session import aws_errors, client
 
@@ -97,6 +98,21 @@ def resolve_distribution(aws: Aws, cf: Any | None = None, cfn: Any | None = None
         raise AwsError("no aws.distribution_id or aws.stack in the target.")
     cf = cf or client("cloudfront", aws)
     return read_stack(cfn or client("cloudformation", aws), cf, aws.stack).only_distribution()
+
+
+def cache_policies(cf: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """The custom cache policies' configs by id (managed ones are known by id); an unreadable one is left out, and
+    the rules then name it as not verifiable."""
+    found: dict[str, Any] = {}
+    for _, behavior in behaviors(config):
+        policy_id = behavior.get("CachePolicyId")
+        if policy_id and policy_id not in MANAGED_POLICIES and policy_id not in found:
+            try:
+                with aws_errors(f"reading cache policy {policy_id}"):
+                    found[policy_id] = cf.get_cache_policy(Id=policy_id)["CachePolicy"]["CachePolicyConfig"]
+            except AwsError:
+                pass
+    return found
 
 
 def certificate_names(aws: Aws, arn: str) -> list[str]:

@@ -577,22 +577,24 @@ def check_error_responses(config: Mapping[str, Any], distribution_id: str,
 
 
 def audit(config: Mapping[str, Any], distribution_id: str, domain: str, distribution_domain: str | None = None,
-          calls: Iterable[tuple[str, str]] = ()) -> list[Violation]:
-    """Every finding the configuration alone shows (no policy or certificate lookups): what `discover` notes."""
+          calls: Iterable[tuple[str, str]] = (), cache_policies: Mapping[str, Mapping[str, Any]] | None = None,
+          certificate_names: list[str] | None = None) -> list[Violation]:
+    """Every finding of the configuration checks, with what the caller could read of custom cache policies and
+    the ACM certificate's names: what `discover` notes."""
     calls = list(calls)
     checks = [
         lambda: check_shadowed_behaviors(config, distribution_id),
         lambda: check_viewer_protocol(config, distribution_id),
         lambda: check_compress(config, distribution_id),
         lambda: check_api_methods(config, distribution_id, calls),
-        lambda: check_api_cache_disabled(config, distribution_id),
+        lambda: check_api_cache_disabled(config, distribution_id, cache_policies),
         lambda: check_api_origin_request_policy(config, distribution_id),
-        lambda: check_api_forwarding(config, distribution_id),
-        lambda: check_static_cache_policy(config, distribution_id),
+        lambda: check_api_forwarding(config, distribution_id, cache_policies),
+        lambda: check_static_cache_policy(config, distribution_id, cache_policies),
         lambda: check_s3_oac(config, distribution_id),
         lambda: check_tls_policy(config, distribution_id),
         lambda: check_aliases(config, distribution_id, domain, distribution_domain),
-        lambda: check_alias_certificate(config, distribution_id),
+        lambda: check_alias_certificate(config, distribution_id, certificate_names),
         lambda: check_error_responses(config, distribution_id, calls),
     ]
     found = []

@@ -56,9 +56,13 @@ def test_good_distribution_passes(tmp_path, cf, s3, moto_endpoint):
     assert "s3://empty-bucket/ holds no objects" in result.stdout  # bucket parity has nothing to compare
 
 
-def test_bad_distribution_fails_with_the_rule_message(tmp_path, cf, moto_endpoint):
+def test_bad_distribution_fails_with_the_rule_message(tmp_path, cf, aws, moto_endpoint):
+    from edgeverify.aws import session
+
+    acm = session.client("acm", aws, region_name="us-east-1")
+    arn = acm.request_certificate(DomainName=DOMAIN)["CertificateArn"]  # not example.test, the other alias
     config = good_config()
-    config["ViewerCertificate"]["MinimumProtocolVersion"] = "TLSv1_2016"
+    config["ViewerCertificate"].update(MinimumProtocolVersion="TLSv1_2016", ACMCertificateArn=arn)
     distribution_id = create(cf, config)
     result = run_suite(tmp_path, f"  distribution_id: {distribution_id}\n  endpoint_url: {moto_endpoint}\n"
                                  "  bucket: no-such-bucket\n", dict(os.environ))
@@ -67,6 +71,8 @@ def test_bad_distribution_fails_with_the_rule_message(tmp_path, cf, moto_endpoin
     assert "FAILED [config.tls_policy]" in out and "Actual:   MinimumProtocolVersion TLSv1_2016" in out
     assert (f"Reproduce: aws cloudfront get-distribution-config --id {distribution_id} "
             "--query 'DistributionConfig.ViewerCertificate'") in out
+    assert "FAILED [config.alias_certificate]" in out
+    assert f"alias example.test is not named by the certificate (names: {DOMAIN})" in out
     assert "AwsError: listing s3://no-such-bucket/: NoSuchBucket" in out  # an AWS error is one line
     assert "Traceback" not in out and "testing" not in out  # no traceback, no credential
 

@@ -147,3 +147,20 @@ def test_a_clean_distribution_is_said_to_be_clean(tmp_path):
     config["Origins"]["Items"][0]["OriginAccessControlId"] = "E2OACID"
     text = discover.render("E1", config, "d1.cloudfront.net", "given")
     assert "# The configuration audit found nothing wrong" in text and "# FAIL" not in text
+
+
+def test_discover_reads_the_certificate_to_judge_the_aliases(cf, aws, tmp_path):
+    from edgeverify.aws import session
+
+    acm = session.client("acm", aws, region_name="us-east-1")
+    arn = acm.request_certificate(DomainName=DOMAIN, SubjectAlternativeNames=[DOMAIN])["CertificateArn"]
+    config = good_config()
+    config["ViewerCertificate"]["ACMCertificateArn"] = arn  # names www.example.test, not example.test
+    text = discover.discover(create(cf, config), endpoint_url=aws.endpoint_url)
+    load(tmp_path, text)
+    assert "# FAIL [config.alias_certificate]" in text
+    assert f"#   alias example.test is not named by the certificate (names: {DOMAIN})" in text
+    covering = acm.request_certificate(DomainName=DOMAIN, SubjectAlternativeNames=[DOMAIN, "example.test"])
+    config = good_config()
+    config["ViewerCertificate"]["ACMCertificateArn"] = covering["CertificateArn"]
+    assert "[config.alias_certificate]" not in discover.discover(create(cf, config), endpoint_url=aws.endpoint_url)
