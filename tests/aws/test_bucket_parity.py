@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -189,6 +190,9 @@ def test_suite_checks_parity_through_the_edge(bucket, edge_target, site, cf, mot
     listed = len(site_files(site))
     props = {p.get("name"): p.get("value") for p in ET.parse(junit).iter("property")}
     assert props.get("checked") == f"{listed} of {listed}", props
+    checks = json.loads((tmp_path / "reports" / "edgeverify.json").read_text())["checks"]
+    assert [c["user_properties"] for c in checks if c["rule"] == "config.bucket_parity"] == [
+        [["checked", f"{listed} of {listed}"]]]
 
 
 def test_content_hash_when_the_edge_sends_no_etag():
