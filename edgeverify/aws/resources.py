@@ -4,6 +4,7 @@ and the edge's answers for the listed objects (bucket parity).
 
 from __future__ import annotations
 
+import heapq
 import re
 import threading
 from collections.abc import Iterator
@@ -219,27 +220,32 @@ def bucket_parity(s3: Any, bucket: str, prefix: str, target: Target, origin_path
     Above the limit the sample is the first half of the limit in key order plus the newest objects of the rest
     (where a partial sync or a stale edge shows first). Answers already asked for objects outside the sample,
     before the bucket proved larger than the limit, are dropped: they are at most half the limit, and what is
-    reported is exactly the sample.
+    reported is exactly the sample. Memory stays bounded by the limit whatever the bucket holds: only the newest
+    `max_objects` listed objects are kept.
     """
     _validate_limits(max_objects, concurrency)
     heads = _EdgeHeads(target, origin_path, _workers(target, concurrency), max_objects)
     futures: dict[str, Future[ParityRow | None]] = {}
-    listed: list[tuple[str, BucketObject]] = []
+    newest: list[tuple[str, int, BucketObject]] = []  # min-heap of the newest max_objects (LastModified, order)
+    total = 0
     try:
         for modified, obj in _listing(s3, bucket, prefix):
-            listed.append((modified, obj))
+            total += 1
+            (heapq.heappush if len(newest) < max_objects else heapq.heappushpop)(newest, (modified, total, obj))
             if len(futures) < max_objects:
                 futures[obj.key] = heads.submit(obj)
-        if len(listed) > max_objects:
+        if total > max_objects:
             for key in list(futures)[max_objects // 2:]:
                 futures.pop(key).cancel()
-            newest = sorted((pair for pair in listed if pair[1].key not in futures), key=lambda p: p[0], reverse=True)
-            for _, obj in newest[: max_objects - len(futures)]:
-                futures[obj.key] = heads.submit(obj)
+            for _, _, obj in sorted(newest, reverse=True):
+                if len(futures) >= max_objects:
+                    break
+                if obj.key not in futures:
+                    futures[obj.key] = heads.submit(obj)
         rows = [row for future in futures.values() if (row := future.result()) is not None]
     finally:
         heads.close()
-    return ParityRun(rows, len(listed), len(futures))
+    return ParityRun(rows, total, len(futures))
 
 
 def fetch_from_edge(target: Target, objects: list[BucketObject], origin_path: str = "",

@@ -56,3 +56,36 @@ def test_planted_differences_are_each_named(mirrored, tmp_path):
     assert (f"{keys[50]}: bucket {len(FILES[keys[50]])} bytes, ETag {hashlib.md5(FILES[keys[50]]).hexdigest()}; "
             f"edge {len(served[keys[50]])} bytes, ETag {hashlib.md5(served[keys[50]]).hexdigest()}") in actual
     assert f"{keys[90]}: bucket {len(FILES[keys[90]])} bytes" in actual and f"ETag {'0' * 32}" in actual
+
+
+class Listing:
+    """A bucket listing as boto3's list_objects_v2 paginator yields it, pages of `page` objects."""
+
+    def __init__(self, objects: list[dict[str, Any]], page: int = 7) -> None:
+        self.objects, self.page = objects, page
+
+    def get_paginator(self, name: str) -> Any:
+        assert name == "list_objects_v2"
+        return self
+
+    def paginate(self, **kwargs: Any) -> Any:
+        for i in range(0, len(self.objects), self.page):
+            yield {"Contents": self.objects[i:i + self.page]}
+
+
+def test_above_the_limit_the_sample_is_a_key_order_half_and_the_newest(tmp_path):
+    import datetime
+
+    keys = sorted(FILES)[:50]
+    start = datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
+    listed = [{"Key": k, "Size": len(FILES[k]), "ETag": f'"{hashlib.md5(FILES[k]).hexdigest()}"',
+               "LastModified": start + datetime.timedelta(minutes=(i * 37) % 50)} for i, k in enumerate(keys)]
+    newest = [o["Key"] for o in sorted(listed, key=lambda o: o["LastModified"], reverse=True)]
+    with ObjectEdge(tmp_path, {k: FILES[k] for k in keys}) as edge:
+        target = Target(domain=DOMAIN, connect_to=edge.connect_to, ca_bundle=edge.ca_bundle)
+        result = resources.bucket_parity(Listing(listed), BUCKET, "", target, max_objects=10, concurrency=2)
+    checked = [r.obj.key for r in result.rows]
+    assert (result.total, result.planned, len(checked)) == (50, 10, 10)
+    assert checked[:5] == keys[:5]
+    assert checked[5:] == [k for k in newest if k not in keys[:5]][:5]
+    rules.check_bucket_parity(result.rows, BUCKET, result.total, result.planned)
