@@ -15,8 +15,9 @@ from urllib.parse import quote
 
 from ..client import DEFAULT_CONNECTIONS, EdgeClient
 from ..errors import AwsError, TargetError
-from ..rules.config import (MANAGED_POLICIES, BucketObject, ParityRow, behaviors, normalize_etag, origin_of, s3_bucket,
-                            static_behaviors)
+from ..exchange import Exchange
+from ..rules.config import (MANAGED_POLICIES, BucketObject, ParityRow, behaviors, normalize_etag, origin_of,
+                            parity_problem, s3_bucket, static_behaviors)
 from ..target import Aws, Target
 from .session import aws_errors, client
 
@@ -195,7 +196,13 @@ class _EdgeHeads:
             self.missing += ex.status is None
             if self.answers >= self.probe and self.missing == self.answers:
                 self.unreachable.set()
-        return ParityRow(obj, ex)
+        row = ParityRow(obj, ex)
+        if ex.method == "HEAD" and parity_problem(row) is None:
+            # An agreeing answer keeps only what it was judged on: memory grows with the differences, not the bucket.
+            row = ParityRow(obj, Exchange(ex.method, ex.url, status=ex.status, reason=ex.reason,
+                                          headers=[(k, v) for k, v in ex.headers
+                                                   if k.lower() in ("etag", "content-length")]))
+        return row
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
