@@ -16,9 +16,10 @@ from typing import Any
 import yaml
 
 from ..errors import AwsError, EdgeverifyError
-from ..rules.config import allowed_methods, api_behaviors, origin_of
+from ..rules import Violation
+from ..rules.config import allowed_methods, api_behaviors, audit, origin_of
 from ..target import Aws, load_target
-from .resources import get_distribution, read_stack, static_origin
+from .resources import cache_policies, certificate_names, get_distribution, read_stack, static_origin
 from .session import client, region as chain_region
 
 _REGION_IN_S3 = re.compile(r"\.s3[.-]([a-z]{2}(?:-gov)?-[a-z]+-\d)\.amazonaws\.com")
@@ -32,6 +33,47 @@ def _scalar(value: Any) -> str:
 
 def _line(indent: int, key: str, value: Any, comment: str) -> str:
     return f"{' ' * indent}{key}: {_scalar(value)}  # {' '.join(comment.split())}"
+
+
+# Which value a finding is noted beside: the rule id's suffix -> the key whose line it follows.
+_BESIDE = {"aliases": "domain", "alias_certificate": "domain", "tls_policy": "domain",
+           "api_methods": "api", "api_cache_disabled": "api", "api_origin_request_policy": "api",
+           "api_forwarding": "api", "error_responses_swallow_api": "spa", "s3_oac": "bucket",
+           "static_cache_policy": "bucket"}
+
+
+def _notes(violation: Violation, indent: int) -> list[str]:
+    """A finding as YAML comment lines: the rule and what it expects, then each problem on its own line."""
+    pad = " " * indent
+    head = "ADVISORY" if violation.advisory else "FAIL"
+    lines = [f"{pad}# {head} [{violation.rule.id}] expected {' '.join(violation.expected.split())}"]
+    for problem in violation.actual.replace("\n", "; ").split("; "):
+        problem = " ".join(problem.split()).removeprefix("- ")
+        if problem:
+            lines.append(f"{pad}#   {problem}")
+    return lines
+
+
+def _annotate(out: list[str], findings: list[Violation]) -> list[str]:
+    """`out` with every finding's comment lines after the value it concerns (else after distribution_id)."""
+    anchors: dict[str, int] = {}
+    for i, line in enumerate(out):
+        key = line.strip().split(":", 1)[0]
+        if line and not line.lstrip().startswith("#") and key in ("domain", "prefix", "calls", "fallback",
+                                                                   "bucket", "distribution_id"):
+            name = {"prefix": "api", "calls": "api", "fallback": "spa"}.get(key, key)
+            anchors.setdefault(name, i)
+    after: dict[int, list[str]] = {}
+    for violation in findings:
+        place = _BESIDE.get(violation.rule.id.split(".", 1)[1], "distribution_id")
+        index = anchors.get(place, anchors["distribution_id"])
+        indent = len(out[index]) - len(out[index].lstrip())
+        after.setdefault(index, []).extend(_notes(violation, indent))
+    annotated = []
+    for i, line in enumerate(out):
+        annotated.append(line)
+        annotated.extend(after.get(i, []))
+    return annotated
 
 
 def _api_prefix(patterns: list[str]) -> str:
@@ -49,18 +91,28 @@ def _api_prefix(patterns: list[str]) -> str:
 
 def render(dist_id: str, config: dict[str, Any], domain_name: str, found: str, *, stack: str | None = None,
            region: str | None = None, endpoint_url: str | None = None,
-           bucket_hint: tuple[str, str] | None = None) -> str:
-    """The target YAML for a DistributionConfig (pure: no AWS calls)."""
-    out = [f"# edgeverify target discovered from CloudFront distribution {dist_id} ({found}).",
-           "# Each derived value says where it came from. Review them, then declare api.calls and static.pages.", ""]
-
+           bucket_hint: tuple[str, str] | None = None, cache_policies: dict[str, Any] | None = None,
+           certificate_names: list[str] | None = None) -> str:
+    """The target YAML for a DistributionConfig (pure: no AWS calls); `cache_policies` and `certificate_names`
+    are what the caller could read of custom cache policies and the ACM certificate, for the audit notes."""
     aliases = [str(a) for a in (config.get("Aliases") or {}).get("Items") or []]
     names = [a for a in aliases if not a.startswith("*")]
+    domain = names[0] if names else domain_name
+    findings = audit(config, dist_id, domain, domain_name, cache_policies=cache_policies,
+                     certificate_names=certificate_names)
+    failing = sum(not f.advisory for f in findings)
+    summary = (f"# The configuration audit found {failing} failing and {len(findings) - failing} advisory finding(s), "
+               "noted beside the values they concern (`pytest -m config` re-checks them)." if findings else
+               "# The configuration audit found nothing wrong in the distribution's own settings.")
+    out = [f"# edgeverify target discovered from CloudFront distribution {dist_id} ({found}).",
+           "# Each derived value says where it came from. Review them, then declare api.calls and static.pages.",
+           summary, ""]
+
     if names:
         others = f" (all aliases: {', '.join(aliases)})" if len(aliases) > 1 else ""
-        out.append(_line(0, "domain", names[0], f"Aliases[{aliases.index(names[0])}]{others}"))
+        out.append(_line(0, "domain", domain, f"Aliases[{aliases.index(domain)}]{others}"))
     else:
-        out.append(_line(0, "domain", domain_name, "the distribution's DomainName: Aliases has no plain host name"
+        out.append(_line(0, "domain", domain, "the distribution's DomainName: Aliases has no plain host name"
                          + (f" (only {', '.join(aliases)})" if aliases else "")))
 
     root = str(config.get("DefaultRootObject") or "")
@@ -112,7 +164,7 @@ def render(dist_id: str, config: dict[str, Any], domain_name: str, found: str, *
         out.append(_line(2, "region", match.group(1), "the region in the S3 origin's domain name"))
     if endpoint_url:
         out.append(_line(2, "endpoint_url", endpoint_url, "given with --endpoint-url"))
-    return "\n".join(out) + "\n"
+    return "\n".join(_annotate(out, findings)) + "\n"
 
 
 def discover(distribution_id: str | None = None, stack: str | None = None, *, region: str | None = None,
@@ -133,9 +185,18 @@ def discover(distribution_id: str | None = None, stack: str | None = None, *, re
     assert distribution_id is not None
     dist = get_distribution(cf, distribution_id)
     text = render(dist.id, dist.config, dist.domain_name, where, stack=stack, region=region,
-                  endpoint_url=endpoint_url, bucket_hint=bucket_hint)
+                  endpoint_url=endpoint_url, bucket_hint=bucket_hint, cache_policies=cache_policies(cf, dist.config),
+                  certificate_names=_certificate_names(aws, dist.config))
     _validate(text)
     return text
+
+
+def _certificate_names(aws: Aws, config: dict[str, Any]) -> list[str] | None:
+    arn = (config.get("ViewerCertificate") or {}).get("ACMCertificateArn") or ""
+    try:
+        return certificate_names(aws, arn) if arn else None
+    except AwsError:
+        return None  # unreadable: the alias-certificate note is left out
 
 
 def _validate(text: str) -> None:

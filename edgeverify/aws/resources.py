@@ -4,21 +4,25 @@ and the edge's answers for the listed objects (bucket parity).
 
 from __future__ import annotations
 
-import random
+import heapq
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from ..client import EdgeClient
-from ..errors import AwsError
-from ..rules.config import BucketObject, ParityRow, normalize_etag, origin_of, s3_bucket, static_behaviors
-from ..target import Aws
+from ..client import DEFAULT_CONNECTIONS, EdgeClient
+from ..errors import AwsError, TargetError
+from ..exchange import Exchange
+from ..rules.config import (MANAGED_POLICIES, BucketObject, ParityRow, behaviors, normalize_etag, origin_of,
+                            parity_problem, s3_bucket, static_behaviors)
+from ..target import Aws, Target
 from .session import aws_errors, client
 
-PARITY_WORKERS = 8  # concurrent edge requests: enough to be quick, few enough not to look like an attack
+MAX_CONCURRENCY = 64  # parity requests in flight at most, whatever the target asks: a check, not a load test
+PROBE = 32  # answers looked at before deciding the edge is unreachable
 _DISTRIBUTION_ID = re.compile(r"^[A-Z0-9]{10,20}$")
 
 
@@ -98,6 +102,32 @@ def resolve_distribution(aws: Aws, cf: Any | None = None, cfn: Any | None = None
     return read_stack(cfn or client("cloudformation", aws), cf, aws.stack).only_distribution()
 
 
+def cache_policies(cf: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """The custom cache policies' configs by id (managed ones are known by id); an unreadable one is left out, and
+    the rules then name it as not verifiable."""
+    found: dict[str, Any] = {}
+    for _, behavior in behaviors(config):
+        policy_id = behavior.get("CachePolicyId")
+        if policy_id and policy_id not in MANAGED_POLICIES and policy_id not in found:
+            try:
+                with aws_errors(f"reading cache policy {policy_id}"):
+                    found[policy_id] = cf.get_cache_policy(Id=policy_id)["CachePolicy"]["CachePolicyConfig"]
+            except AwsError:
+                pass
+    return found
+
+
+def certificate_names(aws: Aws, arn: str) -> list[str]:
+    """The names an ACM certificate covers (domain name and SANs), read in the certificate's own region."""
+    parts = arn.split(":")
+    region = parts[3] if len(parts) > 3 and parts[3] else "us-east-1"  # CloudFront's certificates live there
+    acm = client("acm", aws, region_name=region)
+    with aws_errors(f"reading ACM certificate {arn}"):
+        cert = acm.describe_certificate(CertificateArn=arn)["Certificate"]
+    names = [str(cert.get("DomainName") or ""), *(cert.get("SubjectAlternativeNames") or [])]
+    return [name for name in dict.fromkeys(names) if name]
+
+
 def static_origin(config: dict[str, Any]) -> tuple[str, str, str] | None:
     """(bucket, origin path, domain) of the S3 origin the default (else the last static) behavior uses."""
     for _, behavior in reversed(static_behaviors(config)):  # the default behavior comes last
@@ -108,22 +138,27 @@ def static_origin(config: dict[str, Any]) -> tuple[str, str, str] | None:
     return None
 
 
-def list_bucket(s3: Any, bucket: str, prefix: str, sample: int) -> tuple[list[BucketObject], int]:
-    """(objects to check, how many the prefix holds): all when few, else the newest half plus a random half.
+@dataclass(slots=True)
+class ParityRun:
+    """What bucket parity checked: the rows judged, how many objects the prefix holds, how many were chosen."""
 
-    The newest objects are where a partial sync or a stale edge shows first.
-    """
-    with aws_errors(f"listing s3://{bucket}/{prefix}"):
-        listed = [o for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-                  for o in page.get("Contents") or [] if not o["Key"].endswith("/")]
-    objects = [(o.get("LastModified"), BucketObject(o["Key"], int(o["Size"]), normalize_etag(o.get("ETag"))))
-               for o in listed]
-    if len(objects) <= sample:
-        return [obj for _, obj in objects], len(objects)
-    objects.sort(key=lambda pair: str(pair[0]), reverse=True)
-    newest = [obj for _, obj in objects[: sample // 2]]
-    rest = [obj for _, obj in objects[sample // 2:]]
-    return newest + random.sample(rest, sample - len(newest)), len(objects)
+    rows: list[ParityRow]
+    total: int
+    planned: int
+
+
+def _workers(target: Target, concurrency: int) -> int:
+    """Threads asking the edge: the concurrency asked for, within the client's connection pool (a thread
+    beyond it would only wait for a free connection) and MAX_CONCURRENCY."""
+    pool = int(getattr(target, "max_connections", DEFAULT_CONNECTIONS))
+    return max(1, min(concurrency, pool, MAX_CONCURRENCY))
+
+
+def _validate_limits(max_objects: int, concurrency: int) -> None:
+    if max_objects < 1:
+        raise TargetError(f"aws.parity_max_objects is {max_objects}: give at least 1 (default 10000).")
+    if concurrency < 1:
+        raise TargetError(f"aws.parity_concurrency is {concurrency}: give at least 1 (default 16).")
 
 
 def served_path(key: str, origin_path: str) -> str:
@@ -134,30 +169,98 @@ def served_path(key: str, origin_path: str) -> str:
     return "/" + quote(key, safe="/~!$&'()*+,;=:@")
 
 
-def fetch_from_edge(edge: EdgeClient, objects: list[BucketObject], origin_path: str = "",
-                    workers: int = PARITY_WORKERS) -> list[ParityRow]:
-    """HEAD each object at the edge (uncompressed: length and ETag are the object's), a few at a time.
+class _EdgeHeads:
+    """HEADs objects at the edge over one shared client whose pool keeps `workers` connections alive; stops sending
+    once the first answers are all missing (the edge is unreachable: one finding, not thousands)."""
 
-    requests sessions are not thread-safe: each worker thread gets its own EdgeClient.
-    """
-    local = threading.local()
-    clients: list[EdgeClient] = []
-    lock = threading.Lock()
+    def __init__(self, target: Target, origin_path: str, workers: int, expected: int) -> None:
+        self.client = EdgeClient(target)
+        self.origin_path, self.probe = origin_path, max(1, min(PROBE, expected))
+        self.lock = threading.Lock()
+        self.answers = self.missing = 0
+        self.unreachable = threading.Event()
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="edgeverify-parity")
 
-    def head(obj: BucketObject) -> ParityRow:
-        if not hasattr(local, "client"):
-            local.client = EdgeClient(edge.target)
-            with lock:
-                clients.append(local.client)
-        path, identity = served_path(obj.key, origin_path), {"Accept-Encoding": "identity"}
-        ex = local.client.head(path, headers=identity)
+    def submit(self, obj: BucketObject) -> Future[ParityRow | None]:
+        return self.pool.submit(self.head, obj)
+
+    def head(self, obj: BucketObject) -> ParityRow | None:
+        if self.unreachable.is_set():
+            return None
+        path, identity = served_path(obj.key, self.origin_path), {"Accept-Encoding": "identity"}
+        ex = self.client.head(path, headers=identity)  # uncompressed: length and ETag are the object's
         if ex.status == 200 and not ex.header("etag"):
-            ex = local.client.get(path, headers=identity)  # no ETag: compare the content's hash instead
-        return ParityRow(obj, ex)
+            ex = self.client.get(path, headers=identity)  # no ETag: compare the content's hash instead
+        with self.lock:
+            self.answers += 1
+            self.missing += ex.status is None
+            if self.answers >= self.probe and self.missing == self.answers:
+                self.unreachable.set()
+        row = ParityRow(obj, ex)
+        if ex.method == "HEAD" and parity_problem(row) is None:
+            # An agreeing answer keeps only what it was judged on: memory grows with the differences, not the bucket.
+            row = ParityRow(obj, Exchange(ex.method, ex.url, status=ex.status, reason=ex.reason,
+                                          headers=[(k, v) for k, v in ex.headers
+                                                   if k.lower() in ("etag", "content-length")]))
+        return row
 
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.client.session.close()
+
+
+def _listing(s3: Any, bucket: str, prefix: str) -> Iterator[tuple[str, BucketObject]]:
+    """(LastModified, object) for every object under the prefix, page by page as S3 returns them."""
+    with aws_errors(f"listing s3://{bucket}/{prefix}"):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for o in page.get("Contents") or []:
+                if not o["Key"].endswith("/"):
+                    yield str(o.get("LastModified")), BucketObject(o["Key"], int(o["Size"]),
+                                                                   normalize_etag(o.get("ETag")))
+
+
+def bucket_parity(s3: Any, bucket: str, prefix: str, target: Target, origin_path: str = "",
+                  max_objects: int = 10_000, concurrency: int = 16) -> ParityRun:
+    """Compare every object under the prefix with the edge's answer, up to `max_objects`.
+
+    The edge is asked while the listing is still arriving (S3 pages of 1,000), `concurrency` requests in flight.
+    Above the limit the sample is the first half of the limit in key order plus the newest objects of the rest
+    (where a partial sync or a stale edge shows first). Answers already asked for objects outside the sample,
+    before the bucket proved larger than the limit, are dropped: they are at most half the limit, and what is
+    reported is exactly the sample. Memory stays bounded by the limit whatever the bucket holds: only the newest
+    `max_objects` listed objects are kept.
+    """
+    _validate_limits(max_objects, concurrency)
+    heads = _EdgeHeads(target, origin_path, _workers(target, concurrency), max_objects)
+    futures: dict[str, Future[ParityRow | None]] = {}
+    newest: list[tuple[str, int, BucketObject]] = []  # min-heap of the newest max_objects (LastModified, order)
+    total = 0
     try:
-        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="edgeverify-parity") as pool:
-            return list(pool.map(head, objects))
+        for modified, obj in _listing(s3, bucket, prefix):
+            total += 1
+            (heapq.heappush if len(newest) < max_objects else heapq.heappushpop)(newest, (modified, total, obj))
+            if len(futures) < max_objects:
+                futures[obj.key] = heads.submit(obj)
+        if total > max_objects:
+            for key in list(futures)[max_objects // 2:]:
+                futures.pop(key).cancel()
+            for _, _, obj in sorted(newest, reverse=True):
+                if len(futures) >= max_objects:
+                    break
+                if obj.key not in futures:
+                    futures[obj.key] = heads.submit(obj)
+        rows = [row for future in futures.values() if (row := future.result()) is not None]
     finally:
-        for c in clients:
-            c.session.close()
+        heads.close()
+    return ParityRun(rows, total, len(futures))
+
+
+def fetch_from_edge(target: Target, objects: list[BucketObject], origin_path: str = "",
+                    concurrency: int = 16) -> list[ParityRow]:
+    """The edge's answer for each of `objects` (those not sent after the edge proved unreachable are left out)."""
+    _validate_limits(1, concurrency)
+    heads = _EdgeHeads(target, origin_path, min(_workers(target, concurrency), max(1, len(objects))), len(objects))
+    try:
+        return [row for row in heads.pool.map(heads.head, objects) if row is not None]
+    finally:
+        heads.close()

@@ -51,14 +51,14 @@ def region(aws: Aws) -> str:
     return aws.region or _session(aws).region_name or DEFAULT_REGION
 
 
-def client(service: str, aws: Aws | None = None) -> Any:
+def client(service: str, aws: Aws | None = None, region_name: str | None = None) -> Any:
     """A boto3 client for `service`; endpoint from aws.endpoint_url, else boto3's own AWS_ENDPOINT_URL handling."""
     aws = aws or Aws()
     config = _CONFIG
     if aws.endpoint_url or os.environ.get("AWS_ENDPOINT_URL"):
         # A local endpoint (moto, localstack) has no per-bucket DNS names.
         config = config.merge(Config(s3={"addressing_style": "path"}))
-    name = DEFAULT_REGION if service == "cloudfront" else region(aws)
+    name = region_name or (DEFAULT_REGION if service == "cloudfront" else region(aws))
     with aws_errors(f"creating the {service} client"):
         return _session(aws).client(service, region_name=name, endpoint_url=aws.endpoint_url or None, config=config)
 

@@ -6,23 +6,39 @@ The plugin calls `wait_before_run` before the suites; `edgeverify wait --target 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import AwsError, EdgeverifyError
+from ..errors import AwsError, EdgeverifyError, TargetError
 from ..target import Target, load_target
 from .resources import resolve_distribution
 from .session import aws_errors, client, has_credentials
 
 POLL_INTERVAL = 5.0  # seconds between polls; the API is rate-limited, deploys take minutes
-PROGRESS_EVERY = 30.0  # repeat an unchanged state this often, so a long wait visibly lives
+PROGRESS_EVERY = 5.0  # at most one progress line this often, saying what is still pending
 DEFAULT_TIMEOUT = 900.0  # `edgeverify wait` when neither --timeout nor propagation.timeout is given
 
 
 class NotDeployed(AwsError):
-    """The deadline passed with the distribution still deploying or invalidating."""
+    """The deadline passed with the distribution still deploying or invalidating; str() is the one-line reason."""
+
+    def __init__(self, message: str, distribution_id: str = "", status: str = "", pending: list[str] | None = None,
+                 waited_s: float = 0.0) -> None:
+        super().__init__(message)
+        self.distribution_id = distribution_id
+        self.status = status
+        self.pending = list(pending or [])
+        self.waited_s = waited_s
+
+
+def check_timeout(seconds: float, what: str = "--timeout") -> float:
+    """A wait bound must be a finite number of seconds, 0 or more; TargetError (exit 4) otherwise."""
+    if not math.isfinite(seconds) or seconds < 0:
+        raise TargetError(f"{what} is {seconds:g}: give a finite number of seconds, 0 or more (e.g. 900).")
+    return seconds
 
 
 def pending_state(cf: Any, distribution_id: str) -> tuple[str, list[str]]:
@@ -42,31 +58,50 @@ def _describe(distribution_id: str, status: str, pending: list[str]) -> str:
 
 def wait_deployed(cf: Any, distribution_id: str, deadline_monotonic: float, progress: Callable[[str], None], *,
                   interval: float | None = None, sleep: Callable[[float], None] = time.sleep) -> float:
-    """Poll until Deployed with no invalidation in progress; the seconds waited. AwsError at the deadline."""
+    """Poll until Deployed with no invalidation in progress; the seconds waited. NotDeployed at the deadline.
+
+    Progress goes to `progress` at most every PROGRESS_EVERY seconds, naming what is pending.
+    """
     start = time.monotonic()
-    last, last_shown = "", 0.0
+    if not math.isfinite(deadline_monotonic):  # nan never compares past: the loop would never end
+        raise TargetError(f"the wait deadline is {deadline_monotonic:g}: the propagation timeout must be a finite "
+                          "number of seconds, 0 or more.")
+    shown, last_shown = False, 0.0
     while True:
         status, pending = pending_state(cf, distribution_id)
         now = time.monotonic()
         state = _describe(distribution_id, status, pending)
         if status == "Deployed" and not pending:
-            if last:  # only a wait that happened is worth a line
+            if shown:  # only a wait that happened is worth a line
                 progress(f"{state}: ready after {now - start:.0f} s")
             return now - start
         remaining = deadline_monotonic - now
         if remaining <= 0:
             raise NotDeployed(f"{state} after waiting {now - start:.0f} s (the deadline); the deploy has not "
-                           "reached every edge yet. Wait longer (--propagation-timeout, or edgeverify wait "
-                           "--timeout), or set aws.wait: false to run against a distribution mid-deploy.")
-        if state != last or now - last_shown >= PROGRESS_EVERY:
+                              "reached every edge yet. Wait longer (--propagation-timeout, or edgeverify wait "
+                              "--timeout), or set aws.wait: false to run against a distribution mid-deploy.",
+                              distribution_id, status, pending, now - start)
+        if not shown or now - last_shown >= PROGRESS_EVERY:
             progress(f"waiting: {state} ({now - start:.0f} s elapsed, up to {remaining:.0f} s more)")
-            last, last_shown = state, now
+            shown, last_shown = True, now
         sleep(min(POLL_INTERVAL if interval is None else interval, remaining))
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise TargetError(f"--timeout is '{text}': give a number of seconds, 0 or more (e.g. 900).") from None
+    return check_timeout(value)
 
 
 def wait_before_run(target: Target, deadline_monotonic: float, progress: Callable[[str], None]) -> float | None:
     """The pre-suite wait: the seconds waited, or None when the target names no distribution, has aws.wait off,
-    or no credentials are available (the config suite then reports the skip)."""
+    or no credentials are available (the config suite then reports the skip).
+
+    Raises NotDeployed at the deadline, TargetError for a deadline that is not a finite time, AwsError when AWS
+    cannot be read; each carries a one-line message for the run's reports.
+    """
     aws = target.aws
     if not aws.wait or not (aws.distribution_id or aws.stack):
         return None
@@ -85,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                                                  "invalidations are complete.")
     parser.add_argument("--target", required=True, metavar="FILE",
                         help="target YAML naming aws.distribution_id or aws.stack")
-    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+    parser.add_argument("--timeout", default=None, metavar="SECONDS",
                         help=f"give up after this long (default: propagation.timeout, else {DEFAULT_TIMEOUT:g})")
     args = parser.parse_args(argv)
 
@@ -93,10 +128,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"edgeverify wait: {message}", file=sys.stderr, flush=True)
 
     try:
+        given = _seconds(args.timeout) if args.timeout is not None else None
         target = load_target(args.target)
         if not (target.aws.distribution_id or target.aws.stack):
             raise AwsError(f"{args.target} names no aws.distribution_id or aws.stack: nothing to wait for.")
-        timeout = args.timeout if args.timeout is not None else (target.propagation.timeout or DEFAULT_TIMEOUT)
+        timeout = given if given is not None else check_timeout(target.propagation.timeout or DEFAULT_TIMEOUT,
+                                                                 "propagation.timeout")
         cf = client("cloudfront", target.aws)
         distribution_id, _ = resolve_distribution(target.aws, cf)
         waited = wait_deployed(cf, distribution_id, time.monotonic() + timeout, progress)

@@ -54,9 +54,84 @@ def fetched_config(cf: Any, distribution_id: str, oac: str | None = "E2OACID") -
     """The DistributionConfig as boto3 reads it back, with the one field moto drops restored.
 
     moto 5.2 keeps neither OriginAccessControlId nor S3OriginConfig on origins; real CloudFront returns both.
+    (moto also says CloudFrontDefaultCertificate true beside an ACM certificate; the rules read the ARN.)
     """
     config = cf.get_distribution_config(Id=distribution_id)["DistributionConfig"]
     for origin in config["Origins"]["Items"]:
         if oac and origin["Id"] == "site" and ".s3." in origin["DomainName"]:
             origin.setdefault("OriginAccessControlId", oac)
     return config
+
+
+# ---- AWS's real defaults ---------------------------------------------------------------------------------------
+# moto fills what a request leaves out with its own values (Compress true, TTLs 0), where CloudFront returns
+# these. Configurations below write them out, so the rules see what get-distribution-config returns on AWS.
+#  - Compress false: CloudFront API / CloudFormation DefaultCacheBehavior and CacheBehavior, 'Compress'
+#    ("Whether you want CloudFront to automatically compress certain files... If so, specify true; if not,
+#    specify false"; omitted means false) https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/
+#    aws-properties-cloudfront-distribution-defaultcachebehavior.html
+#  - DefaultTTL 86400: "The default value for this field is 86400 seconds (one day)", MaxTTL 31536000: "The
+#    default value for this field is 31536000 seconds (one year)", MinTTL 0 (CloudFront API reference,
+#    CachePolicyConfig / CacheBehavior DefaultTTL, MaxTTL; the legacy cache settings use the same defaults)
+#    https://pub.dev/documentation/aws_cloudfront_api/latest/cloudfront-2020-05-31/CachePolicyConfig/defaultTTL.html
+#  - ForwardedValues Cookies Forward none, QueryString false when not set (API reference, ForwardedValues)
+#  - AllowedMethods GET, HEAD when not set (API reference, AllowedMethods: "CloudFront forwards only GET and HEAD")
+#  - ViewerCertificate without a custom certificate: CloudFrontDefaultCertificate true, MinimumProtocolVersion
+#    TLSv1, CertificateSource cloudfront (API reference, ViewerCertificate: "If the distribution doesn't use
+#    Aliases ... set CloudFrontDefaultCertificate to true")
+#  - CustomErrorResponses ErrorCachingMinTTL 10 (Developer Guide, error caching minimum TTL, default 10 s)
+LEGACY_TTLS = {"MinTTL": 0, "DefaultTTL": 86400, "MaxTTL": 31536000}
+DEFAULT_CERTIFICATE = {"CloudFrontDefaultCertificate": True, "MinimumProtocolVersion": "TLSv1",
+                       "CertificateSource": "cloudfront"}
+SEED_API_DOMAIN = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
+
+
+def _legacy(target: str, *, methods: list[str] | None = None, query: bool = False, cookies: str = "none",
+            **overrides: Any) -> dict[str, Any]:
+    """A legacy-settings behavior with AWS's defaults for whatever the snippet leaves out."""
+    methods = methods or ["GET", "HEAD"]
+    behavior: dict[str, Any] = {
+        "TargetOriginId": target, "ViewerProtocolPolicy": "redirect-to-https", "Compress": False,
+        "SmoothStreaming": False,
+        "AllowedMethods": {"Quantity": len(methods), "Items": methods,
+                           "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}},
+        "ForwardedValues": {"QueryString": query, "Cookies": {"Forward": cookies}, "Headers": {"Quantity": 0},
+                            "QueryStringCacheKeys": {"Quantity": 0}},
+        **LEGACY_TTLS}
+    behavior.update(overrides)
+    return behavior
+
+
+def seed_config() -> dict[str, Any]:
+    """The seed document's CloudFormation snippets assembled into one distribution, as a new user deploys them.
+
+    /work/shared/seed/000_feefafe253fd065a.txt: S3 default behavior (GET, HEAD), the /api/* behavior (legacy
+    ForwardedValues, QueryString true, Cookies all), the API Gateway origin (https-only), a later /api/submit
+    behavior with TTLs 0, and ErrorPages 404 -> 200 /index.html. What the snippets leave out gets AWS's default,
+    except what CloudFormation refuses to deploy without: ViewerProtocolPolicy and ForwardedValues on /api/submit
+    (the user copies redirect-to-https and the minimal ForwardedValues), PATCH in the /api/* methods (CloudFront
+    accepts only the full seven-method set), and the alias the user serves (the document's 'static.example.com',
+    here the tests' domain).
+    """
+    return {
+        "CallerReference": f"edgeverify-seed-{next(_refs)}",
+        "Comment": "",
+        "Enabled": True,
+        "DefaultRootObject": "index.html",
+        "Aliases": {"Quantity": 1, "Items": [DOMAIN]},
+        "Origins": {"Quantity": 2, "Items": [
+            {"Id": "S3Origin", "DomainName": "my-bucket.s3.amazonaws.com",
+             "S3OriginConfig": {"OriginAccessIdentity": ""}},
+            {"Id": "ApiGatewayOrigin", "DomainName": SEED_API_DOMAIN,
+             "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}},
+        ]},
+        "DefaultCacheBehavior": _legacy("S3Origin"),
+        "CacheBehaviors": {"Quantity": 2, "Items": [
+            {"PathPattern": "/api/*", **_legacy("ApiGatewayOrigin", methods=list(ALL_METHODS), query=True,
+                                                cookies="all")},
+            {"PathPattern": "/api/submit", **_legacy("ApiGatewayOrigin", MinTTL=0, DefaultTTL=0, MaxTTL=0)},
+        ]},
+        "CustomErrorResponses": {"Quantity": 1, "Items": [
+            {"ErrorCode": 404, "ResponseCode": "200", "ResponsePagePath": "/index.html", "ErrorCachingMinTTL": 10}]},
+        "ViewerCertificate": dict(DEFAULT_CERTIFICATE),
+    }

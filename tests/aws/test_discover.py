@@ -106,3 +106,61 @@ def test_a_viewer_request_function_means_the_app_routes_deep_links(tmp_path):
     text = discover.render("E1", config, "d1.cloudfront.net", "given")
     assert load(tmp_path, text).spa.fallback is True
     assert "the default behavior's request function function/spa-rewrite" in text
+
+
+def test_discover_notes_every_audit_finding_beside_its_value(cf, aws, tmp_path):
+    """The seed document's distribution: the written target says what is wrong before anything runs."""
+    from edgeverify.rules import config as rules
+    from moto_configs import seed_config
+
+    distribution_id = create(cf, seed_config())
+    text = discover.discover(distribution_id, endpoint_url=aws.endpoint_url)
+    load(tmp_path, text)  # still a valid target
+    lines = text.splitlines()
+    fetched = cf.get_distribution_config(Id=distribution_id)["DistributionConfig"]
+    expected = rules.audit(fetched, distribution_id, DOMAIN)
+    assert len(expected) >= 8
+    assert f"# The configuration audit found {len(expected)} failing and 0 advisory finding(s)" in text
+    for violation in expected:
+        assert f"# FAIL [{violation.rule.id}] expected " in text, violation.rule.id
+
+    def block_after(key: str) -> str:
+        start = next(i for i, line in enumerate(lines) if line.lstrip().startswith(f"{key}:"))
+        block = []
+        for line in lines[start + 1:]:
+            if not line.lstrip().startswith("#"):
+                break
+            block.append(line)
+        return "\n".join(block)
+
+    assert "[config.alias_certificate]" in block_after("domain") and "[config.tls_policy]" in block_after("domain")
+    assert "[config.api_forwarding]" in block_after("prefix") and "does not forward Authorization" in text
+    assert "[config.error_responses_swallow_api]" in block_after("fallback")
+    assert "[config.s3_oac]" in block_after("bucket")
+    assert "behavior '/api/submit' (position 2) can never match" in block_after("distribution_id")
+
+
+def test_a_clean_distribution_is_said_to_be_clean(tmp_path):
+    from moto_configs import good_config as clean
+
+    config = clean()
+    config["Origins"]["Items"][0]["OriginAccessControlId"] = "E2OACID"
+    text = discover.render("E1", config, "d1.cloudfront.net", "given")
+    assert "# The configuration audit found nothing wrong" in text and "# FAIL" not in text
+
+
+def test_discover_reads_the_certificate_to_judge_the_aliases(cf, aws, tmp_path):
+    from edgeverify.aws import session
+
+    acm = session.client("acm", aws, region_name="us-east-1")
+    arn = acm.request_certificate(DomainName=DOMAIN, SubjectAlternativeNames=[DOMAIN])["CertificateArn"]
+    config = good_config()
+    config["ViewerCertificate"]["ACMCertificateArn"] = arn  # names www.example.test, not example.test
+    text = discover.discover(create(cf, config), endpoint_url=aws.endpoint_url)
+    load(tmp_path, text)
+    assert "# FAIL [config.alias_certificate]" in text
+    assert f"#   alias example.test is not named by the certificate (names: {DOMAIN})" in text
+    covering = acm.request_certificate(DomainName=DOMAIN, SubjectAlternativeNames=[DOMAIN, "example.test"])
+    config = good_config()
+    config["ViewerCertificate"]["ACMCertificateArn"] = covering["CertificateArn"]
+    assert "[config.alias_certificate]" not in discover.discover(create(cf, config), endpoint_url=aws.endpoint_url)

@@ -30,11 +30,11 @@ class InvalidationsInProgress:
 
 
 def test_waits_until_deployed(cf, distribution_state):
-    distribution_state(1.0)  # moto keeps new distributions InProgress for a second
+    distribution_state(2.0)  # moto keeps new distributions InProgress for two seconds
     distribution_id = create(cf, good_config())
     messages: list[str] = []
     waited = wait.wait_deployed(cf, distribution_id, time.monotonic() + 10, messages.append, interval=0.2)
-    assert 0.5 < waited < 5
+    assert 0.5 < waited < 8
     assert messages[0].startswith(f"waiting: distribution {distribution_id} InProgress")
     assert messages[-1].startswith(f"distribution {distribution_id} Deployed: ready after")
 
@@ -75,7 +75,7 @@ def write_target(tmp_path, aws_lines: str):
 
 def test_cli_waits_and_reports(cf, aws, tmp_path, capsys, distribution_state, monkeypatch):
     monkeypatch.setattr(wait, "POLL_INTERVAL", 0.2)
-    distribution_state(0.5)
+    distribution_state(3.0)  # long enough to be seen deploying on a loaded machine
     distribution_id = create(cf, good_config())
     path = write_target(tmp_path, f"  distribution_id: {distribution_id}\n  endpoint_url: {aws.endpoint_url}\n")
     assert wait.main(["--target", str(path), "--timeout", "10"]) == 0
@@ -112,3 +112,49 @@ def test_pre_run_wait_is_a_no_op_without_distribution_or_credentials(aws, tmp_pa
         monkeypatch.delenv(name)
     assert wait.wait_before_run(named, time.monotonic(), messages.append) is None
     assert messages == ["not waiting for the deploy: no AWS credentials (boto3 chain)"]
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "-5", "soon"])
+def test_cli_refuses_a_timeout_that_is_not_a_finite_time(aws, tmp_path, capsys, timeout):
+    path = write_target(tmp_path, f"  distribution_id: E1\n  endpoint_url: {aws.endpoint_url}\n")
+    started = time.monotonic()
+    assert wait.main(["--target", str(path), "--timeout", timeout]) == 4
+    err = capsys.readouterr().err
+    assert err.startswith("edgeverify wait: --timeout is ") and "give a" in err and err.count("\n") == 1, err
+    assert time.monotonic() - started < 5
+
+
+def test_a_deadline_that_is_not_a_time_is_refused(cf):
+    from edgeverify.errors import TargetError
+
+    with pytest.raises(TargetError, match="the wait deadline is nan"):
+        wait.wait_deployed(cf, create(cf, good_config()), float("nan"), lambda _: None)
+
+
+def test_progress_at_most_every_few_seconds_naming_what_is_pending(cf, distribution_state, monkeypatch):
+    distribution_state(60.0)
+    distribution_id = create(cf, good_config())
+    clock = [1000.0]
+    monkeypatch.setattr(wait.time, "monotonic", lambda: clock[0])
+    messages: list[str] = []
+
+    def sleep(seconds: float) -> None:
+        clock[0] += 1.0  # polls every second: progress must still come at most every PROGRESS_EVERY
+
+    with pytest.raises(wait.NotDeployed) as info:
+        wait.wait_deployed(cf, distribution_id, 1000.0 + 12, messages.append, sleep=sleep)
+    assert len(messages) == 3  # at 0, 5 and 10 s of 12
+    assert all(m.startswith(f"waiting: distribution {distribution_id} InProgress") for m in messages)
+    assert (info.value.distribution_id, info.value.status, info.value.pending) == (distribution_id, "InProgress", [])
+    assert info.value.waited_s == 12.0
+
+
+def test_pre_run_wait_raises_a_typed_error_with_its_reason(cf, aws, tmp_path, distribution_state):
+    from edgeverify.target import load_target
+
+    distribution_state(60.0)
+    distribution_id = create(cf, good_config())
+    target = load_target(write_target(tmp_path, f"  distribution_id: {distribution_id}\n"
+                                                f"  endpoint_url: {aws.endpoint_url}\n"))
+    with pytest.raises(wait.NotDeployed, match=f"distribution {distribution_id} InProgress after waiting 0 s"):
+        wait.wait_before_run(target, time.monotonic(), lambda _: None)
