@@ -403,8 +403,8 @@ _s(id="s3.method_not_allowed", service="s3", specificity=3, confidence="medium",
 
 # --- The SPA's custom error responses ---------------------------------------------------------------------
 _s(id="spa.api_swallowed", service="spa", specificity=1, confidence="medium",
-   recognises="200 (or other) text/html on an API path",
-   path_kinds={"api"}, also=lambda f: f.content_type == "text/html" and not f.cloudfront_page,
+   recognises="200 text/html on an API path",
+   statuses={200}, path_kinds={"api"}, also=lambda f: f.content_type == "text/html" and not f.cloudfront_page,
    cause="the SPA's custom error response (403/404 -> /index.html, 200) also applies to the API: CloudFront "
          "error pages are distribution-wide, so API errors are swallowed",
    setting="remove the custom error responses and route SPA fallbacks with a viewer-request function on the "
@@ -421,7 +421,8 @@ _s(id="cloudfront.origin_failed", service="cloudfront", specificity=1, confidenc
    recognises="5xx with X-Cache: Error from cloudfront and the origin's own body",
    statuses={500, 502, 503, 504}, x_cache_any=("Error",),
    also=lambda f: not f.cloudfront_page,
-   cause="the origin behind {behavior} answered {status} itself (CloudFront passed its error on)",
+   cause="the origin behind {behavior} failed or timed out: it answered {status} itself (CloudFront passed its "
+         "error on)",
    setting="look at the origin's logs for this request (the API's or bucket's, not CloudFront's)")
 
 # --- No response at all (Exchange.error_phase) ---------------------------------------------------------------

@@ -72,3 +72,8 @@ def test_revalidation_answers_not_modified(edge, target):
 @pytest.mark.rule("static.leaky_headers")
 def test_no_header_reveals_the_stack(edge, target):
     static.check_leaky_headers([edge.fetch(path) for path in served_files(edge, target)])
+
+
+@pytest.mark.rule("static.mixed_content")
+def test_pages_load_nothing_over_http(edge, target):
+    static.check_mixed_content([edge.get(page) for page in target.static.pages])

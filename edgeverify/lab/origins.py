@@ -1,7 +1,7 @@
 """The two origins: an S3-like static bucket and an API Gateway + Lambda-like JSON API.
 
 Run as `python -m edgeverify.lab.origins --root DIR`: binds both on free loopback ports, prints
-`{"static": port, "api": port}` on one stdout line, and serves until stdin closes (its parent died
+`{"static": port, "api": port, "pages": port}` on one stdout line, and serves until stdin closes (its parent died
 or stopped it). Per-edge behaviour arrives in request headers set by nginx: `X-Lab-Faults` and
 `X-Lab-Release-Switch-At`. They are trusted only because both servers listen on loopback.
 """
@@ -20,11 +20,15 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
+from . import pages
+
+INDEX_VARIANTS = ("asset-missing", "mixed-content")  # faults that change the entry document
 API_HOST = "lab0api.execute-api.us-east-1.amazonaws.com"
 S3_HOST = "lab-site.s3.us-east-1.amazonaws.com"
 ALLOWED_ORIGINS = ("https://app.example.test", "https://www.example.test")
+ORIGIN_SLOW_S = 2.5  # api-origin-timeout: longer than the edge's origin read timeout for that fault
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript",
@@ -126,7 +130,8 @@ class StaticHandler(_Handler):
         # Propagation: nginx says when this edge switches to the new release (absent = new now).
         switch_at = self.headers.get("X-Lab-Release-Switch-At")
         release = "old" if switch_at and time.time() < float(switch_at) else "new"
-        return self.index[f"{release}-asset-missing" if "asset-missing" in self.faults else release]
+        variant = next((f for f in INDEX_VARIANTS if f in self.faults), None)
+        return self.index[f"{release}-{variant}" if variant else release]
 
     def _content_type(self, key: str) -> str:
         ext = os.path.splitext(key)[1]
@@ -136,7 +141,7 @@ class StaticHandler(_Handler):
 
     def _cache_control(self, key: str) -> str:
         # The Cache-Control metadata a well-run deploy sets, unless a fault says otherwise.
-        if key == "index.html":
+        if key.endswith(".html"):
             if "html-cached-long" in self.faults:
                 return "public, max-age=31536000, immutable"
             return "no-store, max-age=600" if "cache-conflicting" in self.faults else "no-cache"
@@ -178,16 +183,25 @@ class ApiHandler(_Handler):
     def handle_any(self) -> None:
         path, body = self.path_only, self.read_body()
         host = self.headers.get("Host", "").rsplit(":", 1)[0]
+        faults = self.faults
         if host not in (API_HOST, "127.0.0.1", "localhost"):
-            return self._json(403, {"message": "Forbidden"})  # no custom domain for that Host
+            return self._gateway(403, "Forbidden", "ForbiddenException")  # no custom domain for that Host
         if not path.startswith("/api/"):
-            return self._json(403, {"message": "Missing Authentication Token"})
+            return self._gateway(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+        if "apigw-throttled" in faults:  # stage throttling / usage plan exhausted
+            return self._gateway(429, "Too Many Requests", "TooManyRequestsException")
         if self.command == "OPTIONS":
             return self._preflight()
+        if "api-origin-timeout" in faults:  # the origin answers after CloudFront's (lab) origin read timeout
+            time.sleep(ORIGIN_SLOW_S)
+        if "apigw-timeout" in faults:  # the integration outlived API Gateway's 29 s: answered at once here
+            return self._gateway(504, "Endpoint request timed out")
+        if "apigw-http-timeout" in faults:  # HTTP API flavour: 503 after its 30 s integration timeout
+            return self._gateway(503, "Service Unavailable")
         if path not in _ROUTES:
             return self._json(404, {"message": "Not Found"})
         if self.command not in _ROUTES[path]:
-            return self._json(403, {"message": "Missing Authentication Token"})
+            return self._gateway(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
         no_store = {} if "api-no-cache-control" in self.faults else {"Cache-Control": "no-store"}
         if path == "/api/echo":
             try:
@@ -232,13 +246,41 @@ class ApiHandler(_Handler):
         self.reply(204, {"Content-Type": "application/json", **self._ids(), **headers})
 
     def _ids(self) -> dict[str, str]:
-        return {"x-amzn-RequestId": str(uuid.uuid4()),
-                "x-amz-apigw-id": base64.b64encode(os.urandom(12)).decode()[:15] + "="}
+        apigw_id = base64.b64encode(os.urandom(12)).decode()[:15] + "="
+        if "apigw-http-timeout" in self.faults:  # an HTTP API: one id header (cortexlabs/cortex#1225)
+            return {"apigw-requestid": apigw_id}
+        # A REST API (serverless-operations/serverless-apigateway-service-proxy#110)
+        return {"x-amzn-RequestId": str(uuid.uuid4()), "x-amz-apigw-id": apigw_id}
+
+    def _gateway(self, status: int, message: str, error_type: str | None = None) -> None:
+        """API Gateway's own answer (a gateway response), not the Lambda's."""
+        self._json(status, {"message": message}, {"x-amzn-ErrorType": error_type} if error_type else None)
 
     def _json(self, status: int, payload: object, extra: dict[str, str] | None = None) -> None:
         headers = {"Content-Type": "application/json", **self._ids(), **(extra or {}), **self._cors_headers()}
         # Compact separators: byte for byte what API Gateway sends.
         self.reply(status, headers, json.dumps(payload, separators=(",", ":")).encode())
+
+
+class PagesHandler(_Handler):
+    """CloudFront's own error answers: GET /<reason>?id=<request id> (reasons in pages.REASONS)."""
+
+    server_header = "CloudFront"
+
+    def do_GET(self) -> None:
+        self.read_body()
+        name = self.path_only.strip("/")
+        if name not in pages.REASONS:
+            return self.reply(404, {"Content-Type": "text/plain"}, b"unknown page")
+        status, reason, kind, _ = pages.REASONS[name]
+        query = parse_qs(self.path.split("?", 1)[1] if "?" in self.path else "")
+        body = pages.render(status, reason, query.get("id", [""])[0]).encode()
+        headers = {"Content-Type": "text/html"}
+        if kind:
+            headers["X-Lab-Cache-Kind"] = kind  # nginx turns it into "X-Cache: <kind> from cloudfront"
+        self.reply(status, headers, body)
+
+    do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
 
 
 def load(root: Path) -> None:
@@ -256,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     load(args.root)
     servers = {name: ThreadingHTTPServer(("127.0.0.1", 0), handler)
-               for name, handler in (("static", StaticHandler), ("api", ApiHandler))}
+               for name, handler in (("static", StaticHandler), ("api", ApiHandler), ("pages", PagesHandler))}
     for server in servers.values():
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()

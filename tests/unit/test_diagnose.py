@@ -202,9 +202,10 @@ def test_api_prefix_of_the_target_is_used():
 
 
 def test_equally_specific_rivals_are_both_named():
-    # 502 text/html on an API path, the origin's own page: the SPA fallback or the origin; neither is sure.
-    found = diagnose(ex(502, "<html>bad gateway</html>"))
-    assert found is not None and found.signature_id == "spa.api_swallowed|cloudfront.origin_failed"
+    # Contradicting evidence: API Gateway's error header on S3's body. Neither is sure, so both are named.
+    found = diagnose(ex(403, xml("AccessDenied"), ctype="application/xml",
+                        x_amzn_ErrorType="MissingAuthenticationTokenException"))
+    assert found is not None and found.signature_id == "apigw.missing_token|s3.access_denied_api"
     assert found.cause.startswith("one of: ") and found.confidence == "low"
 
 
@@ -228,3 +229,11 @@ def test_signatures_command(capsys):
     assert all(s.id in out for s in SIGNATURES)
     assert main(["signatures", "--markdown"]) == 0
     assert capsys.readouterr().out.startswith("| # | id |")
+
+
+def test_readme_signatures_section_matches_the_table():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("<!-- signatures:start -->\n")[1].split("<!-- signatures:end -->")[0]
+    assert section == signature_table(markdown=True) + "\n", "README signatures section is stale: edgeverify signatures --markdown"
