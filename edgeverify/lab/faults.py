@@ -55,6 +55,9 @@ FAULTS: dict[str, str] = {
     "cors-http-origin": "API admits the http:// form of the allowed HTTPS origins",
     "cors-wildcard-credentials": "API sends Access-Control-Allow-Origin: * with Access-Control-Allow-Credentials: true",
     "cors-no-vary": "API sends a per-origin Access-Control-Allow-Origin without Vary: Origin",
+    "cors-double-acao": "Access-Control-Allow-Origin sent twice (a response headers policy and the Lambda both add it)",
+    "cors-missing-header": "the preflight's Access-Control-Allow-Headers lacks content-type",
+    "cors-missing-method": "the preflight's Access-Control-Allow-Methods lacks PUT",
     "preflight-blocked": "/api/* AllowedMethods lack OPTIONS: preflights get CloudFront's 403 method error",
     # spa
     "no-spa-fallback": "no SPA fallback: deep links get S3's 403 AccessDenied",

@@ -68,12 +68,14 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def reply(self, status: int, headers: dict[str, str], body: bytes = b"") -> None:
+    def reply(self, status: int, headers: dict[str, str], body: bytes = b"", repeated: tuple[str, ...] = ()) -> None:
+        """Send one answer; the `repeated` header names are sent twice (a duplicated header)."""
         self.send_response(status)
         if "leaky-headers" in self.faults:
             self.send_header("X-Powered-By", "Express")
         for name, value in headers.items():
-            self.send_header(name, value)
+            for _ in range(2 if name in repeated else 1):
+                self.send_header(name, value)
         if status != 304:
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -238,12 +240,17 @@ class ApiHandler(_Handler):
         return headers
 
     def _preflight(self) -> None:
-        headers = self._cors_headers()
+        headers, faults = self._cors_headers(), self.faults
         if "Access-Control-Allow-Origin" in headers:
-            headers |= {"Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-                        "Access-Control-Allow-Headers": "content-type, authorization",
+            methods = "GET, POST, OPTIONS" if "cors-missing-method" in faults else "GET, POST, PUT, OPTIONS"
+            allowed = "authorization" if "cors-missing-header" in faults else "content-type, authorization"
+            headers |= {"Access-Control-Allow-Methods": methods, "Access-Control-Allow-Headers": allowed,
                         "Access-Control-Max-Age": "600"}
-        self.reply(204, {"Content-Type": "application/json", **self._ids(), **headers})
+        self.reply(204, {"Content-Type": "application/json", **self._ids(), **headers}, repeated=self._repeated())
+
+    def _repeated(self) -> tuple[str, ...]:
+        # A response headers policy adds CORS headers and the Lambda sends its own: two ACAO headers.
+        return ("Access-Control-Allow-Origin",) if "cors-double-acao" in self.faults else ()
 
     def _ids(self) -> dict[str, str]:
         apigw_id = base64.b64encode(os.urandom(12)).decode()[:15] + "="
@@ -259,7 +266,7 @@ class ApiHandler(_Handler):
     def _json(self, status: int, payload: object, extra: dict[str, str] | None = None) -> None:
         headers = {"Content-Type": "application/json", **self._ids(), **(extra or {}), **self._cors_headers()}
         # Compact separators: byte for byte what API Gateway sends.
-        self.reply(status, headers, json.dumps(payload, separators=(",", ":")).encode())
+        self.reply(status, headers, json.dumps(payload, separators=(",", ":")).encode(), repeated=self._repeated())
 
 
 class PagesHandler(_Handler):
