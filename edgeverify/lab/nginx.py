@@ -151,7 +151,8 @@ def _cloudfront_headers(c: EdgeConfig, x_cache: str) -> str:
     return f"""add_header Via "1.1 {c.via_id}.cloudfront.net (CloudFront)" always;
 add_header X-Amz-Cf-Pop LAB50-C1 always;
 add_header X-Amz-Cf-Id $request_id always;
-add_header X-Cache {x_cache} always;"""
+add_header X-Cache {x_cache} always;
+add_header X-Content-Type-Options nosniff always;  # the managed SecurityHeadersPolicy"""
 
 
 def _http_server(c: EdgeConfig) -> str:
