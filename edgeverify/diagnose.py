@@ -425,10 +425,12 @@ _s(id="cloudfront.origin_failed", service="cloudfront", specificity=1, confidenc
          "error on)",
    setting="look at the origin's logs for this request (the API's or bucket's, not CloudFront's)")
 
+_DNS_WORDS = ("name or service not known", "temporary failure in name resolution", "nodename nor servname",
+              "no address associated", "getaddrinfo failed", "failed to resolve")
 # --- No response at all (Exchange.error_phase) ---------------------------------------------------------------
 _s(id="network.dns", service="network", specificity=3, confidence="medium",
    recognises="no response: the domain did not resolve (error_phase dns)",
-   phases={"dns"},
+   also=lambda f: f.phase == "dns" or f.phase == "" and any(w in f.error for w in _DNS_WORDS),
    cause="the domain does not resolve: its Route 53 alias (A/AAAA) record to the distribution is missing or "
          "the delegation is broken",
    setting="create the alias record for the domain pointing at the distribution's d111111abcdef8.cloudfront.net "
