@@ -13,6 +13,7 @@ from edgeverify.diagnose import SIGNATURES, diagnose, likely_cause
 from edgeverify.exchange import Exchange
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
+SCORE = Path(__file__).resolve().parents[2] / "reports" / "diagnose-corpus.txt"  # printed by tests/unit/conftest.py
 FIELDS = {"id", "source", "request", "status", "headers", "body", "cause", "expect"}
 
 
@@ -61,9 +62,12 @@ def test_corpus_score():
             wrong.append(f"{e['id']}: expected {e['expect']}, got {found.signature_id}")
     score = len(right) / len(ENTRIES)
     causes = collections.Counter(e["expect"] for e in ENTRIES).most_common(5)
-    print(f"\ncorpus: {len(ENTRIES)} real responses; right {len(right)} ({score:.1%}), silent {len(silent)}, "
-          f"wrong {len(wrong)}")
-    print("most common causes in the sources: " + ", ".join(f"{c} ({n})" for c, n in causes))
+    summary = (f"corpus: {len(ENTRIES)} real responses; right {len(right)} ({score:.1%}), silent {len(silent)}, "
+               f"wrong {len(wrong)}\nmost common causes in the sources: "
+               + ", ".join(f"{c} ({n})" for c, n in causes) + "\n")
+    print("\n" + summary)
+    SCORE.parent.mkdir(parents=True, exist_ok=True)
+    SCORE.write_text(summary)
     assert len(ENTRIES) >= 60
     assert wrong == [], wrong
     assert score >= 0.90, f"only {score:.1%} right; silent: {silent}"
