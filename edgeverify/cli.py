@@ -22,6 +22,10 @@ def _main(argv: list[str]) -> int:
         from .lab.cli import main as lab_main
 
         return lab_main(argv[1:])
+    if argv and argv[0] == "run":  # the front door: its own parser, pytest arguments after --
+        from .front import main as run_main
+
+        return run_main(argv[1:])
     if argv and argv[0] in ("discover", "wait"):  # own parsers, like lab
         from .aws import discover, wait
 
@@ -29,6 +33,7 @@ def _main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="edgeverify", description="Verify a CloudFront + S3 + API Gateway domain. "
                                      "Checks run with pytest: pytest --target FILE [-n 4] [-m SUITE].")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run every suite against TARGET... (edgeverify run --help)")
     sub.add_parser("lab", help="start the local edge lab (edgeverify lab --help)")
     sub.add_parser("discover", help="print a target file built from a live distribution (edgeverify discover --help)")
     sub.add_parser("wait", help="wait until the target's distribution is Deployed (edgeverify wait --help)")

@@ -223,14 +223,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                                 "or set EDGEVERIFY_TARGET.")
 
 
-@pytest.fixture(scope="session")
-def target(pytestconfig: pytest.Config) -> Target:
+def target_of(config: pytest.Config) -> Target:
     """The validated target, with command-line overrides applied."""
-    return pytestconfig.stash[_TARGET]
+    return config.stash[_TARGET]
 
 
-@pytest.fixture
-def edge(request: pytest.FixtureRequest) -> Attempt | None:
+def edge_for(request: pytest.FixtureRequest) -> Attempt | None:
     """The check's evidence, an Attempt. The engine gives each check its own (see pytest_runtest_setup);
     a check the engine cannot run (it takes other fixtures) gets one here, and runs once."""
     if request.node.stash.get(_VERDICT, None) is not None:
@@ -238,6 +236,18 @@ def edge(request: pytest.FixtureRequest) -> Attempt | None:
     attempt = Attempt(engine_of(request.config).run)
     request.node.stash[_ATTEMPT] = attempt
     return attempt
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config) -> Target:
+    """The validated target, with command-line overrides applied."""
+    return target_of(pytestconfig)
+
+
+@pytest.fixture
+def edge(request: pytest.FixtureRequest) -> Attempt | None:
+    """The check's evidence (an Attempt); see edge_for."""
+    return edge_for(request)
 
 
 # -- the engine ------------------------------------------------------------------------------------
@@ -480,6 +490,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if reporter is not None:
             reporter.write_line(message, red=True)
         session.exitstatus = 4
+        return
+    if config.option.collectonly:
         return
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     for item in session.items:  # checks that never ran (interrupt, deadline) still get their row
