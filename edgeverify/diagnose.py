@@ -314,9 +314,9 @@ _s(id="apigw.missing_token", service="apigateway", specificity=3, confidence="me
 _s(id="apigw.forbidden", service="apigateway", specificity=3, confidence="low",
    recognises="403 {\"message\":\"Forbidden\"} / ForbiddenException",
    statuses={403}, evidence=_message_is("Forbidden"), error_type_any=("ForbiddenException",),
-   cause="API Gateway refused the request: one of an API key missing or not in a usage plan for the stage, the "
-         "viewer Host header forwarded to API Gateway, a private API or disabled default endpoint, or a "
-         "resource policy not yet deployed",
+   cause="API Gateway refused the request: one of an API key missing or not in a usage plan for the stage, no "
+         "such stage in the URL (paths are case-sensitive), the viewer Host header forwarded to API Gateway, a "
+         "private API or disabled default endpoint, or a resource policy not yet deployed",
    setting="use the origin request policy AllViewerExceptHostHeader on {behavior}; attach the API key to a "
            "usage plan for the stage; redeploy after policy changes")
 _s(id="apigw.internal_error", service="apigateway", specificity=3, confidence="medium",

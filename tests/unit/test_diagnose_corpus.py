@@ -62,8 +62,10 @@ def test_corpus_score():
             wrong.append(f"{e['id']}: expected {e['expect']}, got {found.signature_id}")
     score = len(right) / len(ENTRIES)
     causes = collections.Counter(e["expect"] for e in ENTRIES).most_common(5)
+    heldout = [e["id"] for e in ENTRIES if e.get("heldout")]
     summary = (f"corpus: {len(ENTRIES)} real responses; right {len(right)} ({score:.1%}), silent {len(silent)}, "
-               f"wrong {len(wrong)}\nmost common causes in the sources: "
+               f"wrong {len(wrong)}; held out (found after the signatures were written): "
+               f"{len(set(heldout) & set(right))} of {len(heldout)} right\nmost common causes in the sources: "
                + ", ".join(f"{c} ({n})" for c, n in causes) + "\n")
     print("\n" + summary)
     SCORE.parent.mkdir(parents=True, exist_ok=True)
