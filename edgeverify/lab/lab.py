@@ -122,7 +122,7 @@ class Edge:
                 static_port=self.lab.static_port,
                 api_port=_free_port() if "api-origin-down" in self.faults else self.lab.api_port,
                 cert=cert, key=key, faults=self.faults, switch_at=switch_at,
-                via_id=os.urandom(16).hex(), as_root=os.geteuid() == 0, pages_port=self.lab.pages_port)
+                via_id=os.urandom(16).hex(), as_root=os.geteuid() == 0)
             (self.root / "nginx.conf").write_text(nginx.render(config))
             (self.root / "nginx.pid").unlink(missing_ok=True)
             self._proc = subprocess.Popen(
@@ -161,7 +161,7 @@ class Lab:
         self.nginx = ""
         self.root = Path()
         self.release: dict[str, str] = {}
-        self.static_port = self.api_port = self.pages_port = 0
+        self.static_port = self.api_port = 0
         self._origins: subprocess.Popen[bytes] | None = None
         self._edges: list[Edge] = []
         self._cache: dict[tuple[frozenset[str], float | None], Edge] = {}
@@ -208,7 +208,6 @@ class Lab:
         try:
             ports = json.loads(line)
             self.static_port, self.api_port = int(ports["static"]), int(ports["api"])
-            self.pages_port = int(ports["pages"])
         except (ValueError, KeyError, TypeError):
             raise LabError(f"origins did not start; {log}:\n{_tail(log)}") from None
 

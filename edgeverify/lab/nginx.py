@@ -14,7 +14,7 @@ GZIP_TYPES = ("text/css text/javascript application/javascript application/json 
               "image/svg+xml text/plain application/xml")
 
 # The edge's own answers are nginx `return` codes mapped by error_page to CloudFront's pages (see pages.py),
-# which the origins process serves with `Server: CloudFront`.
+# which the static origin serves under /__cloudfront/ with `Server: CloudFront`.
 EDGE_CODES = {"method": 460, "lambda": 461, "waf": 462, "geo": 463}
 
 
@@ -33,7 +33,6 @@ class EdgeConfig:
     switch_at: float | None  # epoch seconds the static origin switches old -> new release
     via_id: str
     as_root: bool
-    pages_port: int = 0  # the origins process's CloudFront-pages server
 
 
 def _method_guard(allowed: tuple[str, ...]) -> str:
@@ -138,7 +137,7 @@ def _static_location(c: EdgeConfig) -> str:
 def _content(c: EdgeConfig) -> str:
     edge_pages = """location ~ ^/__cloudfront/(\\w+)$ {
     internal;
-    proxy_pass http://pages_origin/$1?id=$request_id;
+    proxy_pass http://static_origin/__cloudfront/$1?id=$request_id;
     proxy_set_header Connection "";
     proxy_pass_header Server;  # Server: CloudFront
     proxy_hide_header X-Lab-Cache-Kind;
@@ -245,10 +244,6 @@ http {{
     upstream api_origin {{
         server 127.0.0.1:{c.api_port};
         keepalive 16;
-    }}
-    upstream pages_origin {{
-        server 127.0.0.1:{c.pages_port};
-        keepalive 4;
     }}
 
     # X-Cache as CloudFront reports it: errors (4xx/5xx, from the origin or the edge) are "Error".

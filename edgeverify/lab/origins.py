@@ -1,7 +1,7 @@
 """The two origins: an S3-like static bucket and an API Gateway + Lambda-like JSON API.
 
 Run as `python -m edgeverify.lab.origins --root DIR`: binds both on free loopback ports, prints
-`{"static": port, "api": port, "pages": port}` on one stdout line, and serves until stdin closes (its parent died
+`{"static": port, "api": port}` on one stdout line, and serves until stdin closes (its parent died
 or stopped it). Per-edge behaviour arrives in request headers set by nginx: `X-Lab-Faults` and
 `X-Lab-Release-Switch-At`. They are trusted only because both servers listen on loopback.
 """
@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, unquote
 
 from . import pages
 
+PAGES_PREFIX = "/__cloudfront/"  # the edge's own error pages (see pages.py)
 INDEX_VARIANTS = ("asset-missing", "mixed-content")  # faults that change the entry document
 API_HOST = "lab0api.execute-api.us-east-1.amazonaws.com"
 S3_HOST = "lab-site.s3.us-east-1.amazonaws.com"
@@ -101,6 +102,8 @@ class StaticHandler(_Handler):
     index: dict[str, _Object] = {}  # "<release>" or "<release>-asset-missing" -> index.html
 
     def do_GET(self) -> None:
+        if self.path_only.startswith(PAGES_PREFIX):
+            return self._edge_page()
         key = unquote(self.path_only.lstrip("/"))
         obj = self._lookup(key)
         if obj is None:
@@ -125,6 +128,23 @@ class StaticHandler(_Handler):
                     f"<Method>{self.command}</Method><ResourceType>OBJECT</ResourceType>")
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _other
+
+    def _edge_page(self) -> None:
+        """CloudFront's own error page (GET /__cloudfront/<reason>?id=<request id>), for the edge's nginx.
+
+        Served from here because nginx cannot rename its own Server header; the edge's location for these
+        paths is internal, so a viewer never reaches them.
+        """
+        name = self.path_only[len(PAGES_PREFIX):]
+        if name not in pages.REASONS:
+            return self.reply(404, {"Content-Type": "text/plain"}, b"unknown page")
+        status, reason, kind, _ = pages.REASONS[name]
+        query = parse_qs(self.path.split("?", 1)[1] if "?" in self.path else "")
+        headers = {"Content-Type": "text/html"}
+        if kind:
+            headers["X-Lab-Cache-Kind"] = kind  # nginx turns it into "X-Cache: <kind> from cloudfront"
+        self.server_header = "CloudFront"  # this answer only: the handler object serves one request
+        self.reply(status, headers, pages.render(status, reason, query.get("id", [""])[0]).encode())
 
     def _lookup(self, key: str) -> _Object | None:
         if key != "index.html":
@@ -269,27 +289,6 @@ class ApiHandler(_Handler):
         self.reply(status, headers, json.dumps(payload, separators=(",", ":")).encode(), repeated=self._repeated())
 
 
-class PagesHandler(_Handler):
-    """CloudFront's own error answers: GET /<reason>?id=<request id> (reasons in pages.REASONS)."""
-
-    server_header = "CloudFront"
-
-    def do_GET(self) -> None:
-        self.read_body()
-        name = self.path_only.strip("/")
-        if name not in pages.REASONS:
-            return self.reply(404, {"Content-Type": "text/plain"}, b"unknown page")
-        status, reason, kind, _ = pages.REASONS[name]
-        query = parse_qs(self.path.split("?", 1)[1] if "?" in self.path else "")
-        body = pages.render(status, reason, query.get("id", [""])[0]).encode()
-        headers = {"Content-Type": "text/html"}
-        if kind:
-            headers["X-Lab-Cache-Kind"] = kind  # nginx turns it into "X-Cache: <kind> from cloudfront"
-        self.reply(status, headers, body)
-
-    do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
-
-
 def load(root: Path) -> None:
     """Load the built site (see site.build) into the static handler's bucket."""
     now = time.time()
@@ -305,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     load(args.root)
     servers = {name: ThreadingHTTPServer(("127.0.0.1", 0), handler)
-               for name, handler in (("static", StaticHandler), ("api", ApiHandler), ("pages", PagesHandler))}
+               for name, handler in (("static", StaticHandler), ("api", ApiHandler))}
     for server in servers.values():
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -1,5 +1,6 @@
-"""CloudFront's own error answers, as the lab's edge serves them (through the origins process, so that the
-response carries `Server: CloudFront` like the real page; nginx cannot rename its own Server header).
+"""CloudFront's own error answers, as the lab's edge serves them (through the static origin's /__cloudfront/
+paths, so that the response carries `Server: CloudFront` like the real page; nginx cannot rename its own
+Server header).
 
 The page is CloudFront's HTML error page byte for byte in structure, as captured in curiefense/curiefense#824
 (403, geo restriction) and chanzuckerberg/single-cell-data-portal#1250 (504); the reason sentences are the
