@@ -43,6 +43,14 @@ def _main(argv: list[str]) -> int:
     signatures.add_argument("--markdown", action="store_true", help="as a Markdown table")
     check = sub.add_parser("check-target", help="validate a target file and exit")
     check.add_argument("file")
+    merge = sub.add_parser("merge", help="merge the shards' edgeverify.json reports into one summary (Markdown, HTML)")
+    merge.add_argument("inputs", nargs="+", metavar="DIR_OR_JSON", help="shard report folders or edgeverify.json files")
+    merge.add_argument("-o", "--output", default="reports", metavar="OUTDIR", help="where to write (default reports)")
+    shard = sub.add_parser("shard", help="print the target files that shard K of N verifies (deterministic)")
+    shard.add_argument("spec", metavar="K/N")
+    shard.add_argument("paths", nargs="+", metavar="TARGET")
+    recipe = sub.add_parser("recipe", help="list the CI recipes shipped with edgeverify, or print one")
+    recipe.add_argument("name", nargs="?")
     args, rest = parser.parse_known_args(argv)
     try:
         if args.command == "rules":
@@ -58,6 +66,20 @@ def _main(argv: list[str]) -> int:
             target = load_target(args.file)
             print(f"{args.file}: valid target for {target.domain}")
             return 0
+        if args.command == "merge":
+            from .fleet import merge_command
+
+            return merge_command(args.inputs, args.output)
+        if args.command == "shard":
+            from .fleet import shard as shard_paths
+
+            for path in shard_paths(args.paths, args.spec):
+                print(path)
+            return 0
+        if args.command == "recipe":
+            from .recipes import recipe_command
+
+            return recipe_command(args.name)
     except EdgeverifyError as exc:
         print(f"edgeverify: {exc}", file=sys.stderr)
         return 4

@@ -365,9 +365,9 @@ class Breaker:
 
     def record(self, address: tuple[str, int], ex: Exchange) -> None:
         with self._lock:
-            if ex.status is not None:
+            if ex.complete:
                 self._failures.pop(address, None)
-            elif ex.error_phase in ("dns", "connect", "tls", "headers"):
+            elif ex.error_phase in ("dns", "connect", "tls", "headers", "body"):
                 self._failures.setdefault(address, []).append(ex.error or "")
 
     def tripped(self, address: tuple[str, int]) -> str | None:

@@ -44,6 +44,8 @@ _VERDICT = pytest.StashKey[Verdict]()
 _CHECK_ID = pytest.StashKey[str]()
 _ADVISORY = pytest.StashKey[str]()
 _ATTEMPT = pytest.StashKey[Attempt]()
+_TIMER = pytest.StashKey[threading.Timer]()
+_DEADLINE_HIT = pytest.StashKey[bool]()
 INSECURE_WARNING = ("edgeverify: WARNING: TLS VERIFICATION IS OFF (--insecure / insecure: true). "
                     "Certificates are not checked; do not trust a pass.")
 _config: pytest.Config | None = None  # logreport hooks get no config; set at session start
@@ -110,10 +112,26 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         config.stash[_LEDGER] = tempfile.mkdtemp(prefix="edgeverify-ledger-")
         _install_signal_handlers()
+        _arm_run_deadline(config, config.stash[_RUN_DEADLINE] - now)
     if config.args_source != pytest.Config.ArgsSource.ARGS:  # no paths named: the packaged suites, nothing else
         config.args = [str(suites_dir())]
     if not worker_input and not config.option.xmlpath:
         config.option.xmlpath = str(Path(config.getoption("reports_dir")) / "junit.xml")
+
+
+RUN_DEADLINE_GRACE_S = 5.0  # past timeouts.run, a run still going (a hung AWS call, say) is interrupted
+
+
+def _arm_run_deadline(config: pytest.Config, seconds: float) -> None:
+    """The last resort: interrupt the run (reports are still written) a little after its deadline."""
+    def expire() -> None:
+        config.stash[_DEADLINE_HIT] = True
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Timer(seconds + RUN_DEADLINE_GRACE_S, expire)
+    timer.daemon = True
+    timer.start()
+    config.stash[_TIMER] = timer
 
 
 def _install_signal_handlers() -> None:
@@ -415,10 +433,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
         "converged_after_s": _round(verdict.converged_after_s) if verdict else None,
         "pops": sorted({p for p in (ex.header("x-amz-cf-pop") for ex in exchanges) if p}),
         "user_properties": [[str(k), redact(str(v))] for k, v in item.user_properties],
+        "gate": _gate_data(item.config),
         "exchanges": refs,
         "exchange_table": table,
     }
     return report
+
+
+def _gate_data(config: pytest.Config) -> dict[str, Any] | None:
+    """This process's release gate, carried in each record so that the xdist controller sees the workers'."""
+    engine = config.stash.get(_ENGINE, None)
+    gate = engine.gate if engine is not None else None
+    if gate is None:
+        return None
+    return {"passed": gate.passed, "waited_s": gate.waited_s, "reason": None if gate.passed else redact(gate.reason())}
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -476,6 +504,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
+    timer = config.stash.get(_TIMER, None)
+    if timer is not None:
+        timer.cancel()
     engine = config.stash.get(_ENGINE, None)
     if engine is not None:
         engine.run.close()
@@ -500,28 +531,33 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             continue
         marker = item.get_closest_marker("rule")
         rule = RULES.get(marker.args[0]) if marker else None
-        reason = "not run: the run was interrupted" if interrupted else "not run: the run ended before it"
+        reason = ("not run: the run's deadline (timeouts.run / --run-timeout) passed" if config.stash.get(_DEADLINE_HIT, False)
+                  else "not run: the run was interrupted" if interrupted else "not run: the run ended before it")
         config.stash[_RECORDS][cid] = {
             "id": cid, "nodeid": item.nodeid, "status": "error", "duration_s": 0.0, "message": reason,
             "rule": rule.id if rule else None, "suite": rule.suite if rule else None,
             "summary": rule.summary if rule else None, "severity": rule.severity if rule else None,
             "advisory": None, "error_kind": "not_run", "attempts": 0, "elapsed_s": 0.0,
             "converged_after_s": None, "pops": [], "exchanges": []}
-    _write_reports(config, int(exitstatus))
+    note = ("the run's deadline (timeouts.run / --run-timeout) passed; checks still running ended as errors"
+            if config.stash.get(_DEADLINE_HIT, False) else None)
+    _write_reports(config, int(exitstatus), note)
 
 
 def _write_reports(config: pytest.Config, exitstatus: int, note: str | None = None) -> None:
     target = config.stash[_TARGET]
     engine = config.stash.get(_ENGINE, None)
-    gate = engine.gate if engine is not None else None
     network = None
     if engine is not None:
         stats = engine.run.transport.stats
         network = {"requests": stats.requests, "distinct": engine.run.distinct, "connections": stats.connections}
+    gates = [r["gate"] for r in config.stash[_RECORDS].values() if r.get("gate")]  # one per process that ran checks
+    failed = [g for g in gates if not g["passed"]]
+    waits = [g["waited_s"] for g in gates if g["waited_s"] is not None]
     run = reports.RunInfo(started_at=config.stash[_STARTED], exit_status=exitstatus, note=note, network=network,
-                          gate_passed=None if gate is None else gate.passed,
-                          served_after_s=None if gate is None else gate.waited_s,
-                          gate_reason=None if gate is None or gate.passed else redact(gate.reason()))
+                          gate_passed=None if not gates else not failed,
+                          served_after_s=max(waits) if waits and not failed else None,
+                          gate_reason=failed[0]["reason"] if failed else None)
     paths = reports.write_all(list(config.stash[_RECORDS].values()), config.stash[_TABLE],
                               Path(config.getoption("reports_dir")), target, run)
     config.stash[_REPORT_PATHS] = paths

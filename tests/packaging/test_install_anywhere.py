@@ -17,6 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 LAB_TARGET = ROOT / "targets" / "local-lab.yaml"
 
 
+def test_every_package_folder_is_listed_for_the_wheel():
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "edgeverify").rglob("__init__.py")}
+    assert found | {"edgeverify.suites"} == listed, found ^ listed
+
+
 def _user_repository(folder: Path) -> Path:
     """A platform team's repository: its own pyproject, conftest and a failing test of its own."""
     folder.mkdir(parents=True)
