@@ -27,7 +27,7 @@ from .release import entry_snapshot, snapshot_exchange
 from .rules import RULES, Violation
 from .target import Target, load_target, parse_connect_to
 
-SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "config")
+SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "config", "edges")
 # Arguments the engine can supply to a check without pytest's fixtures.
 ENGINE_ARGS = frozenset({"edge", "target"})
 _TARGET = pytest.StashKey[Target]()
@@ -241,6 +241,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                                 "or set EDGEVERIFY_TARGET.")
 
 
+def deadlines(config: pytest.Config) -> tuple[float, float]:
+    """(propagation deadline, run deadline) of this run, as time.monotonic() values of this process."""
+    return config.stash[_DEADLINE], config.stash[_RUN_DEADLINE]
+
+
 def target_of(config: pytest.Config) -> Target:
     """The validated target, with command-line overrides applied."""
     return config.stash[_TARGET]
@@ -324,6 +329,7 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
             engine = engine_of(config)
             started = time.monotonic()
             engine.run_checks(checks)
+            engine.phase_s = time.monotonic() - started
             run = engine.run
             engine.progress(f"{len(checks)} checks judged {run.transport.stats.requests} responses "
                             f"({run.distinct} distinct requests, {run.transport.stats.connections} connections) "
@@ -469,7 +475,11 @@ def pytest_sessionstart_wait_for_deploy(session: pytest.Session) -> None:
     target = config.stash.get(_TARGET, None)
     if target is None or hasattr(config, "workerinput"):
         return
-    from .aws.wait import NotDeployed, wait_before_run
+    if not (target.aws.distribution_id or target.aws.stack) or not target.aws.wait:
+        if not _batch_mode(config) and not (config.option.collectonly or config.option.help):
+            config.stash[_ENTRY] = entry_snapshot(target)
+        return
+    from .aws.wait import NotDeployed, wait_before_run  # boto3 is loaded only for targets that name AWS
 
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     try:
@@ -550,7 +560,8 @@ def _write_reports(config: pytest.Config, exitstatus: int, note: str | None = No
     network = None
     if engine is not None:
         stats = engine.run.transport.stats
-        network = {"requests": stats.requests, "distinct": engine.run.distinct, "connections": stats.connections}
+        network = {"requests": stats.requests, "distinct": engine.run.distinct, "connections": stats.connections,
+                   "phase_s": round(engine.phase_s, 3) if engine.phase_s is not None else None}
     gates = [r["gate"] for r in config.stash[_RECORDS].values() if r.get("gate")]  # one per process that ran checks
     failed = [g for g in gates if not g["passed"]]
     waits = [g["waited_s"] for g in gates if g["waited_s"] is not None]

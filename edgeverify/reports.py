@@ -35,7 +35,7 @@ class RunInfo:
     started_at: float  # epoch seconds
     exit_status: int
     note: str | None = None  # why the run ended early, when it did
-    network: dict[str, int] | None = None
+    network: dict[str, float | None] | None = None
     gate_passed: bool | None = None
     served_after_s: float | None = None
     gate_reason: str | None = None
@@ -77,6 +77,8 @@ def build_doc(records: list[dict[str, Any]], table: dict[str, dict[str, Any]], t
             ex = {**ex, "body_excerpt": None, "curl": None}
         exchanges[ref] = ex
     gate = "none" if run.gate_passed is None else ("passed" if run.gate_passed else "failed")
+    edges = next((json.loads(v) for c in checks for k, v in c.get("user_properties", []) if k == "edgeverify_edges"),
+                 None)
     now = time.time()
     return redact_deep({
         "schema": SCHEMA,
@@ -97,6 +99,7 @@ def build_doc(records: list[dict[str, Any]], table: dict[str, dict[str, Any]], t
         "checks": [{k: v for k, v in c.items() if k != "exchange_table"} for c in checks],
         "exchanges": exchanges,
         "network": run.network,
+        **({"edges": edges} if edges else {}),
     })  # type: ignore[return-value]
 
 
