@@ -7,11 +7,13 @@ Chromium reaches only the lab on 127.0.0.1 (--host-resolver-rules; every other n
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 from browser_cdp import CHROMIUM, Chromium, Verdict, spki_hash
-from conftest import TABLE  # tests/browser/conftest.py
+
+TABLE = Path(__file__).resolve().parents[2] / "reports" / "browser-agreement.md"  # printed by tests/conftest.py
 
 PAGE_RULES = {"static.mixed_content", "static.media_type"}
 CORS_RULES = {"cors.preflight", "cors.actual_request", "cors.wildcard_credentials"}
@@ -60,8 +62,6 @@ def browser_verdict(lab, edge, kind: str) -> tuple[Verdict, str]:
 
 
 def suite_verdict(run_edgeverify, edge, kind: str) -> list[str]:
-    from pathlib import Path
-
     suites = Path(__file__).resolve().parents[2] / "suites"
     files = {"page": ["test_static.py"], "cors": ["test_cors.py"], "both": ["test_static.py", "test_cors.py"]}[kind]
     run = run_edgeverify(edge, *[str(suites / f) for f in files])

@@ -13,7 +13,7 @@ from edgeverify.diagnose import SIGNATURES, diagnose, likely_cause
 from edgeverify.exchange import Exchange
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
-SCORE = Path(__file__).resolve().parents[2] / "reports" / "diagnose-corpus.txt"  # printed by tests/unit/conftest.py
+SCORE = Path(__file__).resolve().parents[2] / "reports" / "diagnose-corpus.txt"  # printed by tests/conftest.py
 FIELDS = {"id", "source", "request", "status", "headers", "body", "cause", "expect"}
 
 
