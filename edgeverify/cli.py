@@ -64,7 +64,7 @@ def _main(argv: list[str]) -> int:
             from .target import load_target
 
             target = load_target(args.file)
-            print(f"{args.file}: valid target for {target.domain}")
+            print(f"{args.file}: valid target for {target.domain} (run deadline {target.run_deadline_s():g} s)")
             return 0
         if args.command == "merge":
             from .fleet import merge_command
