@@ -1,4 +1,4 @@
-"""The `edgeverify` command: lab, rules, check-target, and the AWS helpers (discover, wait)."""
+"""The `edgeverify` command: lab, rules, signatures, check-target, and the AWS helpers (discover, wait)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ def _main(argv: list[str]) -> int:
     sub.add_parser("wait", help="wait until the target's distribution is Deployed (edgeverify wait --help)")
     rules = sub.add_parser("rules", help="list every rule: id, suite, severity, statement, threshold, source")
     rules.add_argument("--markdown", action="store_true", help="as a Markdown table")
+    signatures = sub.add_parser("signatures", help="list the error signatures diagnosis recognises, in matching order")
+    signatures.add_argument("--markdown", action="store_true", help="as a Markdown table")
     check = sub.add_parser("check-target", help="validate a target file and exit")
     check.add_argument("file")
     merge = sub.add_parser("merge", help="merge the shards' edgeverify.json reports into one summary (Markdown, HTML)")
@@ -53,6 +55,11 @@ def _main(argv: list[str]) -> int:
     try:
         if args.command == "rules":
             return _rules(args.markdown)
+        if args.command == "signatures":
+            from .diagnose import signature_table
+
+            print(signature_table(args.markdown))
+            return 0
         if args.command == "check-target":
             from .target import load_target
 

@@ -84,3 +84,8 @@ def revalidate(edge, files, fulls):
 @pytest.mark.rule("static.leaky_headers")
 def test_no_header_reveals_the_stack(edge, target):
     static.check_leaky_headers(edge.fetch_all(served_files(edge, target)))
+
+
+@pytest.mark.rule("static.mixed_content")
+def test_pages_load_nothing_over_http(edge, target):
+    static.check_mixed_content(edge.fetch_all(target.static.pages))

@@ -76,14 +76,25 @@ def run_edgeverify(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Ru
     return run
 
 
+# Summaries some tests write under reports/ (on xdist workers), printed by the controller at the end.
+SUMMARIES = {"diagnose-corpus.txt": "diagnose corpus score (tests/data/corpus)",
+             "browser-agreement.md": "browser agreement (headless Chromium vs the suites)"}
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):
         for old in (ROOT / "reports" / "fault-matrix").glob("*.json"):
             old.unlink()
+        for name in SUMMARIES:
+            (ROOT / "reports" / name).unlink(missing_ok=True)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """Print the fault matrix (fault x suite) when the matrix test ran."""
+    """Print the summaries tests wrote, and the fault matrix (fault x suite) when the matrix test ran."""
+    for name, title in SUMMARIES.items():
+        if (ROOT / "reports" / name).exists():
+            terminalreporter.section(title)
+            terminalreporter.write((ROOT / "reports" / name).read_text())
     rows = [json.loads(p.read_text()) for p in sorted((ROOT / "reports" / "fault-matrix").glob("*.json"))]
     if not rows:
         return

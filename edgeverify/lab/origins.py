@@ -20,11 +20,16 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
+from . import pages
+
+PAGES_PREFIX = "/__cloudfront/"  # the edge's own error pages (see pages.py)
+INDEX_VARIANTS = ("asset-missing", "mixed-content")  # faults that change the entry document
 API_HOST = "lab0api.execute-api.us-east-1.amazonaws.com"
 S3_HOST = "lab-site.s3.us-east-1.amazonaws.com"
 ALLOWED_ORIGINS = ("https://app.example.test", "https://www.example.test")
+ORIGIN_SLOW_S = 2.5  # api-origin-timeout: longer than the edge's origin read timeout for that fault
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript",
@@ -64,12 +69,14 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def reply(self, status: int, headers: dict[str, str], body: bytes = b"") -> None:
+    def reply(self, status: int, headers: dict[str, str], body: bytes = b"", repeated: tuple[str, ...] = ()) -> None:
+        """Send one answer; the `repeated` header names are sent twice (a duplicated header)."""
         self.send_response(status)
         if "leaky-headers" in self.faults:
             self.send_header("X-Powered-By", "Express")
         for name, value in headers.items():
-            self.send_header(name, value)
+            for _ in range(2 if name in repeated else 1):
+                self.send_header(name, value)
         if status != 304:
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -95,6 +102,8 @@ class StaticHandler(_Handler):
     index: dict[str, _Object] = {}  # "<release>" or "<release>-asset-missing" -> index.html
 
     def do_GET(self) -> None:
+        if self.path_only.startswith(PAGES_PREFIX):
+            return self._edge_page()
         key = unquote(self.path_only.lstrip("/"))
         obj = self._lookup(key)
         if obj is None:
@@ -120,13 +129,31 @@ class StaticHandler(_Handler):
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _other
 
+    def _edge_page(self) -> None:
+        """CloudFront's own error page (GET /__cloudfront/<reason>?id=<request id>), for the edge's nginx.
+
+        Served from here because nginx cannot rename its own Server header; the edge's location for these
+        paths is internal, so a viewer never reaches them.
+        """
+        name = self.path_only[len(PAGES_PREFIX):]
+        if name not in pages.REASONS:
+            return self.reply(404, {"Content-Type": "text/plain"}, b"unknown page")
+        status, reason, kind, _ = pages.REASONS[name]
+        query = parse_qs(self.path.split("?", 1)[1] if "?" in self.path else "")
+        headers = {"Content-Type": "text/html"}
+        if kind:
+            headers["X-Lab-Cache-Kind"] = kind  # nginx turns it into "X-Cache: <kind> from cloudfront"
+        self.server_header = "CloudFront"  # this answer only: the handler object serves one request
+        self.reply(status, headers, pages.render(status, reason, query.get("id", [""])[0]).encode())
+
     def _lookup(self, key: str) -> _Object | None:
         if key != "index.html":
             return self.bucket.get(key)
         # Propagation: nginx says when this edge switches to the new release (absent = new now).
         switch_at = self.headers.get("X-Lab-Release-Switch-At")
         release = "old" if switch_at and time.time() < float(switch_at) else "new"
-        return self.index[f"{release}-asset-missing" if "asset-missing" in self.faults else release]
+        variant = next((f for f in INDEX_VARIANTS if f in self.faults), None)
+        return self.index[f"{release}-{variant}" if variant else release]
 
     def _content_type(self, key: str) -> str:
         ext = os.path.splitext(key)[1]
@@ -136,7 +163,7 @@ class StaticHandler(_Handler):
 
     def _cache_control(self, key: str) -> str:
         # The Cache-Control metadata a well-run deploy sets, unless a fault says otherwise.
-        if key == "index.html":
+        if key.endswith(".html"):
             if "html-cached-long" in self.faults:
                 return "public, max-age=31536000, immutable"
             return "no-store, max-age=600" if "cache-conflicting" in self.faults else "no-cache"
@@ -178,16 +205,25 @@ class ApiHandler(_Handler):
     def handle_any(self) -> None:
         path, body = self.path_only, self.read_body()
         host = self.headers.get("Host", "").rsplit(":", 1)[0]
+        faults = self.faults
         if host not in (API_HOST, "127.0.0.1", "localhost"):
-            return self._json(403, {"message": "Forbidden"})  # no custom domain for that Host
+            return self._gateway(403, "Forbidden", "ForbiddenException")  # no custom domain for that Host
         if not path.startswith("/api/"):
-            return self._json(403, {"message": "Missing Authentication Token"})
+            return self._gateway(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+        if "apigw-throttled" in faults:  # stage throttling / usage plan exhausted
+            return self._gateway(429, "Too Many Requests", "TooManyRequestsException")
         if self.command == "OPTIONS":
             return self._preflight()
+        if "api-origin-timeout" in faults:  # the origin answers after CloudFront's (lab) origin read timeout
+            time.sleep(ORIGIN_SLOW_S)
+        if "apigw-timeout" in faults:  # the integration outlived API Gateway's 29 s: answered at once here
+            return self._gateway(504, "Endpoint request timed out")
+        if "apigw-http-timeout" in faults:  # HTTP API flavour: 503 after its 30 s integration timeout
+            return self._gateway(503, "Service Unavailable")
         if path not in _ROUTES:
             return self._json(404, {"message": "Not Found"})
         if self.command not in _ROUTES[path]:
-            return self._json(403, {"message": "Missing Authentication Token"})
+            return self._gateway(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
         no_store = {} if "api-no-cache-control" in self.faults else {"Cache-Control": "no-store"}
         if path == "/api/echo":
             try:
@@ -224,21 +260,33 @@ class ApiHandler(_Handler):
         return headers
 
     def _preflight(self) -> None:
-        headers = self._cors_headers()
+        headers, faults = self._cors_headers(), self.faults
         if "Access-Control-Allow-Origin" in headers:
-            headers |= {"Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-                        "Access-Control-Allow-Headers": "content-type, authorization",
+            methods = "GET, POST, OPTIONS" if "cors-missing-method" in faults else "GET, POST, PUT, OPTIONS"
+            allowed = "authorization" if "cors-missing-header" in faults else "content-type, authorization"
+            headers |= {"Access-Control-Allow-Methods": methods, "Access-Control-Allow-Headers": allowed,
                         "Access-Control-Max-Age": "600"}
-        self.reply(204, {"Content-Type": "application/json", **self._ids(), **headers})
+        self.reply(204, {"Content-Type": "application/json", **self._ids(), **headers}, repeated=self._repeated())
+
+    def _repeated(self) -> tuple[str, ...]:
+        # A response headers policy adds CORS headers and the Lambda sends its own: two ACAO headers.
+        return ("Access-Control-Allow-Origin",) if "cors-double-acao" in self.faults else ()
 
     def _ids(self) -> dict[str, str]:
-        return {"x-amzn-RequestId": str(uuid.uuid4()),
-                "x-amz-apigw-id": base64.b64encode(os.urandom(12)).decode()[:15] + "="}
+        apigw_id = base64.b64encode(os.urandom(12)).decode()[:15] + "="
+        if "apigw-http-timeout" in self.faults:  # an HTTP API: one id header (cortexlabs/cortex#1225)
+            return {"apigw-requestid": apigw_id}
+        # A REST API (serverless-operations/serverless-apigateway-service-proxy#110)
+        return {"x-amzn-RequestId": str(uuid.uuid4()), "x-amz-apigw-id": apigw_id}
+
+    def _gateway(self, status: int, message: str, error_type: str | None = None) -> None:
+        """API Gateway's own answer (a gateway response), not the Lambda's."""
+        self._json(status, {"message": message}, {"x-amzn-ErrorType": error_type} if error_type else None)
 
     def _json(self, status: int, payload: object, extra: dict[str, str] | None = None) -> None:
         headers = {"Content-Type": "application/json", **self._ids(), **(extra or {}), **self._cors_headers()}
         # Compact separators: byte for byte what API Gateway sends.
-        self.reply(status, headers, json.dumps(payload, separators=(",", ":")).encode())
+        self.reply(status, headers, json.dumps(payload, separators=(",", ":")).encode(), repeated=self._repeated())
 
 
 def load(root: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 RELEASES = ("old", "new")
 BUILD = "build-2026.11.25"
+MIXED_BASE = "http://www.example.test/"
 
 
 def marker(release: str) -> str:
@@ -54,7 +55,8 @@ def _svg(release: str) -> bytes:
     ).encode()
 
 
-def _index(release: str, assets: dict[str, str], extra_script: str | None = None) -> bytes:
+def _index(release: str, assets: dict[str, str], extra_script: str | None = None, base: str = "/") -> bytes:
+    # base "http://www.example.test/" makes the mixed-content variant: an https page loading http:// files.
     extra = f'\n    <script type="module" src="/{extra_script}"></script>' if extra_script else ""
     return f"""<!doctype html>
 <html lang="en">
@@ -65,15 +67,25 @@ def _index(release: str, assets: dict[str, str], extra_script: str | None = None
     <title>Example app</title>
     <link rel="icon" href="/favicon.ico">
     <link rel="manifest" href="/manifest.webmanifest">
-    <link rel="stylesheet" href="/{assets['css']}">
+    <link rel="stylesheet" href="{base}{assets['css']}">
     <link rel="modulepreload" href="/{assets['vendor']}">
-    <script type="module" src="/{assets['app']}"></script>{extra}
+    <script type="module" src="{base}{assets['app']}"></script>{extra}
   </head>
   <body>
     <div id="root"><img src="/{assets['logo']}" alt="Example"></div>
   </body>
 </html>
 """.encode()
+
+
+def _docs() -> bytes:
+    """A static documentation page under a directory path (/docs/), outside the SPA."""
+    return b"""<!doctype html>
+<html lang="en">
+  <head><meta charset="utf-8"><title>Example docs</title></head>
+  <body><h1>Documentation</h1><p>Served as /docs/ through a directory-index function.</p></body>
+</html>
+"""
 
 
 # A tiny valid ICO (1x1, 32-bit) so the favicon is a real icon file.
@@ -94,6 +106,7 @@ def build(root: Path) -> dict[str, str]:
     index_dir.mkdir()
     files: dict[str, bytes] = {
         "robots.txt": b"User-agent: *\nAllow: /\n",
+        "docs/index.html": _docs(),
         "favicon.ico": _FAVICON,
         "manifest.webmanifest": json.dumps(
             {"name": "Example app", "short_name": "Example", "start_url": "/", "display": "standalone",
@@ -115,6 +128,8 @@ def build(root: Path) -> dict[str, str]:
         # The chunk is referenced but never uploaded (the deploy skipped it).
         chunk = _fingerprint("chunk", "js", f"never uploaded {release}".encode())
         (index_dir / f"{release}-asset-missing.html").write_bytes(_index(release, keys, chunk))
+        (index_dir / f"{release}-mixed-content.html").write_bytes(_index(release, keys, base=MIXED_BASE))
     for key, body in files.items():
+        (bucket / key).parent.mkdir(parents=True, exist_ok=True)
         (bucket / key).write_bytes(body)
     return {release: marker(release) for release in RELEASES}

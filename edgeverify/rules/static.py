@@ -287,3 +287,36 @@ def check_leaky_headers(exchanges: Sequence[Exchange], what: str = "files") -> N
                cause="the origin (or a proxy in front of it) adds stack banners: remove X-Powered-By and Server with a "
                      "CloudFront response headers policy (RemoveHeadersConfig), or turn them off at the origin "
                      "(Express: app.disable('x-powered-by'); nginx: server_tokens off)")
+
+
+MIXED_CONTENT = rule(
+    "static.mixed_content",
+    "An https page loads its scripts, styles, icons, images and fetches over https (or relative URLs), never http://",
+    "On an https page browsers block http:// scripts, stylesheets, frames and fetches outright (mixed content) "
+    "and upgrade or flag images, so the app breaks for every visitor while the page itself loads. It usually "
+    "comes from a build whose public path or asset base URL was set to http://...; make it https:// or relative.",
+    "W3C Mixed Content (blockable content); edge rules 'static'",
+)
+_HTTP_FETCH = re.compile(r"""\bfetch\(\s*["'](http://[^"']+)""")
+
+
+def mixed_content(ex: Exchange) -> list[str]:
+    """The http:// URLs an https HTML page makes a browser load (subresources and literal fetch() calls)."""
+    if not ex.url.startswith("https://") or ex.content_type != "text/html":
+        return []
+    from ..discovery import _References  # the asset parser the discovery of assets uses
+
+    parser = _References()
+    parser.feed(ex.text)
+    parser.close()
+    urls = [u.strip() for u in parser.urls] + _HTTP_FETCH.findall(ex.text)
+    return list(dict.fromkeys(u for u in urls if u.lower().startswith("http://")))
+
+
+def check_mixed_content(pages: Sequence[Exchange], what: str = "pages") -> None:
+    """No https page references a subresource over http://."""
+    problems = [(ex, "loads " + ", ".join(found)) for ex in pages if (found := mixed_content(ex))]
+    report_all(MIXED_CONTENT, "every script, stylesheet, icon, image and fetch over https:// or relative",
+               problems, len(pages), what, diagnose=False,
+               cause="the build's asset base URL (public path / CDN URL) is http://: browsers block these on an https "
+                     "page; set it to https:// or a relative path and redeploy")

@@ -8,4 +8,8 @@ CATCHES = {
     "no-validators": {"static.validators": "neither ETag nor Last-Modified",
                       "static.conditional_get": "no ETag or Last-Modified to revalidate with"},
     "leaky-headers": {"static.leaky_headers": "X-Powered-By: Express"},  # advisory: needs --strict-advisories
+    "mixed-content": {"static.mixed_content": "loads http://www.example.test/assets/app."},
+    "docs-no-index": {"static.served": "CloudFront's DefaultRootObject applies only to /"},
+    # Every request is refused, so the run's release gate fails first and names the cause.
+    "geo-blocked": {"propagation.release": "geographic restriction blocks the viewer's country"},
 }
