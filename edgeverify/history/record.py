@@ -57,8 +57,9 @@ def record_runs(docs: Iterable[dict[str, Any]], url: str, *, known: KnownIssues 
                 clock: Clock | None = None) -> list[RunId]:
     """Store many runs in one transaction (imports, benchmarks); no retention applied."""
     now = (clock or time.time)()
+    batch = list(docs)  # a retried transaction starts again from the first
     with open_db(url) as db:
-        return db.write(lambda d: _insert(d, docs, known, now, {}))
+        return db.write(lambda d: _insert(d, batch, known, now, {}))
 
 
 def target_identity(doc: dict[str, Any]) -> tuple[str, str]:
