@@ -145,10 +145,9 @@ class Database:
     def schema_version(self) -> int:
         """The last migration applied (0 for an empty database)."""
         if self.dialect == "sqlite":
-            exists = self.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'")
+            exists = bool(self.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"))
         else:
-            exists = self.query("SELECT 1 FROM pg_tables WHERE tablename = 'schema_version' "
-                                "AND schemaname = current_schema()")
+            exists = self.query("SELECT to_regclass('schema_version')")[0][0] is not None
         if not exists:
             return 0
         return int(self.query("SELECT COALESCE(MAX(version), 0) FROM schema_version")[0][0])

@@ -166,14 +166,16 @@ def _first_seen(db: Database, target_id: int, before: float, ids: list[str], pre
                 seen[cid] = run.started
         if not broken:
             unresolved.append(cid)
-    for cid in unresolved:  # the streak is older than the runs loaded: ask the database
-        ok = db.query("SELECT MAX(r.started_at) FROM results s JOIN items i ON i.id = s.item_id "
-                      "JOIN runs r ON r.id = s.run_id WHERE i.check_id = ? AND r.target_id = ? AND r.started_at < ? "
-                      "AND s.status IN ('P', 'A')", (cid, target_id, before))[0][0]
-        first = db.query("SELECT MIN(r.started_at) FROM results s JOIN items i ON i.id = s.item_id "
-                         "JOIN runs r ON r.id = s.run_id WHERE i.check_id = ? AND r.target_id = ? AND r.started_at < ? "
-                         "AND r.started_at > ? AND s.status IN ('F', 'E')",
-                         (cid, target_id, before, ok if ok is not None else float("-inf")))[0][0]
+    for cid in unresolved:  # the streak is older than the runs loaded: ask the database, walking the target's runs
+        item = db.query("SELECT id FROM items WHERE check_id = ?", (cid,))
+        if not item:
+            continue
+        ok = db.query("SELECT r.started_at FROM runs r JOIN results s ON s.run_id = r.id AND s.item_id = ? "
+                      "WHERE r.target_id = ? AND r.started_at < ? AND s.status IN ('P', 'A') "
+                      "ORDER BY r.started_at DESC LIMIT 1", (item[0][0], target_id, before))
+        first = db.query("SELECT MIN(r.started_at) FROM runs r JOIN results s ON s.run_id = r.id AND s.item_id = ? "
+                         "WHERE r.target_id = ? AND r.started_at < ? AND r.started_at > ? AND s.status IN ('F', 'E')",
+                         (item[0][0], target_id, before, ok[0][0] if ok else float("-inf")))[0][0]
         if first is not None:
             seen[cid] = float(first)
     return seen
