@@ -15,8 +15,8 @@ from .known import KnownIssue, KnownIssues, load_known_issues
 from .record import DEFAULT_RETENTION, Retention, RunId, record_run, record_runs
 from .retention import Pruned, prune
 from .store import history_url, open_db
-from .view import accepted_note, exit_code, regression_view
+from .view import accepted_note, exit_code, markdown, regression_view
 
 __all__ = ["DEFAULT_RETENTION", "HistoryError", "KnownIssue", "KnownIssues", "KnownIssuesError", "Pruned",
-           "Retention", "RunId", "accepted_note", "exit_code", "history_url", "load_known_issues", "open_db",
+           "Retention", "RunId", "accepted_note", "exit_code", "history_url", "load_known_issues", "markdown", "open_db",
            "prune", "record_run", "record_runs", "regression_view"]

@@ -191,3 +191,22 @@ def _flaky(window: list[_Run], changes_allowed: int) -> list[dict[str, Any]]:
         if changes > changes_allowed:
             found.append({"id": cid, "strip": "".join("P" if s == "A" else s for s in letters)})
     return found
+
+
+def markdown(history: dict[str, Any]) -> str:
+    """The history block as a Markdown section (also readable as terminal text)."""
+    def items(ids: list[str]) -> str:
+        return ", ".join(f"`{i}`" for i in ids) if ids else "none"
+
+    lines = ["## Compared with previous runs", "",
+             f"- New since the last run: {items(history['new_since_last'])}",
+             f"- New since the last passing run: {items(history['new_since_last_pass'])}",
+             f"- Recovered: {items(history['recovered'])}",
+             "- Ongoing: " + (", ".join(f"`{o['id']}` (since {o['first_seen']})" for o in history["ongoing"])
+                              or "none")]
+    if history["flaky"]:
+        lines.append("- Flaky (oldest to newest, P pass F fail E error S skip): "
+                     + ", ".join(f"`{f['id']}` {f['strip']}" for f in history["flaky"]))
+    for entry in history["accepted"]:
+        lines.append(f"- Accepted: `{entry['id']}`, {accepted_note(entry)}")
+    return "\n".join(lines) + "\n"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from history_builder import CHECKS, FAULT_A, FAULT_B, run_doc
 
-from edgeverify.history import (KnownIssue, KnownIssues, accepted_note, exit_code, record_run, regression_view)
+from edgeverify.history import (KnownIssue, KnownIssues, accepted_note, exit_code, markdown, record_run,
+                                regression_view)
 from edgeverify.history.store import to_epoch
 
 NIGHTS = ["2026-11-20T01:00:00Z", "2026-11-21T01:00:00Z", "2026-11-22T01:00:00Z", "2026-11-23T01:00:00Z",
@@ -174,3 +175,16 @@ def test_without_a_database_only_acceptance_and_this_run_are_reported() -> None:
     view = regression_view(doc, None)
     assert view["new_since_last"] == [FAULT_A] and view["ongoing"] == [] and len(view["trend"]) == 1
     assert len(CHECKS) == 8
+
+
+def test_the_markdown_section_names_each_list(db_url: str) -> None:
+    known = KnownIssues("k", (KnownIssue("api.call", "*", "endpoint moved", "api-team", dt.date(2026, 11, 1)),))
+    for night, failing in zip(NIGHTS, ([], [FAULT_A], [], [FAULT_A])):
+        record_run(run_doc(night, failing), db_url)
+    text = markdown(regression_view(run_doc(NIGHTS[4], [FAULT_A, FAULT_B]), db_url, known=known,
+                                    clock=lambda: at("2026-11-24")))
+    assert f"- New since the last run: `{FAULT_B}`\n" in text
+    assert f"- Ongoing: `{FAULT_A}` (since {NIGHTS[3]})\n" in text
+    assert "- Recovered: none\n" in text
+    assert f"- Flaky (oldest to newest, P pass F fail E error S skip): `{FAULT_A}` PFPFF\n" in text
+    assert f"- Accepted: `{FAULT_B}`, accepted until 2026-11-01, expired (endpoint moved; owner api-team)" in text
