@@ -28,7 +28,7 @@ def main(argv: list[str], clock: Clock | None = None) -> int:
             raise EdgeverifyError("--weeks must be 1 or more.")
         since = to_epoch(args.since, "--since") if args.since else (clock or time.time)() - args.weeks * 7 * 86400
         if url.startswith("sqlite://") or "://" not in url:
-            path = Path(url[len("sqlite://"):] if url.startswith("sqlite://") else url)
+            path = Path(url.removeprefix("sqlite://"))
             if not path.is_file():
                 raise EdgeverifyError(f"no run history at {path} (runs record it with --history; "
                                       "or pass --db URL / set EDGEVERIFY_HISTORY).")

@@ -153,4 +153,4 @@ def _issue(node: yaml.Node, file: str, where: str, rules: list[str]) -> KnownIss
 @functools.lru_cache(maxsize=256)
 def _glob(pattern: str) -> re.Pattern[str]:
     """A glob with * and ? only (check ids hold brackets, which stay literal)."""
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.S)
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)

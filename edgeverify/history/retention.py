@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from .record import DEFAULT_RETENTION, Retention
 from .store import Clock, Database, open_db
@@ -32,13 +33,13 @@ def prune_open(db: Database, retention: Retention, now: float) -> Pruned:
     deleted = 0
     if retention.keep_days is not None:
         cutoff = now - retention.keep_days * 86400
-        deleted += db.write(lambda d: _delete(d, "started_at < ?", (cutoff,)))
+        deleted += db.write(partial(_delete, where="started_at < ?", params=(cutoff,)))
     if retention.keep_runs is not None:
         keep = max(retention.keep_runs, 1)
         for (target_id,) in db.query("SELECT target_id FROM runs GROUP BY target_id HAVING COUNT(*) > ?", (keep,)):
             edge = db.query("SELECT started_at FROM runs WHERE target_id = ? ORDER BY started_at DESC, id DESC "
                             "LIMIT 1 OFFSET ?", (target_id, keep - 1))[0][0]
-            deleted += db.write(lambda d: _delete(d, "target_id = ? AND started_at < ?", (target_id, edge)))
+            deleted += db.write(partial(_delete, where="target_id = ? AND started_at < ?", params=(target_id, edge)))
     vacuumed = False
     if retention.max_bytes is not None and db.size_bytes() > retention.max_bytes:
         goal = retention.max_bytes * SIZE_SLACK
@@ -48,7 +49,7 @@ def prune_open(db: Database, retention: Retention, now: float) -> Pruned:
                 break
             edge = db.query("SELECT started_at FROM runs ORDER BY started_at, id LIMIT 1 OFFSET ?",
                             (max(total // 10, 1),))[0][0]
-            removed = db.write(lambda d: _delete(d, "started_at < ?", (edge,)))
+            removed = db.write(partial(_delete, where="started_at < ?", params=(edge,)))
             if not removed:
                 break
             deleted += removed

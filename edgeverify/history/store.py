@@ -79,7 +79,7 @@ class Database:
             self._conn = _connect_postgresql(url, self.shown)
         elif url.startswith("sqlite://") or "://" not in url:
             self.dialect = "sqlite"
-            self.path = Path(url[len("sqlite://"):] if url.startswith("sqlite://") else url)
+            self.path = Path(url.removeprefix("sqlite://"))
             self._conn = _connect_sqlite(self.path, self.shown)
         else:
             raise HistoryError(f"History database {self.shown}: unknown kind; write sqlite:///PATH or "
@@ -119,7 +119,7 @@ class Database:
             try:
                 with self._transaction():
                     return work(self)
-            except Exception as exc:  # noqa: BLE001 - only lock contention is retried; the rest re-raised
+            except Exception as exc:  # only lock contention is retried; the rest is re-raised
                 if not _contention(exc) or time.monotonic() + delay > deadline:
                     if _contention(exc):
                         raise HistoryError(f"History database {self.shown}: still locked by another writer "

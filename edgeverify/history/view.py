@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import defaultdict
 from typing import Any, Literal
@@ -77,7 +78,7 @@ def accepted_note(entry: dict[str, Any]) -> str:
 
 
 class _Run:
-    __slots__ = ("started", "release", "convergence", "status", "failures")
+    __slots__ = ("convergence", "failures", "release", "started", "status")
 
     def __init__(self, started: float, release: str | None, convergence: float | None, status: dict[str, str],
                  failures: dict[str, int]) -> None:
@@ -187,7 +188,7 @@ def _flaky(window: list[_Run], changes_allowed: int) -> list[dict[str, Any]]:
     for cid in sorted(window[-1].status):
         letters = [r.status[cid] for r in window if cid in r.status]
         judged = ["F" if s in FAILING else "P" for s in letters if s != "S"]
-        changes = sum(1 for a, b in zip(judged, judged[1:]) if a != b)
+        changes = sum(1 for a, b in itertools.pairwise(judged) if a != b)
         if changes > changes_allowed:
             found.append({"id": cid, "strip": "".join("P" if s == "A" else s for s in letters)})
     return found

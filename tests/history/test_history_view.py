@@ -7,8 +7,7 @@ from pathlib import Path
 
 from history_builder import CHECKS, FAULT_A, FAULT_B, run_doc
 
-from edgeverify.history import (KnownIssue, KnownIssues, accepted_note, exit_code, markdown, record_run,
-                                regression_view)
+from edgeverify.history import KnownIssue, KnownIssues, accepted_note, exit_code, markdown, record_run, regression_view
 from edgeverify.history.store import to_epoch
 
 NIGHTS = ["2026-11-20T01:00:00Z", "2026-11-21T01:00:00Z", "2026-11-22T01:00:00Z", "2026-11-23T01:00:00Z",
