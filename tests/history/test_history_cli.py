@@ -82,3 +82,17 @@ def test_percentiles_interpolate_between_ranks() -> None:
     assert percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.5
     assert percentile([1.0, 2.0, 3.0, 4.0], 90) == pytest.approx(3.7)
     assert percentile([5.0], 90) == 5.0 and percentile([], 50) is None
+
+
+def test_a_known_issues_file_is_checked_and_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "known.yaml"
+    path.write_text("known_issues:\n  - rule: api.call\n    reason: moved\n    owner: api\n    expires: 2026-11-23\n"
+                    "  - rule: https.hsts\n    item: 'https.hsts[/]'\n    reason: r\n    owner: o\n"
+                    "    expires: 2027-01-01\n")
+    assert history_main(["--known-issues", str(path)], clock=lambda: to_epoch("2026-11-24T00:00:00Z")) == 0
+    out = capsys.readouterr().out
+    assert "line 2: api.call *: accepted until 2026-11-23, expired (moved; owner api)" in out
+    assert "line 6: https.hsts https.hsts[/]: accepted until 2027-01-01 (r; owner o)" in out
+    path.write_text("known_issues:\n  - rule: api.call\n    owne: x\n")
+    assert main(["history", "--known-issues", str(path)]) == 4
+    assert "line 3, key 'known_issues[0].owne': unknown key 'owne'. Did you mean 'owner'?" in capsys.readouterr().err
