@@ -26,7 +26,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         " PRIMARY KEY (run_id, item_id)){without_rowid}",
     ]),
     (2, "indexes for the regression view, flaky detection and retention", [
-        "CREATE INDEX runs_by_target ON runs (target_id, started_at)",
+        "CREATE UNIQUE INDEX runs_by_target ON runs (target_id, started_at)",  # a report is recorded once
         "CREATE INDEX runs_by_start ON runs (started_at)",
         "CREATE INDEX results_by_item ON results (item_id, run_id)",
     ]),

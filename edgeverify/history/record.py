@@ -40,7 +40,9 @@ DEFAULT_RETENTION = Retention()
 
 def record_run(doc: dict[str, Any], url: str, *, known: KnownIssues | None = None, clock: Clock | None = None,
                retention: Retention | None = DEFAULT_RETENTION) -> RunId:
-    """Store one run (a schema-2 report) in one transaction, then apply `retention`; the new run's id.
+    """Store one run (a schema-2 report) in one transaction, then apply `retention`; the run's id.
+
+    A report already recorded (same target and start time) is not stored twice: its first id is returned.
 
     Accepted failures are taken from `known` when given, else from doc["history"]["accepted"]."""
     now = (clock or time.time)()
@@ -149,12 +151,18 @@ def _insert(db: Database, docs: Iterable[dict[str, Any]], known: KnownIssues | N
         failures = sum(1 for c in checks if LETTER[c["status"]] in FAILING and str(c["id"]) not in accepted)
         release = doc.get("release") or {}
         finished = to_epoch(str(doc["finished_at"]), "finished_at") if doc.get("finished_at") else None
-        run_id = int(db.query(
+        inserted = db.query(
             "INSERT INTO runs (target_id, started_at, finished_at, wall_s, release, gate, convergence_s, exit_status,"
-            " failures, tool, target_file, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            " failures, tool, target_file, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (target_id, started_at) DO NOTHING RETURNING id",
             (targets[(name, domain)], started, finished, doc.get("wall_s"), release.get("marker"),
              release.get("gate"), convergence(doc), doc.get("exit_status"), failures, doc.get("tool"),
-             str(doc["target"]) if doc.get("target") else None, now))[0][0])
+             str(doc["target"]) if doc.get("target") else None, now))
+        if not inserted:  # this report was recorded before: keep the first record
+            ids.append(RunId(int(db.query("SELECT id FROM runs WHERE target_id = ? AND started_at = ?",
+                                          (targets[(name, domain)], started))[0][0])))
+            continue
+        run_id = int(inserted[0][0])
         _item_ids(db, checks, items)
         rows = []
         for c in checks:

@@ -216,16 +216,26 @@ def open_db(url: str, *, migrate: bool = True, upto: int = LATEST) -> Iterator[D
 
 
 def _connect_sqlite(path: Path, shown: str) -> sqlite3.Connection:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        return conn
-    except (OSError, sqlite3.Error) as exc:
-        raise HistoryError(f"History database {shown}: cannot open ({exc}).") from None
+    deadline = time.monotonic() + WRITE_DEADLINE_S
+    delay = 0.05
+    while True:
+        conn = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            # Switching a new file to WAL takes an exclusive lock without waiting on the busy handler: retried.
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            return conn
+        except (OSError, sqlite3.Error) as exc:
+            if conn is not None:
+                conn.close()
+            if not _contention(exc) or time.monotonic() + delay > deadline:
+                raise HistoryError(f"History database {shown}: cannot open ({exc}).") from None
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 2.0)
 
 
 def _connect_postgresql(url: str, shown: str) -> Any:

@@ -61,6 +61,16 @@ def test_bodies_headers_curl_lines_and_secrets_are_never_stored(db_url: str) -> 
         assert leak not in stored, leak
 
 
+def test_recording_the_same_report_twice_keeps_one_run(db_url: str) -> None:
+    doc = run_doc("2026-11-26T01:00:00Z", [FAULT_A])
+    first = record_run(doc, db_url)
+    assert record_run(doc, db_url) == first
+    assert record_runs([doc, run_doc("2026-11-27T01:00:00Z")], db_url)[0] == first
+    with open_db(db_url) as db:
+        assert db.query("SELECT COUNT(*) FROM runs")[0][0] == 2
+        assert db.query("SELECT COUNT(*) FROM results")[0][0] == 2 * len(CHECKS)
+
+
 def test_a_report_without_times_or_domain_is_refused_clearly(db_url: str) -> None:
     doc = run_doc("2026-11-26T01:00:00Z")
     del doc["started_at"], doc["finished_at"]
@@ -116,17 +126,17 @@ def test_two_processes_writing_at_once_both_land_complete(db_url: str, tmp_path:
     assert spans[0][0] < spans[1][1] and spans[1][0] < spans[0][1], "the writers did not overlap in time"
 
 
-def test_two_processes_creating_a_fresh_database_at_once(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'fresh' / 'history.sqlite'}"
+def test_processes_creating_a_fresh_database_at_once(db_url: str, tmp_path: Path) -> None:
+    url = db_url  # nothing created yet: the writers race to create the schema too
     script = tmp_path / "writer.py"
     script.write_text(WRITER.format(here=str(HERE)))
-    go = time.time() + 1.5
+    go, writers = time.time() + 1.5, ("alpha", "beta", "gamma", "delta")
     procs = [subprocess.Popen([sys.executable, str(script), url, who, "5", str(go)], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for who in ("alpha", "beta")]
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for who in writers]
     outs = [p.communicate(timeout=300) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outs
+    assert [p.returncode for p in procs] == [0] * len(writers), outs
     with open_db(url) as db:
-        assert db.query("SELECT COUNT(*) FROM runs")[0][0] == 10
+        assert db.query("SELECT COUNT(*) FROM runs")[0][0] == 5 * len(writers)
         assert [v for (v,) in db.query("SELECT version FROM schema_version ORDER BY version")] == [1, 2]
 
 
