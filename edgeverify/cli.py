@@ -22,6 +22,10 @@ def _main(argv: list[str]) -> int:
         from .lab.cli import main as lab_main
 
         return lab_main(argv[1:])
+    if argv and argv[0] == "run":  # the front door: its own parser, pytest arguments after --
+        from .front import main as run_main
+
+        return run_main(argv[1:])
     if argv and argv[0] in ("discover", "wait"):  # own parsers, like lab
         from .aws import discover, wait
 
@@ -33,6 +37,7 @@ def _main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="edgeverify", description="Verify a CloudFront + S3 + API Gateway domain. "
                                      "Checks run with pytest: pytest --target FILE [-n 4] [-m SUITE].")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run every suite against TARGET... (edgeverify run --help)")
     sub.add_parser("lab", help="start the local edge lab (edgeverify lab --help)")
     sub.add_parser("discover", help="print a target file built from a live distribution (edgeverify discover --help)")
     sub.add_parser("wait", help="wait until the target's distribution is Deployed (edgeverify wait --help)")
@@ -42,6 +47,14 @@ def _main(argv: list[str]) -> int:
     rules.add_argument("--markdown", action="store_true", help="as a Markdown table")
     check = sub.add_parser("check-target", help="validate a target file and exit")
     check.add_argument("file")
+    merge = sub.add_parser("merge", help="merge the shards' edgeverify.json reports into one summary (Markdown, HTML)")
+    merge.add_argument("inputs", nargs="+", metavar="DIR_OR_JSON", help="shard report folders or edgeverify.json files")
+    merge.add_argument("-o", "--output", default="reports", metavar="OUTDIR", help="where to write (default reports)")
+    shard = sub.add_parser("shard", help="print the target files that shard K of N verifies (deterministic)")
+    shard.add_argument("spec", metavar="K/N")
+    shard.add_argument("paths", nargs="+", metavar="TARGET")
+    recipe = sub.add_parser("recipe", help="list the CI recipes shipped with edgeverify, or print one")
+    recipe.add_argument("name", nargs="?")
     args, rest = parser.parse_known_args(argv)
     try:
         if args.command == "rules":
@@ -52,6 +65,20 @@ def _main(argv: list[str]) -> int:
             target = load_target(args.file)
             print(f"{args.file}: valid target for {target.domain}")
             return 0
+        if args.command == "merge":
+            from .fleet import merge_command
+
+            return merge_command(args.inputs, args.output)
+        if args.command == "shard":
+            from .fleet import shard as shard_paths
+
+            for path in shard_paths(args.paths, args.spec):
+                print(path)
+            return 0
+        if args.command == "recipe":
+            from .recipes import recipe_command
+
+            return recipe_command(args.name)
     except EdgeverifyError as exc:
         print(f"edgeverify: {exc}", file=sys.stderr)
         return 4

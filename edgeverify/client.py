@@ -8,13 +8,16 @@ exchange for rules and reports.
 
 from __future__ import annotations
 
+import http.cookiejar
 import socket
 import ssl
 import threading
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -34,17 +37,20 @@ except ImportError:
 
 USER_AGENT = "edgeverify/0.1 (+post-deploy verification)"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_CHUNK = 64 * 1024
+DEFAULT_CONNECTIONS = 16  # per edge address, like a browser's HTTP/1.1 pool times a few
+BREAKER_THRESHOLD = 3  # consecutive network failures after which an address is not tried again this round
+_CHUNK = 8 * 1024  # decoded per read: a gzip bomb's chunk stays small (zlib expands at most ~1000x)
 
 # Connections opened by the request running on this thread, so its watchdog can cut them.
 _local = threading.local()
 
 
-def _adapter_for(mapping: dict[tuple[str, int], tuple[str, int]]) -> HTTPAdapter:
+def _adapter_for(mapping: dict[tuple[str, int], tuple[str, int]], size: int, stats: Stats) -> HTTPAdapter:
     """An HTTPAdapter whose connections dial the mapped address but keep the URL's host for TLS and Host."""
 
     def new_conn(base: type[HTTPConnection]) -> Callable[[HTTPConnection], socket.socket]:
         def _new_conn(self: HTTPConnection) -> socket.socket:
+            stats.count_connection()
             mapped = mapping.get((self.host.lower(), self.port))
             if mapped is None:
                 return base._new_conn(self)
@@ -74,19 +80,30 @@ def _adapter_for(mapping: dict[tuple[str, int], tuple[str, int]]) -> HTTPAdapter
             super().init_poolmanager(*args, **kwargs)
             self.poolmanager.pool_classes_by_scheme = {"http": http_pool, "https": https_pool}
 
-    return MappedAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+    return MappedAdapter(pool_connections=4, pool_maxsize=size, pool_block=True, max_retries=0)
 
 
 class EdgeClient:
-    """Sends requests to the target's domain and records every exchange."""
+    """Sends requests to the target's domain; stateless apart from its connections and counters.
 
-    def __init__(self, target: Target) -> None:
+    Safe to share between threads: connections come from one bounded pool per edge address
+    (`max_connections`, waiting when all are busy). Evidence (which exchanges a check judged, which
+    unsafe request it sent) lives in the check's attempt (evidence.py), not here.
+    """
+
+    def __init__(self, target: Target, *, deadline: float | None = None) -> None:
         self.target = target
         self.connect_to = tuple(target.connect_to)
         self.mapping = dict(parse_connect_to(s) for s in self.connect_to)
+        self.deadline = deadline  # time.monotonic() after which nothing more is sent (the run's deadline)
+        self.cancelled = threading.Event()  # set on interrupt: nothing more is sent
+        self.stats = Stats()
+        self.breaker = Breaker(threshold=BREAKER_THRESHOLD)
         self.session = requests.Session()
         self.session.trust_env = False  # no proxies or netrc from the environment: we test the edge itself
-        adapter = _adapter_for(self.mapping)
+        self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))  # no cookie jar
+        size = max(1, int(getattr(target, "max_connections", DEFAULT_CONNECTIONS)))
+        adapter = _adapter_for(self.mapping, size, self.stats)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.clear()
@@ -95,30 +112,47 @@ class EdgeClient:
         self.verify: bool | str = False if target.insecure else (target.ca_bundle or True)
         if target.insecure:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        self.log: list[Exchange] = []  # exchanges of the current check; the plugin resets it
-        self.sent_unrepeatable = False  # a state-changing request went out in this attempt
-        self._shared: dict[str, Exchange] = {}  # plain GETs that several checks judge (see fetch)
+
+    def close(self) -> None:
+        self.session.close()
 
     def url(self, path: str, scheme: str = "https") -> str:
         return path if "://" in path else self.target.url(path, scheme)
 
+    def address(self, url: str) -> tuple[str, int]:
+        """The address a request to `url` dials (after --connect-to)."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return self.mapping.get((host, port), (host, port))
+
     def request(self, method: str, path: str, *, scheme: str = "https", headers: dict[str, str] | None = None,
-                json: Any = None, data: bytes | str | None = None, follow_redirects: bool = False,
-                repeat_safe: bool | None = None) -> Exchange:
+                json: Any = None, data: bytes | str | None = None, follow_redirects: bool = False) -> Exchange:
         """Send one request and return its recorded exchange; network failures are recorded, not raised."""
         method = method.upper()
-        if method not in SAFE_METHODS and not repeat_safe:
-            self.sent_unrepeatable = True
         timeouts = self.target.timeouts
         req = requests.Request(method, self.url(path, scheme), headers=headers or {}, json=json, data=data)
         prepared = self.session.prepare_request(req)
         ex = Exchange(method=method, url=prepared.url or "", request_headers=[(k, str(v)) for k, v in prepared.headers.items()],
                       request_body=_as_bytes(prepared.body), started_at=time.time(), connect_to=self.connect_to,
                       ca_bundle=self.target.ca_bundle, insecure=self.target.insecure)
+        total = timeouts.total
+        if self.deadline is not None:
+            total = min(total, self.deadline - time.monotonic())
+        address = self.address(ex.url)
+        refused = self._refusal(address, total)
+        if refused is not None:
+            ex.error, ex.error_phase = refused
+            return ex
+        self.stats.count_request()
         _local.conns = []
         aborted = threading.Event()
+        _local_conns = _local.conns
+
+        cut_at: list[float] = []
 
         def cut() -> None:  # total-time bound: a dripping server cannot hold the check past it
+            cut_at.append(time.monotonic())
             aborted.set()
             for conn in list(_local_conns):
                 sock = getattr(conn, "sock", None)
@@ -128,16 +162,17 @@ class EdgeClient:
                     except OSError:
                         pass
 
-        _local_conns = _local.conns
-        watchdog = threading.Timer(timeouts.total, cut)
+        watchdog = threading.Timer(total, cut)
         watchdog.daemon = True
         start = time.monotonic()
         watchdog.start()
         response = None
+        headers_at = float("inf")
         try:
             response = self.session.send(prepared, stream=True, allow_redirects=follow_redirects, verify=self.verify,
-                                         timeout=(timeouts.connect, timeouts.read))
-            ex.ttfb_s = time.monotonic() - start
+                                         timeout=(min(timeouts.connect, total), timeouts.read))
+            headers_at = time.monotonic()
+            ex.ttfb_s = headers_at - start
             ex.status, ex.reason = response.status_code, response.reason or ""
             ex.url = response.url or ex.url
             ex.headers = list(response.raw.headers.items())
@@ -146,44 +181,33 @@ class EdgeClient:
                 ex.body, ex.body_truncated = _read_bounded(response, self.target.max_body_bytes)
             else:
                 response.content  # noqa: B018 - marks the (empty) body read, so the connection is reused
-        except requests.exceptions.SSLError as exc:
-            ex.error = "TLS handshake failed: " + _reason(exc)
-        except requests.exceptions.ConnectTimeout:
-            ex.error = f"no connection within the connect bound of {timeouts.connect:g} s"
         except requests.exceptions.RequestException as exc:
-            if aborted.is_set():
-                ex.error = f"exceeded the total time bound of {timeouts.total:g} s (server too slow or dripping)"
-            elif isinstance(exc, requests.exceptions.ReadTimeout):
-                ex.error = f"no data for {timeouts.read:g} s (read bound)"
-            else:
-                ex.error = _reason(exc)
+            ex.error, ex.error_phase = _failure(exc, ex.status is not None, timeouts)
         finally:
             watchdog.cancel()
             if response is not None:
                 response.close()
             ex.elapsed_s = time.monotonic() - start
-        if aborted.is_set():  # whatever arrived is incomplete: judge it as no response
-            ex.error = f"exceeded the total time bound of {timeouts.total:g} s (server too slow or dripping)"
-            ex.status, ex.body_truncated = None, True
-        self.log.append(ex)
+        if aborted.is_set():  # whatever arrived is incomplete
+            in_body = bool(cut_at) and cut_at[0] >= headers_at
+            if not in_body:  # the headers themselves were cut: nothing of them can be trusted
+                ex.status, ex.reason, ex.headers, ex.body = None, "", [], b""
+            ex.error_phase = "body" if in_body else "headers"
+            ex.error = (f"exceeded the total time bound of {total:g} s while reading the "
+                        f"{'body' if in_body else 'response headers'} (server too slow or dripping)")
+        self.breaker.record(address, ex)
         return ex
 
-    def fetch(self, path: str) -> Exchange:
-        """A plain GET whose answer several checks judge: sent once per run, until a check has to retry."""
-        ex = self._shared.get(path)
-        if ex is None or ex.status is None:
-            ex = self._shared[path] = self.get(path)
-        else:
-            self.log.append(ex)
-        return ex
-
-    def seed(self, path: str, ex: Exchange) -> None:
-        """Share an answer fetched elsewhere (the run's entry document snapshot) as if fetched here."""
-        self._shared[path] = ex
-
-    def forget_shared(self) -> None:
-        """A check is retrying: the edge may have changed, so shared answers are fetched again."""
-        self._shared.clear()
+    def _refusal(self, address: tuple[str, int], total: float) -> tuple[str, str] | None:
+        """Why a request is not sent at all (run deadline, interrupt, an edge that keeps failing), or None."""
+        if self.cancelled.is_set():
+            return "not sent: the run was interrupted", "deadline"
+        if total <= 0:
+            return "not sent: the run's deadline (timeouts.run) had passed", "deadline"
+        tripped = self.breaker.tripped(address)
+        if tripped is not None:
+            return tripped, "unreachable"
+        return None
 
     def get(self, path: str, **kwargs: Any) -> Exchange:
         return self.request("GET", path, **kwargs)
@@ -278,9 +302,82 @@ def _reason(exc: BaseException) -> str:
     """The innermost, most specific message of a requests/urllib3 error chain."""
     text = str(exc)
     for marker in ("certificate verify failed", "Connection refused", "Name or service not known",
-                   "Connection reset", "Remote end closed", "wrong version number"):
+                   "Temporary failure in name resolution", "No address associated", "Network is unreachable",
+                   "Connection reset", "Remote end closed", "wrong version number", "BadStatusLine",
+                   "Response ended prematurely", "IncompleteRead", "Connection broken"):
         if marker in text:
             detail = text[text.index(marker):].split("'")[0].split(")")[0]
             return detail.rstrip(" .,(")
     return text[:300]
 
+
+_DNS_MARKERS = ("Name or service not known", "Temporary failure in name resolution", "No address associated",
+                "nodename nor servname", "getaddrinfo failed")
+
+
+def _failure(exc: requests.exceptions.RequestException, got_headers: bool, timeouts: Any) -> tuple[str, str]:
+    """A network failure in words, and the phase it happened in."""
+    text = str(exc)
+    if got_headers:
+        return f"the connection broke while reading the body: {_reason(exc)}", "body"
+    if isinstance(exc, requests.exceptions.SSLError) or "handshake" in text.lower():
+        return "TLS handshake failed: " + _reason(exc), "tls"
+    if any(m in text for m in _DNS_MARKERS):
+        return f"DNS lookup failed: {_reason(exc)}", "dns"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"no connection within the connect bound of {timeouts.connect:g} s", "connect"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return f"no response headers within the read bound of {timeouts.read:g} s", "headers"
+    if isinstance(exc, requests.exceptions.ConnectionError) and any(
+            m in text for m in ("refused", "unreachable", "No route", "NewConnectionError")):
+        return f"could not connect: {_reason(exc)}", "connect"
+    return f"the response headers did not arrive whole: {_reason(exc)}", "headers"
+
+
+@dataclass(slots=True)
+class Stats:
+    """What went on the wire: requests sent and connections opened."""
+
+    requests: int = 0
+    connections: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count_request(self) -> None:
+        with self._lock:
+            self.requests += 1
+
+    def count_connection(self) -> None:
+        with self._lock:
+            self.connections += 1
+
+
+@dataclass(slots=True)
+class Breaker:
+    """After `threshold` consecutive network failures to one address, further requests fail fast.
+
+    A dead or blackholed edge then costs a few connect timeouts, not one per request. `reset`
+    (a new retry round) lets the address be tried again.
+    """
+
+    threshold: int
+    _failures: dict[tuple[str, int], list[str]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, address: tuple[str, int], ex: Exchange) -> None:
+        with self._lock:
+            if ex.status is not None:
+                self._failures.pop(address, None)
+            elif ex.error_phase in ("dns", "connect", "tls", "headers"):
+                self._failures.setdefault(address, []).append(ex.error or "")
+
+    def tripped(self, address: tuple[str, int]) -> str | None:
+        with self._lock:
+            failures = self._failures.get(address, [])
+            if len(failures) < self.threshold:
+                return None
+            return (f"not sent: {address[0]}:{address[1]} failed {len(failures)} times in a row "
+                    f"(first: {failures[0]})")
+
+    def reset(self) -> None:
+        with self._lock:
+            self._failures.clear()

@@ -1,7 +1,7 @@
 """Asset discovery: the same-origin files an entry document makes a browser fetch.
 
-`referenced_assets` is pure. `discover_assets` fetches the entry document once per client (so once
-per run on each xdist worker, never at collection time) and remembers the answer.
+`referenced_assets` is pure. `discover_assets` reads the run's shared entry document (never at
+collection time, so every xdist worker collects the same checks).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 if TYPE_CHECKING:
-    from .client import EdgeClient
+    from .evidence import Attempt
     from .target import Target
 
 # <link rel=...> values whose href a browser fetches as part of the page.
@@ -63,17 +63,17 @@ def referenced_assets(html: str, domain: str, page: str = "/") -> list[str]:
     return list(seen)
 
 
-def discover_assets(edge: EdgeClient, target: Target) -> list[str]:
+def discover_assets(edge: Attempt, target: Target) -> list[str]:
     """The entry document's assets plus target.static.assets.
 
-    The entry document comes from the client's shared fetch: one request per run, the same release
-    for every check of a worker, and fetched again when a check retries during propagation.
+    The entry document is the run's shared answer (the one the release gate saw): one request per
+    run, the same release for every check, fetched again when failing checks retry.
     """
     declared = list(dict.fromkeys(target.static.assets))
     if not target.static.discover or not target.static.pages:
         return declared
     entry = target.static.pages[0]
-    ex = edge.fetch(entry)
+    ex = edge.fetch(entry, whole=True)
     if ex.status != 200 or ex.content_type != "text/html":
         return declared
     return list(dict.fromkeys(referenced_assets(ex.text, target.domain, entry) + declared))

@@ -17,3 +17,14 @@ class LabError(EdgeverifyError):
 
 class AwsError(EdgeverifyError):
     """An AWS call failed in a way the user must fix (credentials, ids, permissions)."""
+
+
+class CouldNotJudge(EdgeverifyError):
+    """A check had no whole answer to judge (no response, a broken or cut body, the run's deadline).
+
+    It ends the check as an error, never as a pass or a failure of the rule.
+    """
+
+    def __init__(self, reason: str, exchange: object | None = None) -> None:
+        super().__init__(reason)
+        self.exchange = exchange

@@ -38,6 +38,7 @@ class Exchange:
     ca_bundle: str | None = None
     insecure: bool = False
     tls_version: str | None = None
+    ref: str = ""  # the exchange's id in reports, set when first reported
 
     def header(self, name: str) -> str | None:
         """The header's values joined as HTTP allows, or None when absent."""
@@ -61,6 +62,11 @@ class Exchange:
     @property
     def x_cache(self) -> str:
         return self.header("x-cache") or ""
+
+    @property
+    def complete(self) -> bool:
+        """The status, the headers and the body to its end (or to the size bound) arrived."""
+        return self.status is not None and self.error is None
 
     @property
     def text(self) -> str:

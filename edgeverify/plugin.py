@@ -1,45 +1,67 @@
-"""The pytest plugin: options, fixtures, markers, retry around each check, failure output, reports.
+"""The pytest plugin: options, collection, the engine's verdicts turned into test outcomes, reports.
 
-It holds no HTTP logic (that is client.py) and no rules (rules/).
+It holds no HTTP logic (client.py, evidence.py), no scheduling (engine.py) and no rules (rules/).
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import tempfile
+import threading
 import time
+from collections.abc import Generator
 from pathlib import Path
-from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
 
 from . import reports
 from .client import EdgeClient
-from .errors import EdgeverifyError, TargetError
+from .engine import Check, Engine, Verdict
+from .errors import CouldNotJudge, EdgeverifyError, TargetError
+from .evidence import Attempt, Ledger, Run
 from .exchange import Exchange
-from .release import entry_snapshot, seed_entry, wait_for_release
-from .retry import converge
+from .redact import redact
+from .release import entry_snapshot, snapshot_exchange
 from .rules import RULES, Violation
 from .target import Target, load_target, parse_connect_to
 
 SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "config")
+# Arguments the engine can supply to a check without pytest's fixtures.
+ENGINE_ARGS = frozenset({"edge", "target"})
 _TARGET = pytest.StashKey[Target]()
 _DEADLINE = pytest.StashKey[float]()  # time.monotonic() after which failing checks are not retried
-_RECORDS = pytest.StashKey[list[dict[str, Any]]]()
-_OUTCOME = pytest.StashKey[dict[str, Any]]()
-_ADVISORY = pytest.StashKey[str]()
-_REPORT_PATHS = pytest.StashKey[list[Path]]()
+_RUN_DEADLINE = pytest.StashKey[float]()  # time.monotonic() after which nothing runs
+_RECORDS = pytest.StashKey[dict[str, dict[str, Any]]]()  # check id -> record (controller)
+_TABLE = pytest.StashKey[dict[str, dict[str, Any]]]()  # exchange ref -> exchange record (controller)
+_ENGINE = pytest.StashKey[Engine]()
 _ENTRY = pytest.StashKey[dict[str, Any] | None]()  # the entry document, fetched once per run
-_RELEASE_WAIT = pytest.StashKey[float]()  # seconds until this worker saw the release marker
+_LEDGER = pytest.StashKey[str]()
+_STARTED = pytest.StashKey[float]()  # time.time() at configure
+_REPORT_PATHS = pytest.StashKey[list[Path]]()
+_VERDICT = pytest.StashKey[Verdict]()
+_CHECK_ID = pytest.StashKey[str]()
+_ADVISORY = pytest.StashKey[str]()
+_ATTEMPT = pytest.StashKey[Attempt]()
 INSECURE_WARNING = ("edgeverify: WARNING: TLS VERIFICATION IS OFF (--insecure / insecure: true). "
                     "Certificates are not checked; do not trust a pass.")
 _config: pytest.Config | None = None  # logreport hooks get no config; set at session start
+_shipped: set[str] = set()  # exchange refs already sent to the controller by this process
+_counter = iter(range(1, 1 << 62))
+
+
+def suites_dir() -> Path:
+    """The suites shipped with the package (the repository's suites/ in a clone)."""
+    import edgeverify.suites
+
+    return Path(next(iter(edgeverify.suites.__path__)))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("edgeverify", "edgeverify: verify a CDN-fronted domain")
     group.addoption("--target", default=os.environ.get("EDGEVERIFY_TARGET"), metavar="FILE",
-                    help="target YAML describing the domain (env EDGEVERIFY_TARGET)")
+                    help="target YAML describing the domain (env EDGEVERIFY_TARGET); runs the packaged suites")
     group.addoption("--connect-to", action="append", default=None, metavar="HOST:PORT:ADDR:PORT",
                     help="like curl --connect-to; repeatable; replaces the target's connect_to "
                          "(env EDGEVERIFY_CONNECT_TO, space-separated)")
@@ -47,10 +69,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="CA bundle that must verify the edge's certificate (env EDGEVERIFY_CA_BUNDLE)")
     group.addoption("--insecure", action="store_true", default=False,
                     help="turn TLS verification OFF (reported loudly); certificate checks will fail")
-    group.addoption("--propagation-timeout", type=float, default=None, metavar="SECONDS",
+    group.addoption("--propagation-timeout", default=None, metavar="SECONDS",
                     help="retry failing checks until this many seconds after the run starts")
+    group.addoption("--run-timeout", default=None, metavar="SECONDS",
+                    help="end the whole run after this many seconds (default: timeouts.run, or the propagation "
+                         "deadline plus 120 s); checks still running end as errors, reports are written")
     group.addoption("--reports-dir", default="reports", metavar="DIR",
-                    help="where junit.xml, edgeverify.json and summary.md are written (default: reports)")
+                    help="where junit.xml, edgeverify.json, summary.md and report.html are written (default: reports)")
     group.addoption("--strict-advisories", action="store_true", default=False,
                     help="advisory findings fail the run (pytest already owns --strict)")
 
@@ -61,22 +86,66 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{suite}: the {suite} suite")
     config.addinivalue_line("markers", "rule(id): the edgeverify rule a check enforces (adds its suite marker)")
     config.addinivalue_line("markers", "release_independent: the check does not wait for the release marker")
-    config.stash[_RECORDS] = []
+    config.stash[_RECORDS] = {}
+    config.stash[_TABLE] = {}
+    config.stash[_STARTED] = time.time()
     config.stash[_DEADLINE] = time.monotonic()
     path = config.getoption("target")
-    if path:
-        try:
-            target = _load_with_overrides(config, path)
-        except TargetError as exc:
-            raise pytest.UsageError(str(exc)) from None
-        config.stash[_TARGET] = target
-        config.stash[_DEADLINE] = time.monotonic() + target.propagation.timeout
-        worker_input = getattr(config, "workerinput", None)
-        if worker_input and "edgeverify_deadline" in worker_input:  # one deadline for the whole run
-            config.stash[_DEADLINE] = time.monotonic() + worker_input["edgeverify_deadline"] - time.time()
-            config.stash[_ENTRY] = worker_input.get("edgeverify_entry")
-        if not hasattr(config, "workerinput") and not config.option.xmlpath:
-            config.option.xmlpath = str(Path(config.getoption("reports_dir")) / "junit.xml")
+    if not path:
+        return
+    try:
+        target = _load_with_overrides(config, path)
+    except TargetError as exc:
+        raise pytest.UsageError(redact(str(exc))) from None
+    config.stash[_TARGET] = target
+    now = time.monotonic()
+    config.stash[_DEADLINE] = now + target.propagation.timeout
+    config.stash[_RUN_DEADLINE] = now + _run_seconds(config, target)
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input and "edgeverify_deadline" in worker_input:  # one deadline for the whole run
+        config.stash[_DEADLINE] = now + worker_input["edgeverify_deadline"] - time.time()
+        config.stash[_RUN_DEADLINE] = now + worker_input["edgeverify_run_deadline"] - time.time()
+        config.stash[_ENTRY] = worker_input.get("edgeverify_entry")
+        config.stash[_LEDGER] = worker_input["edgeverify_ledger"]
+    else:
+        config.stash[_LEDGER] = tempfile.mkdtemp(prefix="edgeverify-ledger-")
+        _install_signal_handlers()
+    if config.args_source != pytest.Config.ArgsSource.ARGS:  # no paths named: the packaged suites, nothing else
+        config.args = [str(suites_dir())]
+    if not worker_input and not config.option.xmlpath:
+        config.option.xmlpath = str(Path(config.getoption("reports_dir")) / "junit.xml")
+
+
+def _install_signal_handlers() -> None:
+    """SIGTERM ends the run like Ctrl-C does: checks stop, reports are still written."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, terminate)
+
+
+def _seconds(config: pytest.Config, option: str, flag: str, minimum: float, maximum: float) -> float | None:
+    raw = config.getoption(option)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise TargetError(f"{flag} {raw!r}: not a number of seconds.") from None
+    if value != value or value in (float("inf"), float("-inf")) or not minimum <= value <= maximum:
+        raise TargetError(f"{flag} {raw}: must be a number of seconds from {minimum:g} to {maximum:g}.")
+    return value
+
+
+def _run_seconds(config: pytest.Config, target: Target) -> float:
+    explicit = _seconds(config, "run_timeout", "--run-timeout", 1, 7 * 86400)
+    if explicit is not None:
+        return explicit
+    run = getattr(target.timeouts, "run", None)
+    return float(run) if run else target.propagation.timeout + 120.0
 
 
 def _load_with_overrides(config: pytest.Config, path: str) -> Target:
@@ -84,9 +153,12 @@ def _load_with_overrides(config: pytest.Config, path: str) -> Target:
     specs = config.getoption("connect_to") or os.environ.get("EDGEVERIFY_CONNECT_TO", "").split()
     for spec in specs:
         try:
-            parse_connect_to(spec)
+            (host, _), _ = parse_connect_to(spec)
         except ValueError as exc:
             raise TargetError(f"--connect-to: {exc}.") from None
+        if host != target.domain.lower():
+            raise TargetError(f"--connect-to {spec}: maps {host}, but the target's domain is {target.domain}; "
+                              "it would never be used.")
     if specs:
         target.connect_to = list(specs)
     if config.getoption("ca_bundle"):
@@ -95,10 +167,8 @@ def _load_with_overrides(config: pytest.Config, path: str) -> Target:
         raise TargetError(f"CA bundle {target.ca_bundle} (from {path} or --ca-bundle): file not found.")
     if config.getoption("insecure"):
         target.insecure = True
-    timeout = config.getoption("propagation_timeout")
+    timeout = _seconds(config, "propagation_timeout", "--propagation-timeout", 0, 86400)
     if timeout is not None:
-        if timeout < 0:
-            raise TargetError("--propagation-timeout must be 0 or more seconds.")
         target.propagation.timeout = timeout
     return target
 
@@ -116,16 +186,24 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Items come from the target file only, so every xdist worker collects the same checks."""
+    """Items come from the target file only, so every xdist worker collects the same checks.
+
+    Ids never carry a secret: a call's name, or its path with ${VAR} in place of any secret.
+    """
     target = metafunc.config.stash.get(_TARGET, None)
     if target is None:
         return
     if "page" in metafunc.fixturenames:
-        metafunc.parametrize("page", target.static.pages)
+        metafunc.parametrize("page", target.static.pages, ids=[redact(p) for p in target.static.pages])
     if "api_call" in metafunc.fixturenames:
-        metafunc.parametrize("api_call", target.api.calls, ids=[c.label for c in target.api.calls])
+        metafunc.parametrize("api_call", target.api.calls, ids=[redact(c.label) for c in target.api.calls])
     if "deep_link" in metafunc.fixturenames:
-        metafunc.parametrize("deep_link", target.spa.deep_links)
+        metafunc.parametrize("deep_link", target.spa.deep_links, ids=[redact(p) for p in target.spa.deep_links])
+
+
+def check_id(item: pytest.Item) -> str:
+    """A stable id for a check, the same wherever the suites are installed: '<suite file>::<test name>'."""
+    return f"{Path(str(item.path)).name}::{item.name}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -137,87 +215,138 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if rule_id not in RULES:
                 raise pytest.UsageError(f"{item.nodeid}: unknown rule id '{rule_id}'")
             item.add_marker(RULES[rule_id].suite)
+            item.extra_keyword_matches.add(rule_id)  # -k cache.api_never_hit, -k parity
+            item.stash[_CHECK_ID] = check_id(item)
         needs_target = needs_target or "target" in getattr(item, "fixturenames", ())
     if needs_target and _TARGET not in config.stash:
         raise pytest.UsageError("edgeverify: no target. Pass --target FILE (see targets/example.yaml), "
                                 "or set EDGEVERIFY_TARGET.")
 
 
+def target_of(config: pytest.Config) -> Target:
+    """The validated target, with command-line overrides applied."""
+    return config.stash[_TARGET]
+
+
+def edge_for(request: pytest.FixtureRequest) -> Attempt | None:
+    """The check's evidence, an Attempt. The engine gives each check its own (see pytest_runtest_setup);
+    a check the engine cannot run (it takes other fixtures) gets one here, and runs once."""
+    if request.node.stash.get(_VERDICT, None) is not None:
+        return None
+    attempt = Attempt(engine_of(request.config).run)
+    request.node.stash[_ATTEMPT] = attempt
+    return attempt
+
+
 @pytest.fixture(scope="session")
 def target(pytestconfig: pytest.Config) -> Target:
     """The validated target, with command-line overrides applied."""
-    return pytestconfig.stash[_TARGET]
-
-
-@pytest.fixture(scope="session")
-def edge_client(target: Target, pytestconfig: pytest.Config) -> Iterator[EdgeClient]:
-    client = EdgeClient(target)
-    seed_entry(client, target, pytestconfig.stash.get(_ENTRY, None))
-    yield client
-    client.session.close()
-
-
-@pytest.fixture(scope="session")
-def released(edge_client: EdgeClient, target: Target, pytestconfig: pytest.Config) -> float | None:
-    """Wait until the edge serves the target's release marker; the seconds it took, or None if none declared."""
-    waited = wait_for_release(edge_client, target, pytestconfig.stash[_DEADLINE])
-    if waited is not None:
-        pytestconfig.stash[_RELEASE_WAIT] = round(waited, 3)
-    return waited
+    return target_of(pytestconfig)
 
 
 @pytest.fixture
-def edge(edge_client: EdgeClient, request: pytest.FixtureRequest) -> EdgeClient:
-    """The edge client, for one check (its exchanges are recorded per attempt).
+def edge(request: pytest.FixtureRequest) -> Attempt | None:
+    """The check's evidence (an Attempt); see edge_for."""
+    return edge_for(request)
 
-    Checks wait for the release marker first, except those marked release_independent (the
-    certificate does not depend on which build is served, and must be judged even when TLS fails).
-    """
-    if request.node.get_closest_marker("release_independent") is None:
-        request.getfixturevalue("released")
-    edge_client.log = []
-    return edge_client
+
+# -- the engine ------------------------------------------------------------------------------------
+
+def engine_of(config: pytest.Config) -> Engine:
+    engine = config.stash.get(_ENGINE, None)
+    if engine is None:
+        target = config.stash[_TARGET]
+        run_deadline = config.stash[_RUN_DEADLINE]
+        transport = EdgeClient(target, deadline=run_deadline)
+        run = Run(target, transport, Ledger(Path(config.stash[_LEDGER])))
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        quiet = hasattr(config, "workerinput") or reporter is None
+
+        def progress(message: str) -> None:
+            if not quiet and reporter is not None:
+                reporter.write_line(f"edgeverify: {message}")
+
+        engine = Engine(run, config.stash[_DEADLINE], run_deadline, progress)
+        snapshot = config.stash.get(_ENTRY, None)
+        if snapshot:
+            engine.seed_snapshot(snapshot_exchange(snapshot))
+        config.stash[_ENGINE] = engine
+    return engine
+
+
+def _engine_check(item: pytest.Item) -> Check | None:
+    """The item as an engine check, when every argument it takes is one the engine can give."""
+    if not isinstance(item, pytest.Function) or item.get_closest_marker("rule") is None:
+        return None
+    argnames = set(item._fixtureinfo.argnames)
+    if "edge" not in argnames:
+        return None
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if not argnames <= ENGINE_ARGS | set(params):
+        return None
+    kwargs = {name: params[name] for name in argnames if name in params}
+    if "target" in argnames:
+        kwargs["target"] = item.config.stash[_TARGET]
+    return Check(item.stash[_CHECK_ID], item.obj, kwargs,
+                 gated=item.get_closest_marker("release_independent") is None)
+
+
+def _batch_mode(config: pytest.Config) -> bool:
+    """One process runs every check concurrently; under xdist each worker runs its items one by one."""
+    return not hasattr(config, "workerinput") and config.pluginmanager.get_plugin("dsession") is None
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    config = session.config
+    if (_TARGET in config.stash and _batch_mode(config) and not config.option.collectonly
+            and session.items and not session.shouldfail):
+        checks = [c for c in (_engine_check(item) for item in session.items) if c is not None]
+        if checks:
+            engine = engine_of(config)
+            started = time.monotonic()
+            engine.run_checks(checks)
+            run = engine.run
+            engine.progress(f"{len(checks)} checks judged {run.transport.stats.requests} responses "
+                            f"({run.distinct} distinct requests, {run.transport.stats.connections} connections) "
+                            f"in {time.monotonic() - started:.2f} s")
+    return (yield)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A check's verdict is known before pytest sets it up: one that could not be judged is an error here."""
+    config = item.config
+    if _TARGET not in config.stash:
+        return
+    if time.monotonic() >= config.stash[_RUN_DEADLINE]:
+        raise CouldNotJudge("not run: the run's deadline (timeouts.run / --run-timeout) had passed")
+    check = _engine_check(item)
+    if check is None:
+        return
+    engine = engine_of(config)
+    if check.id not in engine.verdicts:
+        engine.run_checks([check])
+    verdict = engine.verdicts[check.id]
+    item.stash[_VERDICT] = verdict
+    if verdict.status == "error":
+        raise verdict.exception or CouldNotJudge("could not judge")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run a check until it passes or the propagation deadline passes."""
-    if "edge" not in pyfuncitem.fixturenames:
-        if pyfuncitem.get_closest_marker("rule") is None:
-            return None
-        try:  # no edge, nothing to retry (e.g. the config audit); advisories are still reported, not failed
-            pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames})
-        except Violation as exc:
-            if exc.advisory and not pyfuncitem.config.getoption("strict_advisories"):
-                pyfuncitem.stash[_ADVISORY] = exc.render()
-                return True
-            raise
-        return True
-    client: EdgeClient = pyfuncitem.funcargs["edge"]  # type: ignore[assignment]
-    target: Target = pyfuncitem.config.stash[_TARGET]
-    args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-
-    tries = 0
-
-    def attempt() -> None:
-        nonlocal tries
-        tries += 1
-        client.log = []
-        client.sent_unrepeatable = False
-        if tries > 1:
-            client.forget_shared()
-        pyfuncitem.obj(**args)
-
+    """Replay the engine's verdict (or run a check the engine cannot, like the AWS audit, once)."""
+    if pyfuncitem.get_closest_marker("rule") is None:
+        return None
+    verdict = pyfuncitem.stash.get(_VERDICT, None)
     try:
-        _, outcome = converge(attempt, target.propagation, pyfuncitem.config.stash[_DEADLINE],
-                              may_retry=lambda: not client.sent_unrepeatable)
-        pyfuncitem.stash[_OUTCOME] = {"attempts": outcome.attempts, "elapsed_s": round(outcome.elapsed_s, 3),
-                                      "converged_after_s": _round(outcome.converged_after_s)}
+        if verdict is None:
+            pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames})
+        elif verdict.exception is not None:
+            raise verdict.exception
     except Violation as exc:
-        attempts = exc.attempts
-        pyfuncitem.stash[_OUTCOME] = {"attempts": attempts.count if attempts else 1,
-                                      "elapsed_s": round(attempts.elapsed_s, 3) if attempts else 0.0,
-                                      "converged_after_s": None}
+        if _TARGET in pyfuncitem.config.stash:
+            exc.context(pyfuncitem.config.stash[_TARGET].api.prefix)
         if exc.advisory and not pyfuncitem.config.getoption("strict_advisories"):
             pyfuncitem.stash[_ADVISORY] = exc.render()
             return True
@@ -225,35 +354,81 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     return True
 
 
+# -- records and reports ---------------------------------------------------------------------------
+
+def _ref(ex: Exchange) -> str:
+    if not ex.ref:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "m")
+        ex.ref = f"{worker}.{next(_counter)}"
+    return ex.ref
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
                                ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     excinfo = call.excinfo
-    if excinfo is not None and isinstance(excinfo.value, (Violation, EdgeverifyError)):
-        value = excinfo.value
-        report.longrepr = value.render() if isinstance(value, Violation) else f"{type(value).__name__}: {value}"
-    if call.when == "call" or report.failed or report.skipped:
-        client = item.funcargs.get("edge") if isinstance(item, pytest.Function) else None
-        log: list[Exchange] = client.log if isinstance(client, EdgeClient) else []
-        marker = item.get_closest_marker("rule")
-        rule = RULES.get(marker.args[0]) if marker else None
-        violation = excinfo.value if excinfo is not None and isinstance(excinfo.value, Violation) else None
-        if violation is not None:
-            rule = violation.rule
-            if not log and violation.exchange is not None:  # failed in setup (the release gate)
-                log = [violation.exchange, *violation.extra]
-        report.edgeverify = {  # type: ignore[attr-defined]
-            "rule": rule.id if rule else None,
-            "suite": rule.suite if rule else None,
-            "summary": rule.summary if rule else None,
-            "severity": rule.severity if rule else None,
-            "advisory": item.stash.get(_ADVISORY, None),
-            "release_served_after_s": item.config.stash.get(_RELEASE_WAIT, None),
-            **item.stash.get(_OUTCOME, {}),  # type: ignore[arg-type]
-            "exchanges": [ex.to_dict() for ex in log],
-        }
+    value = excinfo.value if excinfo is not None else None
+    if isinstance(value, Violation):
+        report.longrepr = value.render()
+    elif isinstance(value, EdgeverifyError):
+        report.longrepr = redact(f"{'ERROR (could not judge)' if isinstance(value, CouldNotJudge) else type(value).__name__}: "
+                                 f"{value}")
+    if not (call.when == "call" or report.failed or report.skipped):
+        return report
+    marker = item.get_closest_marker("rule")
+    rule = RULES.get(marker.args[0]) if marker else None
+    verdict = item.stash.get(_VERDICT, None)
+    attempt = item.stash.get(_ATTEMPT, None)
+    exchanges: list[Exchange] = list(verdict.exchanges) if verdict else (list(attempt.exchanges) if attempt else [])
+    if isinstance(value, Violation):
+        rule = value.rule
+        for ex in ([value.exchange] if value.exchange else []) + value.extra:
+            if all(ex is not e for e in exchanges):
+                exchanges.append(ex)
+    elif isinstance(value, CouldNotJudge) and isinstance(value.exchange, Exchange):
+        if all(value.exchange is not e for e in exchanges):
+            exchanges.append(value.exchange)
+    table: dict[str, dict[str, Any]] = {}
+    refs = []
+    for ex in exchanges:
+        ref = _ref(ex)
+        refs.append(ref)
+        if ref not in _shipped:
+            _shipped.add(ref)
+            table[ref] = ex.to_dict()
+    violation = value if isinstance(value, Violation) else None
+    report.edgeverify = {  # type: ignore[attr-defined]
+        "id": item.stash.get(_CHECK_ID, item.nodeid),
+        "rule": rule.id if rule else None,
+        "suite": rule.suite if rule else None,
+        "summary": rule.summary if rule else None,
+        "severity": rule.severity if rule else None,
+        "advisory": item.stash.get(_ADVISORY, None),
+        "error_kind": "could_not_judge" if isinstance(value, CouldNotJudge) else None,
+        "expected": redact(violation.expected) if violation else None,
+        "actual": redact(violation.actual) if violation else None,
+        "cause": redact(violation.likely) if violation and violation.likely else None,
+        "reproduce": redact(violation.reproduce) if violation and violation.reproduce else None,
+        "attempts": verdict.attempts if verdict else (1 if call.when == "call" else 0),
+        "elapsed_s": round(verdict.elapsed_s, 3) if verdict else round(call.duration, 3),
+        "converged_after_s": _round(verdict.converged_after_s) if verdict else None,
+        "pops": sorted({p for p in (ex.header("x-amz-cf-pop") for ex in exchanges) if p}),
+        "user_properties": [[str(k), redact(str(v))] for k, v in item.user_properties],
+        "gate": _gate_data(item.config),
+        "exchanges": refs,
+        "exchange_table": table,
+    }
     return report
+
+
+def _gate_data(config: pytest.Config) -> dict[str, Any] | None:
+    """This process's release gate, carried in each record so that the xdist controller sees the workers'."""
+    engine = config.stash.get(_ENGINE, None)
+    gate = engine.gate if engine is not None else None
+    if gate is None:
+        return None
+    return {"passed": gate.passed, "waited_s": gate.waited_s, "reason": None if gate.passed else redact(gate.reason())}
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -263,15 +438,15 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     config = _config
     if config is None or hasattr(config, "workerinput"):
         return
-    records = config.stash[_RECORDS]
-    records[:] = [r for r in records if r["nodeid"] != report.nodeid]  # setup failure then teardown: keep last
-    records.append(reports.record(report, data))
+    config.stash[_TABLE].update(data.pop("exchange_table", {}))
+    record = reports.record(report, data)
+    config.stash[_RECORDS][record["id"]] = record  # a setup failure then its teardown: the last one stays
 
 
 @pytest.hookimpl(tryfirst=True, specname="pytest_sessionstart")
 def pytest_sessionstart_wait_for_deploy(session: pytest.Session) -> None:
     """Before any suite (and before xdist starts workers): wait until the target's distribution is Deployed,
-    then take the entry document every check will judge."""
+    then take the entry document every worker will judge."""
     config = session.config
     target = config.stash.get(_TARGET, None)
     if target is None or hasattr(config, "workerinput"):
@@ -280,23 +455,27 @@ def pytest_sessionstart_wait_for_deploy(session: pytest.Session) -> None:
 
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     try:
-        wait_before_run(target, config.stash[_DEADLINE],
+        wait_before_run(target, min(config.stash[_DEADLINE], config.stash[_RUN_DEADLINE]),
                         lambda message: reporter.write_line(f"edgeverify: {message}") if reporter else None)
-    except NotDeployed as exc:  # not a usage error: the deploy is not finished within the deadline
+    except NotDeployed as exc:  # not a usage error: the deploy did not finish within the deadline
+        _write_reports(config, 1, note=f"the distribution was not deployed in time: {exc}")
         pytest.exit(f"edgeverify: {exc}", returncode=1)
     except EdgeverifyError as exc:
-        raise pytest.UsageError(f"edgeverify: {exc}") from None
-    if not (config.option.collectonly or config.option.help):
+        raise pytest.UsageError(f"edgeverify: {redact(str(exc))}") from None
+    if not _batch_mode(config) and not (config.option.collectonly or config.option.help):
         config.stash[_ENTRY] = entry_snapshot(target)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist: every worker gets the run's deadline and entry document, so all judge the same release."""
+    """xdist: every worker gets the run's deadlines, ledger and entry document, so all judge the same release."""
     config = node.config
     if _TARGET in config.stash:
-        node.workerinput["edgeverify_deadline"] = time.time() + config.stash[_DEADLINE] - time.monotonic()
+        now = time.time() - time.monotonic()
+        node.workerinput["edgeverify_deadline"] = now + config.stash[_DEADLINE]
+        node.workerinput["edgeverify_run_deadline"] = now + config.stash[_RUN_DEADLINE]
         node.workerinput["edgeverify_entry"] = config.stash.get(_ENTRY, None)
+        node.workerinput["edgeverify_ledger"] = config.stash[_LEDGER]
 
 
 @pytest.hookimpl(trylast=True)
@@ -307,15 +486,61 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
+    engine = config.stash.get(_ENGINE, None)
+    if engine is not None:
+        engine.run.close()
     if hasattr(config, "workerinput") or _TARGET not in config.stash:
         return
-    records = config.stash[_RECORDS]
-    paths = reports.write_all(records, Path(config.getoption("reports_dir")), config.stash[_TARGET], exitstatus)
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        selection = " ".join(f"{flag} {value!r}" for flag, value in (("-k", config.option.keyword),
+                                                                       ("-m", config.option.markexpr)) if value)
+        message = (f"edgeverify: no check was selected{' by ' + selection if selection else ''}. "
+                   "`edgeverify rules` lists the rule ids and suites that -k and -m select.")
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        session.exitstatus = 4
+        return
+    if config.option.collectonly:
+        return
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    for item in session.items:  # checks that never ran (interrupt, deadline) still get their row
+        cid = item.stash.get(_CHECK_ID, None)
+        if cid is None or cid in config.stash[_RECORDS]:
+            continue
+        marker = item.get_closest_marker("rule")
+        rule = RULES.get(marker.args[0]) if marker else None
+        reason = "not run: the run was interrupted" if interrupted else "not run: the run ended before it"
+        config.stash[_RECORDS][cid] = {
+            "id": cid, "nodeid": item.nodeid, "status": "error", "duration_s": 0.0, "message": reason,
+            "rule": rule.id if rule else None, "suite": rule.suite if rule else None,
+            "summary": rule.summary if rule else None, "severity": rule.severity if rule else None,
+            "advisory": None, "error_kind": "not_run", "attempts": 0, "elapsed_s": 0.0,
+            "converged_after_s": None, "pops": [], "exchanges": []}
+    _write_reports(config, int(exitstatus))
+
+
+def _write_reports(config: pytest.Config, exitstatus: int, note: str | None = None) -> None:
+    target = config.stash[_TARGET]
+    engine = config.stash.get(_ENGINE, None)
+    network = None
+    if engine is not None:
+        stats = engine.run.transport.stats
+        network = {"requests": stats.requests, "distinct": engine.run.distinct, "connections": stats.connections}
+    gates = [r["gate"] for r in config.stash[_RECORDS].values() if r.get("gate")]  # one per process that ran checks
+    failed = [g for g in gates if not g["passed"]]
+    waits = [g["waited_s"] for g in gates if g["waited_s"] is not None]
+    run = reports.RunInfo(started_at=config.stash[_STARTED], exit_status=exitstatus, note=note, network=network,
+                          gate_passed=None if not gates else not failed,
+                          served_after_s=max(waits) if waits and not failed else None,
+                          gate_reason=failed[0]["reason"] if failed else None)
+    paths = reports.write_all(list(config.stash[_RECORDS].values()), config.stash[_TABLE],
+                              Path(config.getoption("reports_dir")), target, run)
     config.stash[_REPORT_PATHS] = paths
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    records = config.stash.get(_RECORDS, [])
+    records = list(config.stash.get(_RECORDS, {}).values())
     target = config.stash.get(_TARGET, None)
     if target is not None and target.insecure:  # at the end too, where a reader of a quiet run looks
         terminalreporter.write_line(INSECURE_WARNING, red=True, bold=True)
@@ -324,15 +549,16 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.section("edgeverify advisory findings (not failing; --strict-advisories fails them)")
         for r in advisories:
             terminalreporter.write_line(r["advisory"])
-    release_waits = [r["release_served_after_s"] for r in records if r.get("release_served_after_s") is not None]
-    if release_waits and target is not None:
+    engine = config.stash.get(_ENGINE, None)
+    if engine is not None and engine.gate is not None and engine.gate.waited_s is not None and target is not None \
+            and target.propagation.release_marker:
         terminalreporter.write_line(f"edgeverify: release {target.propagation.release_marker} served after "
-                                    f"{max(release_waits):.1f} s")
+                                    f"{engine.gate.waited_s:.1f} s")
     converged = [r for r in records if r.get("converged_after_s")]
     if converged:
         terminalreporter.section("edgeverify convergence")
         for r in converged:
-            terminalreporter.write_line(f"{r['nodeid']}: passed after {r['attempts']} attempts, "
+            terminalreporter.write_line(f"{r['id']}: passed after {r['attempts']} attempts, "
                                         f"{r['converged_after_s']:.1f} s")
     for path in config.stash.get(_REPORT_PATHS, []):
         terminalreporter.write_line(f"edgeverify report: {path}")

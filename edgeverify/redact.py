@@ -1,24 +1,41 @@
-"""Secrets come from the environment; this is the one place that keeps them out of output."""
+"""Secrets come from the environment; this is the one place that keeps them out of output.
+
+A secret is replaced wherever it appears in raw, URL-encoded, JSON-escaped or base64 form: it can
+sit in a header, a path, a query or a JSON body, and each of those encodes it differently.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+from urllib.parse import quote, quote_plus
 
-# Values interpolated from ${VAR}, mapped to the placeholder shown instead.
+# Forms of values interpolated from ${VAR}, mapped to the placeholder shown instead.
 _SECRETS: dict[str, str] = {}
 SENSITIVE_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "x-api-key", "proxy-authorization"})
+MIN_SECRET = 4  # shorter values (ports, flags) would redact innocent text
 
 
 def register_secret(value: str, name: str) -> None:
-    """Remember that `value` came from environment variable `name`."""
-    if len(value) >= 4:  # shorter values (ports, flags) would redact innocent text
-        _SECRETS[value] = "${" + name + "}"
+    """Remember that `value` came from environment variable `name` (every encoding of it)."""
+    placeholder = "${" + name + "}"
+    for raw in {value, value.strip()}:
+        if len(raw) < MIN_SECRET:
+            continue
+        forms = {raw, quote(raw, safe=""), quote(raw), quote_plus(raw), json.dumps(raw)[1:-1],
+                 json.dumps(raw, ensure_ascii=False)[1:-1], base64.b64encode(raw.encode()).decode().rstrip("="),
+                 repr(raw)[1:-1], raw.encode("unicode_escape").decode()}
+        for form in forms:
+            if len(form) >= MIN_SECRET:
+                _SECRETS[form] = placeholder
 
 
 def redact(text: str) -> str:
-    """Replace every known secret value in `text` by its ${VAR} placeholder."""
+    """Replace every known secret value (in any of its forms) in `text` by its ${VAR} placeholder."""
     for value in sorted(_SECRETS, key=len, reverse=True):
-        text = text.replace(value, _SECRETS[value])
+        if value in text:
+            text = text.replace(value, _SECRETS[value])
     return text
 
 
@@ -29,3 +46,16 @@ def redact_header(name: str, value: str) -> str:
         scheme = re.match(r"^(\w+)\s", value)
         return (scheme.group(1) + " " if scheme else "") + "<redacted>"
     return shown
+
+
+def redact_deep(data: object) -> object:
+    """A JSON-ready structure with every string redacted (for reports written as a whole)."""
+    if isinstance(data, str):
+        return redact(data)
+    if isinstance(data, list):
+        return [redact_deep(v) for v in data]
+    if isinstance(data, tuple):
+        return [redact_deep(v) for v in data]
+    if isinstance(data, dict):
+        return {redact(str(k)): redact_deep(v) for k, v in data.items()}
+    return data

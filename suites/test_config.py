@@ -123,5 +123,5 @@ def test_error_responses_do_not_swallow_api_errors(distribution, api_behaviors):
 def test_edge_serves_the_bucket(bucket_sample, edge):
     bucket, origin_path, objects, _ = bucket_sample
     rows = resources.fetch_from_edge(edge, objects, origin_path)
-    edge.log.extend(r.exchange for r in rows if config.parity_problem(r))  # the report shows what differs
+    edge.exchanges.extend(r.exchange for r in rows if config.parity_problem(r))  # the report shows what differs
     config.check_bucket_parity(rows, bucket)

@@ -24,6 +24,11 @@ class Run:
     returncode: int
     output: str
     checks: list[dict[str, Any]] = field(default_factory=list)
+    doc: dict[str, Any] = field(default_factory=dict)
+
+    def exchanges(self, check: dict[str, Any]) -> list[dict[str, Any]]:
+        """The exchanges a check judged (the report stores each once, by id)."""
+        return [self.doc["exchanges"][ref] for ref in check.get("exchanges", [])]
 
     def failed(self) -> dict[str, str]:
         """rule id -> failure message, for every failed (or advisory-flagged) check."""
@@ -34,7 +39,7 @@ class Run:
         return found
 
     def statuses(self) -> dict[str, str]:
-        return {c["nodeid"]: c["status"] for c in self.checks}
+        return {c["id"]: c["status"] for c in self.checks}
 
 
 @pytest.fixture(scope="session")
@@ -65,8 +70,8 @@ def run_edgeverify(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Ru
         proc = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **edge.env(), **(env or {})},
                               capture_output=True, text=True, timeout=timeout)
         report = reports / "edgeverify.json"
-        checks = json.loads(report.read_text())["checks"] if report.exists() else []
-        return Run(proc.returncode, proc.stdout + proc.stderr, checks)
+        doc = json.loads(report.read_text()) if report.exists() else {}
+        return Run(proc.returncode, proc.stdout + proc.stderr, doc.get("checks", []), doc)
 
     return run
 

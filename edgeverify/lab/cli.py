@@ -33,6 +33,29 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # SIGTERM stops the lab through the same path as Ctrl-C
 
 
+CHILD_GRACE_S = 30.0  # an interrupted command gets this long to write its reports before it is killed
+
+
+def _run_child(cmd: list[str], env: dict[str, str]) -> int:
+    """Run CMD; on Ctrl-C or SIGTERM pass the signal on and wait for it to finish (its reports), then stop."""
+    child = subprocess.Popen(cmd, env=env)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)  # pytest writes its reports on SIGINT
+        try:
+            return child.wait(timeout=CHILD_GRACE_S)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+            return 130
+        except KeyboardInterrupt:  # a second Ctrl-C: stop now
+            child.kill()
+            child.wait()
+            return 130
+
+
 def main(argv: list[str]) -> int:
     """Entry point; returns the exit code (CMD's own for `run`)."""
     args = _parser().parse_args(argv)
@@ -57,7 +80,7 @@ def main(argv: list[str]) -> int:
         with Lab() as lab:
             edge = lab.edge(faults=faults, old_release_for=args.old_release_for)
             if args.command == "run":
-                return subprocess.call(cmd, env={**os.environ, **edge.env()})
+                return _run_child(cmd, {**os.environ, **edge.env()})
             for name, value in edge.env().items():
                 print(f"export {name}={shlex.quote(value)}", flush=True)
             print("# lab is up; Ctrl-C to stop", file=sys.stderr, flush=True)

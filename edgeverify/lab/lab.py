@@ -215,10 +215,11 @@ class Lab:
         """(chain, key) files for the edge certificate, shaped by the given cert-* faults."""
         if cert_faults not in self._certs:
             ca = trustme.CA(organization_name="edgeverify untrusted CA") if "cert-untrusted" in cert_faults else self._ca
-            name = "other.example.test" if "cert-wrong-name" in cert_faults else DOMAIN
+            # The good certificate also covers *.example.test, so tests can run several targets (domains) at once.
+            names = ["other.example.test"] if "cert-wrong-name" in cert_faults else [DOMAIN, "*.example.test"]
             not_after = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=5)
                          if "cert-expiring" in cert_faults else None)
-            leaf = ca.issue_cert(name, not_after=not_after)
+            leaf = ca.issue_cert(*names, not_after=not_after)
             stem = self.root / "certs" / ("-".join(sorted(cert_faults)) or "good")
             stem.parent.mkdir(exist_ok=True)
             chain, key = stem.with_suffix(".crt"), stem.with_suffix(".key")

@@ -62,7 +62,8 @@ class Violation(AssertionError):
         self.exchange = exchange
         self.extra = extra or []
         # A known CloudFront/S3/API Gateway signature outranks the rule's own guess, unless the rule
-        # provoked that error on purpose (diagnose=False).
+        # provoked that error on purpose (diagnose=False). context() redoes it with the target's API prefix.
+        self._diagnose = diagnose
         self.signature = likely_cause(exchange) if exchange is not None and diagnose else None
         self.cause = cause
         self.reproduce = reproduce or (exchange.curl() if exchange is not None else None)
@@ -72,6 +73,16 @@ class Violation(AssertionError):
     @property
     def advisory(self) -> bool:
         return self.rule.severity == "advisory"
+
+    def context(self, api_prefix: str) -> None:
+        """Diagnose again knowing the target's API prefix (rules are pure and do not know the target)."""
+        if self.exchange is not None and self._diagnose:
+            self.signature = likely_cause(self.exchange, api_prefix)
+
+    @property
+    def likely(self) -> str | None:
+        """The likely cause shown: a recognised signature before the rule's own guess."""
+        return self.signature or self.cause
 
     def render(self) -> str:
         """The failure as a person reads it in a CI log: no traceback, everything needed to act."""
@@ -83,7 +94,7 @@ class Violation(AssertionError):
             lines.append(f"  Exchange: {ex.summary()}")
             if ex.body and (ex.status is None or ex.status >= 300 or ex.content_type.startswith("text/html")):
                 lines.append(f"  Body:     {ex.body_excerpt()}")
-        cause = self.signature or self.cause  # a recognised signature is more specific than the rule's guess
+        cause = self.likely
         if cause:
             lines.append(f"  Likely cause: {cause}")
         lines.append(f"  Why it matters: {r.why}")

@@ -23,7 +23,12 @@ def test_failing_run_writes_junit_json_and_markdown(lab, run_edgeverify, tmp_pat
         (failures["test_hsts_on_every_page[/]"].text or "")
     hsts = [c for c in run.checks if c["rule"] == "https.hsts"]
     assert hsts and all(c["status"] == "failed" and c["attempts"] == 1 for c in hsts)
-    assert hsts[0]["exchanges"][0]["x_cache"] and hsts[0]["exchanges"][0]["curl"].startswith("curl ")
+    first = run.exchanges(hsts[0])[0]
+    assert first["x_cache"] and first["curl"].startswith("curl ")  # a failing check keeps its curl line
+    passing = [c for c in run.checks if c["status"] == "passed" and c["exchanges"]]
+    lean = [run.doc["exchanges"][ref] for c in passing for ref in c["exchanges"]
+            if all(ref not in f["exchanges"] for f in run.checks if f["status"] == "failed")]
+    assert lean and all(ex["body_excerpt"] is None and ex["headers"] for ex in lean)  # lean evidence
 
 
 def test_markdown_summary_reads_as_a_ci_job_summary(lab, tmp_path):

@@ -125,26 +125,7 @@ def test_curl_line_reproduces_the_request_with_secrets_as_variables(echo_server)
     assert '"Authorization: Bearer ${API_TOKEN}"' in line
     assert f"--connect-to www.example.test:80:127.0.0.1:{echo_server}" in line
     assert "-X POST" in line and "--data-binary" in line and "http://www.example.test/api/echo" in line
-    assert client.sent_unrepeatable  # a POST went out: the retry policy must not repeat it
     assert ex.to_dict()["request"]["headers"][-1][1] != "Bearer tok-123456"
-
-
-def test_shared_fetch_is_sent_once_until_a_check_retries():
-    requests_seen = []
-
-    def handler(conn: socket.socket, request: bytes) -> None:
-        requests_seen.append(request)
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-
-    for port in serve(handler):
-        client = client_for(port)
-        first = client.fetch("http://www.example.test/a")
-        client.log = []
-        assert client.fetch("http://www.example.test/a") is first
-        assert client.log == [first]  # still part of the second check's evidence
-        client.forget_shared()
-        assert client.fetch("http://www.example.test/a") is not first
-    assert len(requests_seen) == 2
 
 
 def test_curl_quoting_expands_only_the_secret_placeholder():

@@ -61,12 +61,12 @@ def test_broken_html_does_not_raise():
 
 
 class FakeEdge:
-    """Answers the shared fetch of the entry document (EdgeClient.fetch: one request per run) and counts it."""
+    """Answers the shared fetch of the entry document (Attempt.fetch: one request per run) and counts it."""
 
     def __init__(self, status: int = 200, body: str = '<script src="/a.js"></script>') -> None:
         self.status, self.body, self.calls = status, body, 0
 
-    def fetch(self, path: str) -> Exchange:
+    def fetch(self, path: str, whole: bool = False) -> Exchange:
         self.calls += 1
         return Exchange("GET", f"https://{DOMAIN}{path}", status=self.status,
                         headers=[("Content-Type", "text/html; charset=utf-8")], body=self.body.encode())

@@ -1,0 +1,239 @@
+"""The evidence seam: each attempt of a check owns its evidence; the run sends each distinct request once.
+
+`Run` (one per process) holds the stateless transport, the answers shared by the checks of the
+current round, and the ledger that lets an unsafe request (a POST not marked repeat_safe) go out
+at most once per run, across checks, rounds and xdist workers. `Attempt` (one per check and try)
+is what a check calls: it hands out the run's answers, records which exchanges the check judged,
+and refuses to let a check judge an answer that did not arrive whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json as jsonlib
+import os
+import pickle
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .client import SAFE_METHODS, EdgeClient
+from .errors import CouldNotJudge
+from .exchange import Exchange, TlsInfo
+from .target import Target
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request a check needs, hashable so that identical needs are sent once."""
+
+    method: str
+    path: str
+    scheme: str = "https"
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+    follow_redirects: bool = False
+    repeat_safe: bool = False  # an unsafe method the target says may be sent again
+
+    @classmethod
+    def make(cls, method: str, path: str, *, scheme: str = "https", headers: dict[str, str] | None = None,
+             json: Any = None, data: bytes | str | None = None, follow_redirects: bool = False,
+             repeat_safe: bool | None = None) -> Request:
+        hdrs = dict(headers or {})
+        body = data.encode() if isinstance(data, str) else data
+        if json is not None:
+            body = jsonlib.dumps(json, allow_nan=False).encode()
+            if not any(k.lower() == "content-type" for k in hdrs):
+                hdrs["Content-Type"] = "application/json"
+        method = method.upper()
+        safe = method in SAFE_METHODS if repeat_safe is None else repeat_safe
+        return cls(method, path, scheme, tuple(sorted(hdrs.items())), body, follow_redirects, safe)
+
+    @property
+    def unsafe(self) -> bool:
+        """A state-changing request that must reach the edge at most once per run."""
+        return self.method not in SAFE_METHODS and not self.repeat_safe
+
+    def digest(self, domain: str) -> str:
+        raw = repr((domain, self.method, self.scheme, self.path, self.headers, self.body)).encode()
+        return hashlib.sha256(raw).hexdigest()[:32]
+
+
+class Ledger:
+    """Unsafe requests already sent in this run, shared by xdist workers through a folder.
+
+    The first process to create `<digest>.claim` sends the request and publishes its answer as
+    `<digest>.answer`; any other process waits (bounded) for that answer instead of sending again.
+    """
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+
+    def claim(self, digest: str) -> bool:
+        if self.folder is None:
+            return True
+        try:
+            fd = os.open(self.folder / f"{digest}.claim", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            return False
+        os.close(fd)
+        return True
+
+    def publish(self, digest: str, ex: Exchange) -> None:
+        if self.folder is None:
+            return
+        tmp = self.folder / f"{digest}.tmp{os.getpid()}"
+        tmp.write_bytes(pickle.dumps(ex))
+        tmp.replace(self.folder / f"{digest}.answer")
+
+    def wait(self, digest: str, timeout: float) -> Exchange | None:
+        assert self.folder is not None
+        path = self.folder / f"{digest}.answer"
+        until = time.monotonic() + timeout
+        while time.monotonic() < until:
+            if path.exists():
+                loaded: Exchange = pickle.loads(path.read_bytes())
+                return loaded
+            time.sleep(0.05)
+        return None
+
+
+class Run:
+    """The requests of one process's checks: shared answers per round, unsafe ones once per run."""
+
+    def __init__(self, target: Target, transport: EdgeClient, ledger: Ledger | None = None) -> None:
+        self.target = target
+        self.transport = transport
+        self.ledger = ledger or Ledger(None)
+        concurrency = max(1, int(getattr(target, "max_connections", 16)))
+        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="edgeverify-send")
+        self._lock = threading.Lock()
+        self._shared: dict[Request, Future[Exchange]] = {}
+        self._tls: dict[tuple[Any, ...], Future[TlsInfo]] = {}
+        self._unsafe: dict[Request, Future[Exchange]] = {}
+        self.distinct = 0  # distinct requests asked for, fresh repeats included
+
+    def new_round(self) -> None:
+        """A retry round: the edge may have changed, so shared answers are fetched again."""
+        with self._lock:
+            self._shared = {}
+            self._tls = {}
+        self.transport.breaker.reset()
+
+    def seed(self, request: Request, ex: Exchange) -> None:
+        """Share an answer obtained elsewhere (the release gate's, or the controller's snapshot)."""
+        done: Future[Exchange] = Future()
+        done.set_result(ex)
+        with self._lock:
+            self._shared[request] = done
+
+    def submit(self, request: Request, fresh: bool = False) -> Future[Exchange]:
+        with self._lock:
+            if request.unsafe:
+                future = self._unsafe.get(request)
+                if future is None:
+                    future = self._unsafe[request] = self.pool.submit(self._send_once, request)
+                    self.distinct += 1
+                return future
+            if fresh:
+                self.distinct += 1
+                return self.pool.submit(self._send, request)
+            future = self._shared.get(request)
+            if future is None:
+                future = self._shared[request] = self.pool.submit(self._send, request)
+                self.distinct += 1
+            return future
+
+    def tls(self, minimum: Any, maximum: Any, verify: bool | None) -> TlsInfo:
+        key = (minimum, maximum, verify)
+        with self._lock:
+            future = self._tls.get(key)
+            if future is None:
+                future = self._tls[key] = self.pool.submit(self.transport.tls_handshake, minimum, maximum, verify)
+        return future.result()
+
+    def _send(self, request: Request) -> Exchange:
+        return self.transport.request(request.method, request.path, scheme=request.scheme,
+                                      headers=dict(request.headers), data=request.body,
+                                      follow_redirects=request.follow_redirects)
+
+    def _send_once(self, request: Request) -> Exchange:
+        digest = request.digest(self.target.domain)
+        if self.ledger.claim(digest):
+            ex = self._send(request)
+            self.ledger.publish(digest, ex)
+            return ex
+        published = self.ledger.wait(digest, self.target.timeouts.total + 10)
+        if published is not None:
+            return published
+        ex = Exchange(request.method, self.transport.url(request.path, request.scheme))
+        ex.error = ("not sent again: another worker sent this unsafe request (it goes out once per run) and its "
+                    "answer did not arrive")
+        ex.error_phase = "deadline"
+        return ex
+
+    def close(self) -> None:
+        self.transport.cancelled.set()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.transport.close()
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One try of one check: the exchanges it judged, and whether it sent an unsafe request."""
+
+    run: Run
+    exchanges: list[Exchange] = field(default_factory=list)
+    sent_unsafe: bool = False
+
+    @property
+    def target(self) -> Target:
+        return self.run.target
+
+    def send_all(self, requests: Sequence[Request], *, fresh: bool = False, whole: bool = False) -> list[Exchange]:
+        """Send (or share) every request concurrently; the answers in order.
+
+        Raises CouldNotJudge when an answer did not arrive whole (no response, a broken body), or,
+        with `whole`, when its body was cut at max_body_bytes.
+        """
+        futures = [self.run.submit(r, fresh) for r in requests]
+        answers = [f.result() for f in futures]
+        seen = {id(e) for e in self.exchanges}
+        self.exchanges.extend(e for e in answers if id(e) not in seen)
+        if any(r.unsafe for r in requests):
+            self.sent_unsafe = True
+        for ex in answers:
+            if not ex.complete:
+                raise CouldNotJudge(f"no whole answer to judge: {ex.method} {ex.path} -> {ex.status_line}"
+                                    + (f" ({ex.error})" if ex.status is not None and ex.error else ""), ex)
+            if whole and ex.body_truncated:
+                raise CouldNotJudge(f"the body of {ex.method} {ex.path} was cut at max_body_bytes "
+                                    f"({self.target.max_body_bytes} bytes): raise max_body_bytes to judge it", ex)
+        return answers
+
+    def request(self, method: str, path: str, *, fresh: bool = False, whole: bool = False, **kwargs: Any) -> Exchange:
+        return self.send_all([Request.make(method, path, **kwargs)], fresh=fresh, whole=whole)[0]
+
+    def get(self, path: str, **kwargs: Any) -> Exchange:
+        return self.request("GET", path, **kwargs)
+
+    def head(self, path: str, **kwargs: Any) -> Exchange:
+        return self.request("HEAD", path, **kwargs)
+
+    def options(self, path: str, **kwargs: Any) -> Exchange:
+        return self.request("OPTIONS", path, **kwargs)
+
+    def fetch(self, path: str, *, whole: bool = False) -> Exchange:
+        """A plain GET whose answer the checks of this round share."""
+        return self.get(path, whole=whole)
+
+    def fetch_all(self, paths: Sequence[str], *, method: str = "GET", headers: dict[str, str] | None = None,
+                  fresh: bool = False) -> list[Exchange]:
+        return self.send_all([Request.make(method, p, headers=headers) for p in paths], fresh=fresh)
+
+    def tls_handshake(self, minimum: Any = None, maximum: Any = None, verify: bool | None = None) -> TlsInfo:
+        return self.run.tls(minimum, maximum, verify)

@@ -1,0 +1,223 @@
+"""Many targets: deterministic sharding, merging the shards' JSON reports, one combined summary."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .errors import TargetError
+
+JSON_NAME = "edgeverify.json"
+SUMMARY_MD = "summary.md"
+SUMMARY_HTML = "summary.html"
+REPORT_HTML = "report.html"
+SCHEMA = 2
+_SHARD = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
+_DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::\d{1,5})?$")
+COUNT_KEYS = ("passed", "failed", "error", "skipped", "advisory")
+
+
+def parse_shard(spec: str) -> tuple[int, int]:
+    """`K/N` -> (K, N), 1 <= K <= N; anything else is a usage error (exit 4)."""
+    match = _SHARD.fullmatch(spec or "")
+    if not match:
+        raise TargetError(f"shard {spec!r}: expected K/N, this job's shard K of N shards (for example 2/8)")
+    k, n = int(match.group(1)), int(match.group(2))
+    if n < 1 or not 1 <= k <= n:
+        raise TargetError(f"shard {spec!r}: K must be between 1 and N, and N at least 1 (for example 2/8)")
+    return k, n
+
+
+def shard(paths: list[str], spec: str) -> list[str]:
+    """The paths shard K of N gets: sorted, duplicates dropped, dealt round robin (the same on every job)."""
+    k, n = parse_shard(spec)
+    ordered = sorted(set(paths))
+    return ordered[k - 1::n]
+
+
+def verdict(doc: dict[str, Any]) -> str:
+    """passed | failed | error | interrupted, for one target's doc."""
+    counts = doc.get("counts") or {}
+    exit_status = doc.get("exit_status")
+    if exit_status == 2:
+        return "interrupted"
+    if counts.get("failed"):
+        return "failed"
+    if counts.get("error"):
+        return "error"
+    if exit_status not in (0, None):
+        return "failed" if exit_status == 1 else "error"
+    return "passed"
+
+
+def problems(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The failed and errored checks of a doc, failures first."""
+    checks = [c for c in doc.get("checks") or [] if isinstance(c, dict)]
+    return ([c for c in checks if c.get("status") == "failed"]
+            + [c for c in checks if c.get("status") == "error"])
+
+
+def _find(inputs: Iterable[str]) -> list[Path]:
+    found: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            files = sorted(path.rglob(JSON_NAME))
+            if not files:
+                raise TargetError(f"{item}: no {JSON_NAME} in this folder or below it (give a shard's reports folder)")
+            found.extend(files)
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise TargetError(f"{item}: no such file or folder")
+    return found
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TargetError(f"{path}: cannot be read as a report ({exc})") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TargetError(f"{path}, line {exc.lineno}: not JSON ({exc.msg}); expected an {JSON_NAME} report") from None
+    if not isinstance(doc, dict):
+        raise TargetError(f"{path}: expected a JSON object (an {JSON_NAME} report), found {type(doc).__name__}")
+    schema = doc.get("schema")
+    if schema != SCHEMA:
+        found = "no 'schema' key" if schema is None else f"schema {schema!r}"
+        raise TargetError(f"{path}: {found}; merge reads schema {SCHEMA} reports (written by edgeverify 0.2 or "
+                          "later). Re-run that shard with the same edgeverify version as the others.")
+    domain = doc.get("domain")
+    if not isinstance(domain, str) or not _DOMAIN.match(domain):
+        raise TargetError(f"{path}: key 'domain' is {domain!r}, not a host name")
+    for key, kind in (("checks", list), ("counts", dict)):
+        if not isinstance(doc.get(key), kind):
+            raise TargetError(f"{path}: key {key!r} missing or not a {'list' if kind is list else 'mapping'}")
+    return doc
+
+
+def merge(report_paths: list[str]) -> list[dict[str, Any]]:
+    """Read the shards' reports (files, or folders searched for edgeverify.json), one doc per domain.
+
+    Raises TargetError (exit 4) on a file that is not a schema-2 report, or a domain found twice.
+    """
+    seen: dict[str, Path] = {}
+    docs: list[dict[str, Any]] = []
+    for path in _find(report_paths):
+        resolved = path.resolve()
+        if resolved in seen.values():
+            continue
+        doc = _load(path)
+        domain = doc["domain"]
+        if domain in seen:
+            raise TargetError(f"{path}: domain {domain} is already reported by {seen[domain]}; each domain must be "
+                              "verified by exactly one shard (are two target files for the same domain, or was a "
+                              "shard's folder given twice under different names?)")
+        seen[domain] = resolved
+        docs.append(doc)
+    if not docs:
+        raise TargetError("merge: no reports given")
+    return sorted(docs, key=lambda d: (d["domain"], str(d.get("target_name") or "")))
+
+
+def _cell(value: Any, limit: int = 0) -> str:
+    text = " ".join(str(value if value is not None else "").split())
+    if limit and len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def worst(doc: dict[str, Any], limit: int = 3) -> list[str]:
+    """Up to `limit` one-line failures: `rule: actual`."""
+    lines = []
+    for check in problems(doc)[:limit]:
+        rule = check.get("rule") or check.get("id") or check.get("nodeid") or "?"
+        text = [line.strip(" -") for line in str(check.get("actual") or check.get("message") or check.get("status")
+                                                  ).splitlines() if line.strip(" -")]
+        first = " ".join(text[:2]) if text and text[0].endswith(":") and len(text) > 1 else (text or [""])[0]
+        lines.append(f"{rule}: {first}")
+    return lines
+
+
+def report_link(doc: dict[str, Any]) -> str:
+    """The target's report.html, relative to the combined summary."""
+    from urllib.parse import quote
+
+    return f"{quote(str(doc.get('domain') or ''), safe='.-')}/{REPORT_HTML}"
+
+
+def totals(docs: list[dict[str, Any]]) -> dict[str, int]:
+    """Checks summed over every target."""
+    total = dict.fromkeys(COUNT_KEYS, 0)
+    for doc in docs:
+        for key in COUNT_KEYS:
+            value = (doc.get("counts") or {}).get(key)
+            total[key] += value if isinstance(value, int) else 0
+    return total
+
+
+def fleet_markdown(docs: list[dict[str, Any]]) -> str:
+    """The combined summary as Markdown: a row per target, failing targets first."""
+    verdicts = [verdict(d) for d in docs]
+    bad = sum(v != "passed" for v in verdicts)
+    icon = {"passed": "✅", "failed": "❌", "error": "⚠️", "interrupted": "⏹️"}
+    head = f"all {len(docs)} passed" if not bad else f"{bad} of {len(docs)} not passed"
+    lines = [f"# edgeverify: {len(docs)} target{'s' if len(docs) != 1 else ''}, {head}", ""]
+    t = totals(docs)
+    lines += [", ".join(f"{t[k]} {k}" for k in COUNT_KEYS), ""]
+    lines += ["| | domain | target | verdict | passed | failed | error | skipped | advisory | worst failures | report |",
+              "|---|---|---|---|---:|---:|---:|---:|---:|---|---|"]
+    order = sorted(range(len(docs)), key=lambda i: (verdicts[i] == "passed", docs[i].get("domain") or ""))
+    for i in order:
+        doc, v = docs[i], verdicts[i]
+        counts = doc.get("counts") or {}
+        nums = " | ".join(str(counts.get(k, 0)) for k in COUNT_KEYS)
+        failures = "<br>".join(_cell(w, 140) for w in worst(doc)) or "—"
+        lines.append(f"| {icon.get(v, '')} | {_cell(doc.get('domain'))} | {_cell(doc.get('target_name'))} | {v} | "
+                     f"{nums} | {failures} | [report.html]({report_link(doc)}) |")
+    return "\n".join(lines) + "\n"
+
+
+def write_fleet(docs: list[dict[str, Any]], folder: Path | str) -> list[Path]:
+    """Write summary.md and summary.html (a row per target) into folder; returns their paths."""
+    from .html import render_fleet
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    md, page = out / SUMMARY_MD, out / SUMMARY_HTML
+    md.write_text(fleet_markdown(docs), encoding="utf-8")
+    page.write_text(render_fleet(docs), encoding="utf-8")
+    return [md, page]
+
+
+def merge_command(inputs: list[str], output: str) -> int:
+    """`edgeverify merge`: combined summary plus each target's report.html; 0 all passed, 1 any did not."""
+    import os
+    import sys
+
+    from .html import write_run_html
+
+    docs = merge(inputs)
+    out = Path(output)
+    try:
+        written = write_fleet(docs, out)
+        for doc in docs:
+            written.append(write_run_html(doc, out / doc["domain"]))
+    except OSError as exc:
+        raise TargetError(f"-o {output}: cannot write the summary there ({exc.strerror or exc})") from None
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(written[0].read_text(encoding="utf-8"))
+    bad = [d["domain"] for d in docs if verdict(d) != "passed"]
+    print(f"edgeverify merge: {len(docs)} targets, " + (f"{len(bad)} not passed: {', '.join(bad)}" if bad
+                                                         else "all passed"))
+    for path in written[:2]:
+        print(f"edgeverify report: {path}")
+    sys.stdout.flush()
+    return 1 if bad else 0

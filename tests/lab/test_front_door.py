@@ -1,0 +1,89 @@
+"""`edgeverify run` over several targets: one row per target in one combined summary, the same summary from
+shards merged, and the front door's cost over plain pytest on the same checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB_TARGET = ROOT / "targets" / "local-lab.yaml"
+
+
+def _targets(lab, folder: Path) -> dict[str, Path]:
+    """Three targets, three domains, three edges; the third edge has a fault."""
+    text = LAB_TARGET.read_text()
+    made = {}
+    for name, faults in (("alpha", []), ("bravo", []), ("charlie", ["hsts-short"])):
+        edge = lab.edge(faults=faults)
+        domain = f"{name}.example.test"
+        connect = [spec.replace("www.example.test", domain) for spec in edge.connect_to]
+        body = re.sub(r"^domain: .*$", f"domain: {domain}", text, flags=re.M)
+        body += f"\nconnect_to: {json.dumps(connect)}\nca_bundle: {edge.ca_bundle}\n"
+        path = folder / f"{name}.yaml"
+        path.write_text(body)
+        made[domain] = path
+    return made
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEVERIFY_")}
+    return subprocess.run([sys.executable, "-m", "edgeverify.cli", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def _rows(summary: str) -> dict[str, str]:
+    rows = {}
+    for line in summary.splitlines():
+        m = re.search(r"(\w+\.example\.test)", line)
+        if line.startswith("|") and m:
+            rows[m.group(1)] = "fail" if ("❌" in line or "FAIL" in line.upper()) else "pass"
+    return rows
+
+
+def test_many_targets_one_combined_summary_and_shards_merge_to_the_same(lab, tmp_path):
+    targets = _targets(lab, tmp_path)
+    paths = [str(p) for p in targets.values()]
+    full = _run("run", *paths, "--reports-dir", str(tmp_path / "all"), "--", "--propagation-timeout=0", cwd=tmp_path)
+    assert full.returncode == 1, full.stdout + full.stderr
+    for domain in targets:
+        assert (tmp_path / "all" / domain / "edgeverify.json").exists()
+    combined = (tmp_path / "all" / "summary.md").read_text()
+    assert _rows(combined) == {"alpha.example.test": "pass", "bravo.example.test": "pass",
+                               "charlie.example.test": "fail"}, combined
+    assert (tmp_path / "all" / "summary.html").exists()
+
+    for k in (1, 2):
+        shard = _run("run", "--shard", f"{k}/2", *paths, "--reports-dir", str(tmp_path / f"shard{k}"), "--",
+                     "--propagation-timeout=0", cwd=tmp_path)
+        assert shard.returncode in (0, 1), shard.stdout + shard.stderr
+    merged = _run("merge", str(tmp_path / "shard1"), str(tmp_path / "shard2"), "-o", str(tmp_path / "merged"),
+                  cwd=tmp_path)
+    assert merged.returncode == 1, merged.stdout + merged.stderr
+    assert _rows((tmp_path / "merged" / "summary.md").read_text()) == _rows(combined)
+
+
+def test_the_front_door_costs_little_over_plain_pytest(lab, tmp_path):
+    """Figures, not a timed assert: printed for the closing note (run with -s to see them)."""
+    targets = list(_targets(lab, tmp_path).values())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEVERIFY_")}
+
+    def timed(cmd: list[str]) -> float:
+        started = time.monotonic()
+        subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, timeout=300)
+        return time.monotonic() - started
+
+    plain = timed([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--target={targets[0]}",
+                   f"--reports-dir={tmp_path / 'p'}", "--propagation-timeout=0", str(ROOT / "suites")])
+    front = timed([sys.executable, "-m", "edgeverify.cli", "run", str(targets[0]), "--reports-dir",
+                   str(tmp_path / "f"), "--", "--propagation-timeout=0"])
+    three = timed([sys.executable, "-m", "edgeverify.cli", "run", *map(str, targets), "--reports-dir",
+                   str(tmp_path / "t"), "--", "--propagation-timeout=0"])
+    print(f"\nfront door: plain pytest 1 target {plain:.2f} s; edgeverify run 1 target {front:.2f} s "
+          f"(+{front - plain:.2f} s); edgeverify run 3 targets {three:.2f} s")
+    assert (tmp_path / "f" / "edgeverify.json").exists() and (tmp_path / "t" / "summary.md").exists()
