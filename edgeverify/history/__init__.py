@@ -18,5 +18,5 @@ from .store import history_url, open_db
 from .view import accepted_note, exit_code, markdown, regression_view
 
 __all__ = ["DEFAULT_RETENTION", "HistoryError", "KnownIssue", "KnownIssues", "KnownIssuesError", "Pruned",
-           "Retention", "RunId", "accepted_note", "exit_code", "history_url", "load_known_issues", "markdown", "open_db",
-           "prune", "record_run", "record_runs", "regression_view"]
+           "Retention", "RunId", "accepted_note", "exit_code", "history_url", "load_known_issues", "markdown",
+           "open_db", "prune", "record_run", "record_runs", "regression_view"]

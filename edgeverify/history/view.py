@@ -30,7 +30,8 @@ def regression_view(doc: dict[str, Any], url: str | None, *, known: KnownIssues 
     waived = accepted_ids(doc, known, today) if known is not None else set()
     failing = sorted(cid for cid, s in now_status.items() if s in FAILING and cid not in waived)
     started = started_epoch(doc)
-    current = _Run(started, (doc.get("release") or {}).get("marker"), convergence(doc), now_status, _suite_failures(doc))
+    marker = (doc.get("release") or {}).get("marker")
+    current = _Run(started, marker, convergence(doc), now_status, _suite_failures(doc))
     previous: list[_Run] = []
     last_pass: _Run | None = None
     first_seen: dict[str, float] = {}
@@ -167,16 +168,14 @@ def _first_seen(db: Database, target_id: int, before: float, ids: list[str], pre
                 seen[cid] = run.started
         if not broken:
             unresolved.append(cid)
+    item = "(SELECT id FROM items WHERE check_id = ?)"
     for cid in unresolved:  # the streak is older than the runs loaded: ask the database, walking the target's runs
-        item = db.query("SELECT id FROM items WHERE check_id = ?", (cid,))
-        if not item:
-            continue
-        ok = db.query("SELECT r.started_at FROM runs r JOIN results s ON s.run_id = r.id AND s.item_id = ? "
+        ok = db.query(f"SELECT r.started_at FROM runs r JOIN results s ON s.run_id = r.id AND s.item_id = {item} "
                       "WHERE r.target_id = ? AND r.started_at < ? AND s.status IN ('P', 'A') "
-                      "ORDER BY r.started_at DESC LIMIT 1", (item[0][0], target_id, before))
-        first = db.query("SELECT MIN(r.started_at) FROM runs r JOIN results s ON s.run_id = r.id AND s.item_id = ? "
-                         "WHERE r.target_id = ? AND r.started_at < ? AND r.started_at > ? AND s.status IN ('F', 'E')",
-                         (item[0][0], target_id, before, ok[0][0] if ok else float("-inf")))[0][0]
+                      "ORDER BY r.started_at DESC LIMIT 1", (cid, target_id, before))
+        first = db.query("SELECT MIN(r.started_at) FROM runs r JOIN results s ON s.run_id = r.id "
+                         f"AND s.item_id = {item} WHERE r.target_id = ? AND r.started_at < ? AND r.started_at > ? AND s.status IN ('F', 'E')",
+                         (cid, target_id, before, ok[0][0] if ok else float("-inf")))[0][0]
         if first is not None:
             seen[cid] = float(first)
     return seen
