@@ -174,7 +174,8 @@ def _first_seen(db: Database, target_id: int, before: float, ids: list[str], pre
                       "WHERE r.target_id = ? AND r.started_at < ? AND s.status IN ('P', 'A') "
                       "ORDER BY r.started_at DESC LIMIT 1", (cid, target_id, before))
         first = db.query("SELECT MIN(r.started_at) FROM runs r JOIN results s ON s.run_id = r.id "
-                         f"AND s.item_id = {item} WHERE r.target_id = ? AND r.started_at < ? AND r.started_at > ? AND s.status IN ('F', 'E')",
+                         f"AND s.item_id = {item} WHERE r.target_id = ? AND r.started_at < ? AND r.started_at > ? "
+                         "AND s.status IN ('F', 'E')",
                          (cid, target_id, before, ok[0][0] if ok else float("-inf")))[0][0]
         if first is not None:
             seen[cid] = float(first)
