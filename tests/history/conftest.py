@@ -39,14 +39,21 @@ def pg_server() -> Iterator[str]:
     if os.geteuid() == 0:  # the server refuses to run as root
         shutil.chown(base, "postgres", "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = base / "data", _free_port()
+    data = base / "data"
     try:
         subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "edgeverify",
                         "-E", "UTF8", "--no-sync"], check=True, capture_output=True, timeout=120)
-        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "server.log"), "-w",
-                        "-t", "60", "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off "
-                        "-c synchronous_commit=off -c full_page_writes=off", "start"],
-                       check=True, capture_output=True, timeout=90)
+        for _ in range(3):  # the free port found may be taken before the server binds it
+            port = _free_port()
+            start = subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "server.log"),
+                                    "-w", "-t", "60", "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {base} "
+                                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off", "start"],
+                                   capture_output=True, text=True, timeout=90)
+            if start.returncode == 0:
+                break
+        else:
+            log = (base / "server.log").read_text() if (base / "server.log").exists() else ""
+            pytest.fail(f"PostgreSQL did not start: {start.stdout}{start.stderr}{log[-2000:]}")
         yield f"postgresql://edgeverify@127.0.0.1:{port}"
     finally:
         if data.exists():
