@@ -8,6 +8,7 @@ exchange for rules and reports.
 
 from __future__ import annotations
 
+import heapq
 import http.cookiejar
 import socket
 import ssl
@@ -162,10 +163,8 @@ class EdgeClient:
                     except OSError:
                         pass
 
-        watchdog = threading.Timer(total, cut)
-        watchdog.daemon = True
         start = time.monotonic()
-        watchdog.start()
+        alarm = WATCHDOG.schedule(start + total, cut)
         response = None
         headers_at = float("inf")
         try:
@@ -184,7 +183,7 @@ class EdgeClient:
         except requests.exceptions.RequestException as exc:
             ex.error, ex.error_phase = _failure(exc, ex.status is not None, timeouts)
         finally:
-            watchdog.cancel()
+            WATCHDOG.cancel(alarm)
             if response is not None:
                 response.close()
             ex.elapsed_s = time.monotonic() - start
@@ -334,6 +333,58 @@ def _failure(exc: requests.exceptions.RequestException, got_headers: bool, timeo
     return f"the response headers did not arrive whole: {_reason(exc)}", "headers"
 
 
+class Watchdog:
+    """One thread that calls each scheduled function at its time, unless cancelled first.
+
+    Every request's total-time bound is an alarm here: a thread per request would cost more than
+    the request itself.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._cancelled: set[int] = set()
+        self._ids = iter(range(1, 1 << 62))
+        self._thread: threading.Thread | None = None
+
+    def schedule(self, when: float, fn: Callable[[], None]) -> int:
+        with self._cond:
+            handle = next(self._ids)
+            heapq.heappush(self._heap, (when, handle, fn))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="edgeverify-watchdog", daemon=True)
+                self._thread.start()
+            elif self._heap[0][1] == handle:  # only an alarm earlier than all others changes the wait
+                self._cond.notify()
+            return handle
+
+    def cancel(self, handle: int) -> None:
+        with self._cond:
+            self._cancelled.add(handle)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while self._heap and self._heap[0][1] in self._cancelled:
+                    self._cancelled.discard(heapq.heappop(self._heap)[1])
+                if not self._heap:
+                    self._cond.wait(5.0)
+                    continue
+                when, handle, fn = self._heap[0]
+                delay = when - time.monotonic()
+                if delay > 0:
+                    self._cond.wait(delay)
+                    continue
+                heapq.heappop(self._heap)
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 - an alarm must never kill the watchdog
+                pass
+
+
+WATCHDOG = Watchdog()
+
+
 @dataclass(slots=True)
 class Stats:
     """What went on the wire: requests sent and connections opened."""
@@ -365,9 +416,9 @@ class Breaker:
 
     def record(self, address: tuple[str, int], ex: Exchange) -> None:
         with self._lock:
-            if ex.status is not None:
+            if ex.complete:
                 self._failures.pop(address, None)
-            elif ex.error_phase in ("dns", "connect", "tls", "headers"):
+            elif ex.error_phase in ("dns", "connect", "tls", "headers", "body"):
                 self._failures.setdefault(address, []).append(ex.error or "")
 
     def tripped(self, address: tuple[str, int]) -> str | None:

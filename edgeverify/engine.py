@@ -95,6 +95,7 @@ class Engine:
         self.verdicts: dict[str, Verdict] = {}
         self._lock = threading.Lock()
         self.started = time.monotonic()
+        self.phase_s: float | None = None  # how long the batch of checks took, gate included (for reports)
 
     def seed_snapshot(self, ex: Exchange) -> None:
         """The entry document the controller fetched before xdist started: every worker judges that one."""

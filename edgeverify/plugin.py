@@ -27,7 +27,7 @@ from .release import entry_snapshot, snapshot_exchange
 from .rules import RULES, Violation
 from .target import Target, load_target, parse_connect_to
 
-SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "config")
+SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "config", "edges")
 # Arguments the engine can supply to a check without pytest's fixtures.
 ENGINE_ARGS = frozenset({"edge", "target"})
 _TARGET = pytest.StashKey[Target]()
@@ -44,6 +44,8 @@ _VERDICT = pytest.StashKey[Verdict]()
 _CHECK_ID = pytest.StashKey[str]()
 _ADVISORY = pytest.StashKey[str]()
 _ATTEMPT = pytest.StashKey[Attempt]()
+_TIMER = pytest.StashKey[threading.Timer]()
+_DEADLINE_HIT = pytest.StashKey[bool]()
 INSECURE_WARNING = ("edgeverify: WARNING: TLS VERIFICATION IS OFF (--insecure / insecure: true). "
                     "Certificates are not checked; do not trust a pass.")
 _config: pytest.Config | None = None  # logreport hooks get no config; set at session start
@@ -110,10 +112,26 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         config.stash[_LEDGER] = tempfile.mkdtemp(prefix="edgeverify-ledger-")
         _install_signal_handlers()
+        _arm_run_deadline(config, config.stash[_RUN_DEADLINE] - now)
     if config.args_source != pytest.Config.ArgsSource.ARGS:  # no paths named: the packaged suites, nothing else
         config.args = [str(suites_dir())]
     if not worker_input and not config.option.xmlpath:
         config.option.xmlpath = str(Path(config.getoption("reports_dir")) / "junit.xml")
+
+
+RUN_DEADLINE_GRACE_S = 5.0  # past timeouts.run, a run still going (a hung AWS call, say) is interrupted
+
+
+def _arm_run_deadline(config: pytest.Config, seconds: float) -> None:
+    """The last resort: interrupt the run (reports are still written) a little after its deadline."""
+    def expire() -> None:
+        config.stash[_DEADLINE_HIT] = True
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Timer(seconds + RUN_DEADLINE_GRACE_S, expire)
+    timer.daemon = True
+    timer.start()
+    config.stash[_TIMER] = timer
 
 
 def _install_signal_handlers() -> None:
@@ -306,6 +324,7 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
             engine = engine_of(config)
             started = time.monotonic()
             engine.run_checks(checks)
+            engine.phase_s = time.monotonic() - started
             run = engine.run
             engine.progress(f"{len(checks)} checks judged {run.transport.stats.requests} responses "
                             f"({run.distinct} distinct requests, {run.transport.stats.connections} connections) "
@@ -451,7 +470,11 @@ def pytest_sessionstart_wait_for_deploy(session: pytest.Session) -> None:
     target = config.stash.get(_TARGET, None)
     if target is None or hasattr(config, "workerinput"):
         return
-    from .aws.wait import NotDeployed, wait_before_run
+    if not (target.aws.distribution_id or target.aws.stack) or not target.aws.wait:
+        if not _batch_mode(config) and not (config.option.collectonly or config.option.help):
+            config.stash[_ENTRY] = entry_snapshot(target)
+        return
+    from .aws.wait import NotDeployed, wait_before_run  # boto3 is loaded only for targets that name AWS
 
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     try:
@@ -486,6 +509,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
+    timer = config.stash.get(_TIMER, None)
+    if timer is not None:
+        timer.cancel()
     engine = config.stash.get(_ENGINE, None)
     if engine is not None:
         engine.run.close()
@@ -510,14 +536,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             continue
         marker = item.get_closest_marker("rule")
         rule = RULES.get(marker.args[0]) if marker else None
-        reason = "not run: the run was interrupted" if interrupted else "not run: the run ended before it"
+        reason = ("not run: the run's deadline (timeouts.run / --run-timeout) passed" if config.stash.get(_DEADLINE_HIT, False)
+                  else "not run: the run was interrupted" if interrupted else "not run: the run ended before it")
         config.stash[_RECORDS][cid] = {
             "id": cid, "nodeid": item.nodeid, "status": "error", "duration_s": 0.0, "message": reason,
             "rule": rule.id if rule else None, "suite": rule.suite if rule else None,
             "summary": rule.summary if rule else None, "severity": rule.severity if rule else None,
             "advisory": None, "error_kind": "not_run", "attempts": 0, "elapsed_s": 0.0,
             "converged_after_s": None, "pops": [], "exchanges": []}
-    _write_reports(config, int(exitstatus))
+    note = ("the run's deadline (timeouts.run / --run-timeout) passed; checks still running ended as errors"
+            if config.stash.get(_DEADLINE_HIT, False) else None)
+    _write_reports(config, int(exitstatus), note)
 
 
 def _write_reports(config: pytest.Config, exitstatus: int, note: str | None = None) -> None:
@@ -526,7 +555,8 @@ def _write_reports(config: pytest.Config, exitstatus: int, note: str | None = No
     network = None
     if engine is not None:
         stats = engine.run.transport.stats
-        network = {"requests": stats.requests, "distinct": engine.run.distinct, "connections": stats.connections}
+        network = {"requests": stats.requests, "distinct": engine.run.distinct, "connections": stats.connections,
+                   "phase_s": round(engine.phase_s, 3) if engine.phase_s is not None else None}
     gates = [r["gate"] for r in config.stash[_RECORDS].values() if r.get("gate")]  # one per process that ran checks
     failed = [g for g in gates if not g["passed"]]
     waits = [g["waited_s"] for g in gates if g["waited_s"] is not None]

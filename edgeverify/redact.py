@@ -14,6 +14,7 @@ from urllib.parse import quote, quote_plus
 # Forms of values interpolated from ${VAR}, mapped to the placeholder shown instead.
 _SECRETS: dict[str, str] = {}
 SENSITIVE_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "x-api-key", "proxy-authorization"})
+_URI_SAFE = "!#$%&'()*+,/:;=?@[]~"  # what an HTTP client leaves unescaped in a URL it sends (requests' requote_uri)
 MIN_SECRET = 4  # shorter values (ports, flags) would redact innocent text
 
 
@@ -23,7 +24,8 @@ def register_secret(value: str, name: str) -> None:
     for raw in {value, value.strip()}:
         if len(raw) < MIN_SECRET:
             continue
-        forms = {raw, quote(raw, safe=""), quote(raw), quote_plus(raw), json.dumps(raw)[1:-1],
+        forms = {raw, quote(raw, safe=""), quote(raw), quote_plus(raw), quote(raw, safe=_URI_SAFE),
+                 json.dumps(raw)[1:-1],
                  json.dumps(raw, ensure_ascii=False)[1:-1], base64.b64encode(raw.encode()).decode().rstrip("="),
                  repr(raw)[1:-1], raw.encode("unicode_escape").decode()}
         for form in forms:

@@ -35,7 +35,7 @@ class RunInfo:
     started_at: float  # epoch seconds
     exit_status: int
     note: str | None = None  # why the run ended early, when it did
-    network: dict[str, int] | None = None
+    network: dict[str, float | None] | None = None
     gate_passed: bool | None = None
     served_after_s: float | None = None
     gate_reason: str | None = None

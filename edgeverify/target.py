@@ -130,6 +130,18 @@ class Aws:
 
 
 @dataclass(slots=True)
+class Edges:
+    mode: str = "nearest"  # nearest | dns | regions | addresses (see edgeverify/edges)
+    regions: list[str] = field(default_factory=list)  # regions mode: names from the built-in table (default: all)
+    prefixes: dict[str, str] = field(default_factory=dict)  # region -> client prefix, added to / overriding the table
+    addresses: list[str] = field(default_factory=list)  # addresses mode: edge IP addresses
+    nameservers: list[str] = field(default_factory=list)  # host[:port]; default: the domain's authoritative servers
+    max_edges: int = 20
+    concurrency: int = 8  # edges verified at once
+    dns_timeout: float = 3.0  # seconds for one DNS query
+
+
+@dataclass(slots=True)
 class Target:
     domain: str
     connect_to: list[str] = field(default_factory=list)
@@ -146,6 +158,7 @@ class Target:
     spa: Spa = field(default_factory=Spa)
     propagation: Propagation = field(default_factory=Propagation)
     aws: Aws = field(default_factory=Aws)
+    edges: Edges = field(default_factory=Edges)
     source: str = ""  # the file it came from; not a YAML key
 
     def url(self, path: str, scheme: str = "https") -> str:
@@ -297,6 +310,8 @@ def _validate(obj: Any, node: yaml.MappingNode, ctx: _Ctx) -> None:
             if not re.fullmatch(r"https?://[^/\s]+", origin):
                 raise ctx.child("allowed_origins").child(i).fail(
                     lines["allowed_origins"].value[i], f"'{origin}' is not an origin (scheme://host[:port], no path).")
+    if isinstance(obj, Edges):
+        _validate_edges(obj, bad, lambda key, i, message: ctx.child(key).child(i).fail(lines[key].value[i], message))
     if isinstance(obj, (Cache,)):
         try:
             re.compile(obj.fingerprint_pattern)
@@ -341,3 +356,50 @@ def _describe(node: yaml.Node) -> str:
 
 def _type_name(tp: Any) -> str:
     return {str: "text", int: "a whole number", float: "a number", bool: "true or false"}.get(tp, str(tp))
+
+
+def _validate_edges(obj: Edges, bad: Any, item: Any) -> None:
+    """The edges section: mode, known regions, addresses, prefixes, name servers and bounds."""
+    import ipaddress
+
+    from .edges.regions import REGION_PREFIXES
+
+    modes = ("nearest", "dns", "regions", "addresses")
+    if obj.mode not in modes:
+        close = difflib.get_close_matches(obj.mode, modes, n=1, cutoff=0.5)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise bad("mode", f"'{obj.mode}' is not a mode; write one of {', '.join(modes)}.{hint}")
+
+    for region, prefix in obj.prefixes.items():
+        try:
+            ipaddress.ip_network(prefix, strict=False)
+        except ValueError:
+            raise bad("prefixes", f"'{prefix}' (region '{region}') is not a network prefix such as 192.0.2.0/24.") from None
+    known = list(REGION_PREFIXES) + list(obj.prefixes)
+    for i, region in enumerate(obj.regions):
+        if region not in known:
+            close = difflib.get_close_matches(region, known, n=1, cutoff=0.6)
+            hint = f" Did you mean '{close[0]}'?" if close else " Add its client prefix under edges.prefixes."
+            raise item("regions", i, f"unknown region '{region}'.{hint}")
+    for i, address in enumerate(obj.addresses):
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise item("addresses", i, f"'{address}' is not an IP address.") from None
+    if obj.mode == "addresses" and not obj.addresses:
+        raise bad("addresses", "mode 'addresses' needs at least one address under edges.addresses.")
+    for i, server in enumerate(obj.nameservers):
+        host, _, port = server.rpartition(":") if server.count(":") == 1 or server.startswith("[") else ("", "", "")
+        host = host.strip("[]") or server
+        try:
+            ipaddress.ip_address(host)
+            if port and not 0 < int(port) < 65536:
+                raise ValueError
+        except ValueError:
+            raise item("nameservers", i, f"'{server}' is not ADDRESS or ADDRESS:PORT (e.g. 205.251.192.1 or 127.0.0.1:5353).") from None
+    if not 1 <= obj.max_edges <= 100:
+        raise bad("max_edges", f"{obj.max_edges} is out of range: 1 to 100 edges.")
+    if not 1 <= obj.concurrency <= 64:
+        raise bad("concurrency", f"{obj.concurrency} is out of range: 1 to 64 edges at once.")
+    if not 0 < obj.dns_timeout <= 30:
+        raise bad("dns_timeout", f"{obj.dns_timeout:g} is out of range: more than 0 and at most 30 seconds.")

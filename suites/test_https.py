@@ -60,4 +60,5 @@ def test_certificate_is_not_about_to_expire(edge, target):
 @pytest.mark.rule("https.tls_legacy")
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1], ids=["TLSv1.0", "TLSv1.1"])
 def test_legacy_tls_is_refused(edge, version):
-    https.check_tls_legacy(edge.tls_handshake(minimum=version, maximum=version, verify=False), version.name)
+    https.check_tls_legacy(edge.tls_handshake(minimum=version, maximum=version, verify=False), version.name,
+                           baseline=edge.tls_handshake(verify=False))

@@ -1,20 +1,28 @@
-"""Benchmark of the main job: all suites against the lab edge, at several xdist worker counts.
+"""Benchmark: edgeverify against the floor, at real latency and at real size. Figures are printed, not asserted.
 
-Prints wall time, checks, requests sent, requests per connection (keep-alive) and peak memory.
-Run: .venv/bin/python tests/benchmark.py [--repeat 3] [--workers 1,2,4]
+1. The main job (all suites, the lab target) through a delay proxy adding a round trip on loopback (1 ms,
+   20 ms): edgeverify in one process and with xdist workers, against the floor, a bare keep-alive Python
+   client replaying the same requests over 16 parallel connections in the same run. Requests on the wire
+   against distinct requests.
+2. Asset scale: a site whose entry document references N assets (50, 500, 2,000) served by nginx, the
+   static and cache suites: wall time, client CPU, peak RSS, report size, and the fitted per-asset cost.
+3. Propagation timing: when a release flip is noticed, and when a never-converging run ends.
+
+Run: .venv/bin/python tests/benchmark.py [--rtt 1,20] [--assets 50,500,2000] [--skip-scale] [--skip-propagation]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import hashlib
 import json
 import os
-import re
-import resource
-import statistics
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -23,47 +31,286 @@ sys.path.insert(0, str(ROOT))
 
 from edgeverify.lab import Lab  # noqa: E402
 
-
-def traffic(access_log: Path) -> tuple[int, int]:
-    """(requests, distinct client connections) the edge saw; the lab logs $connection per request."""
-    text = access_log.read_text() if access_log.exists() else ""
-    return text.count("\n"), len(set(re.findall(r"conn=(\d+)", text)))
+LAB_TARGET = ROOT / "targets" / "local-lab.yaml"
+PY = sys.executable
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--workers", default="0,2,4", help="comma-separated -n values (0: no xdist)")
+# -- a delay proxy: each direction waits half the round trip before passing bytes on ------------------
+
+class DelayProxy:
+    """TCP proxy on 127.0.0.1 adding `rtt_ms` of round trip (half each way) to every connection."""
+
+    def __init__(self, upstream_port: int, rtt_ms: float) -> None:
+        self.upstream_port, self.delay = upstream_port, rtt_ms / 2000.0
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+        ready = threading.Event()
+        threading.Thread(target=self._run, args=(ready,), daemon=True).start()
+        ready.wait(5)
+
+    def _run(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        ready.set()
+        self.loop.run_forever()
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def deliver() -> None:
+            while True:
+                due, data = await queue.get()
+                if not data:
+                    break
+                await asyncio.sleep(max(0.0, due - self.loop.time()))
+                writer.write(data)
+                await writer.drain()
+            writer.close()
+
+        task = asyncio.ensure_future(deliver())
+        try:
+            while True:
+                data = await reader.read(65536)
+                await queue.put((self.loop.time() + self.delay, data))
+                if not data:
+                    break
+        except (ConnectionError, OSError):
+            await queue.put((0.0, b""))
+        await task
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True)
+
+
+# -- measuring a process: wall, CPU, peak RSS (its own, through wait4) --------------------------------
+
+def measure(cmd: list[str], env: dict[str, str], cwd: Path) -> dict[str, float]:
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {"wall": time.monotonic() - started, "cpu": usage.ru_utime + usage.ru_stime,
+            "rss_mb": usage.ru_maxrss / 1024, "exit": proc.returncode}
+
+
+FLOOR = r'''
+import json, sys, time, urllib3
+from concurrent.futures import ThreadPoolExecutor
+plan = json.load(open(sys.argv[1]))
+pools = {"https": urllib3.HTTPSConnectionPool("127.0.0.1", plan["ports"]["443"], maxsize=16, block=True,
+                                              server_hostname="www.example.test", assert_hostname="www.example.test",
+                                              ca_certs=plan["ca"], retries=False),
+         "http": urllib3.HTTPConnectionPool("127.0.0.1", plan["ports"]["80"], maxsize=16, block=True, retries=False)}
+def send(r):
+    resp = pools[r["scheme"]].urlopen(r["method"], r["path"], headers=dict(r["headers"]), body=r["body"],
+                                      redirect=False, preload_content=True, decode_content=True)
+    assert resp.status
+started = time.monotonic()
+with ThreadPoolExecutor(16) as pool:
+    list(pool.map(send, plan["requests"]))
+open(sys.argv[2], "w").write(str(time.monotonic() - started))
+'''
+
+
+def floor_plan(report: Path, proxies: dict[int, int], ca: str, folder: Path) -> Path:
+    """The requests edgeverify sent (from its report), rewritten to dial the proxies like it did."""
+    from urllib.parse import urlsplit
+
+    doc = json.loads(report.read_text())
+    requests = []
+    for ex in doc["exchanges"].values():
+        parts = urlsplit(ex["request"]["url"])
+        headers = [[k, v] for k, v in ex["request"]["headers"] if k.lower() not in ("host", "content-length")]
+        headers.append(["Host", "www.example.test"])
+        body = "{}" if ex["request"]["method"] in ("POST", "PUT", "PATCH") else None
+        requests.append({"method": ex["request"]["method"], "scheme": parts.scheme, "headers": headers, "body": body,
+                         "path": (parts.path or "/") + (f"?{parts.query}" if parts.query else "")})
+    path = folder / "plan.json"
+    path.write_text(json.dumps({"ca": ca, "ports": {str(k): v for k, v in proxies.items()}, "requests": requests}))
+    return path
+
+
+def main_job(rtts: list[float], workers: list[int]) -> None:
+    print("\n## Main job: all suites against the lab, through a delay proxy\n")
+    print("| round trip | client | network phase s | x floor | process wall s | x floor | requests on the wire | "
+          "distinct | CPU s | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    with Lab() as lab, tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        edge = lab.edge()
+        for rtt in rtts:
+            proxies = {443: DelayProxy(edge.https_port, rtt).port, 80: DelayProxy(edge.http_port, rtt).port}
+            env = {**os.environ, "EDGEVERIFY_CA_BUNDLE": edge.ca_bundle,
+                   "EDGEVERIFY_CONNECT_TO": f"www.example.test:443:127.0.0.1:{proxies[443]} "
+                                            f"www.example.test:80:127.0.0.1:{proxies[80]}"}
+            rows = []
+            for n in workers:
+                reports = folder / f"r{rtt}-{n}"
+                cmd = [PY, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--target={LAB_TARGET}",
+                       f"--reports-dir={reports}", "--propagation-timeout=0", str(ROOT / "suites")]
+                if n > 1:
+                    cmd += ["-n", str(n)]
+                m = measure(cmd, env, folder)
+                doc = json.loads((reports / "edgeverify.json").read_text())
+                net = doc.get("network") or {}
+                wire = net.get("requests", len(doc["exchanges"]))
+                m["phase"] = net.get("phase_s") or float("nan")
+                rows.append((f"edgeverify{'' if n == 1 else f' -n {n}'}", m, wire, net.get("distinct", "—")))
+            plan = floor_plan(folder / f"r{rtt}-{workers[0]}" / "edgeverify.json", proxies, edge.ca_bundle, folder)
+            floor = measure([PY, "-c", FLOOR, str(plan), str(folder / "floor.txt")], env, folder)
+            floor["phase"] = float((folder / "floor.txt").read_text())
+            assert floor["exit"] == 0, "the floor client failed"
+            requests_n = len(json.loads(plan.read_text())["requests"])
+            for name, m, wire, distinct in [("floor: bare keep-alive client, 16 connections", floor, requests_n,
+                                             requests_n), *rows]:
+                print(f"| {rtt:g} ms | {name} | {m['phase']:.2f} | {m['phase'] / floor['phase']:.2f} | "
+                      f"{m['wall']:.2f} | {m['wall'] / floor['wall']:.2f} | {wire} | "
+                      f"{distinct} | {m['cpu']:.2f} | {m['rss_mb']:.0f} |")
+
+
+# -- asset scale --------------------------------------------------------------------------------------
+
+NGINX_CONF = """
+{user}daemon off; worker_processes 1; pid {d}/nginx.pid; error_log {d}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off; client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp; fastcgi_temp_path {d}/tmp;
+  uwsgi_temp_path {d}/tmp; scgi_temp_path {d}/tmp;
+  types {{ text/html html; application/javascript js; text/css css; }}
+  gzip on; gzip_vary on; gzip_min_length 1000; gzip_types application/javascript text/css;
+  keepalive_requests 100000;
+  server {{
+    listen 127.0.0.1:{port} ssl; server_name _;
+    ssl_certificate {d}/cert.pem; ssl_certificate_key {d}/key.pem; ssl_protocols TLSv1.2 TLSv1.3;
+    root {d}/site; etag on;
+    add_header Strict-Transport-Security "max-age=31536000" always;
+    add_header X-Cache "Hit from cloudfront" always;
+    location = /index.html {{ add_header Cache-Control "no-cache"; add_header X-Cache "Hit from cloudfront"; }}
+    location /assets/ {{ add_header Cache-Control "public, max-age=31536000, immutable";
+                         add_header X-Cache "Hit from cloudfront"; }}
+  }}
+}}
+"""
+
+
+def site(folder: Path, n: int) -> None:
+    assets = folder / "site" / "assets"
+    assets.mkdir(parents=True)
+    tags = []
+    for i in range(n):
+        body = (f"/* chunk {i} */\n" + f"export const c{i} = () => {i};\n" * 60).encode()
+        name = f"chunk{i}.{hashlib.md5(body).hexdigest()[:8]}.js"
+        (assets / name).write_bytes(body)
+        tags.append(f'<script type="module" src="/assets/{name}"></script>')
+    (folder / "site" / "index.html").write_text("<!doctype html><html><head><title>Scale</title>"
+                                               + "".join(tags) + "</head><body><div id=app></div></body></html>")
+
+
+def scale(sizes: list[int]) -> None:
+    import trustme
+
+    print("\n## Asset scale: static + cache suites, entry document referencing N assets (nginx, 1 ms round trip)\n")
+    print("| assets | wall s | client CPU s | peak RSS MB | report MB | requests |")
+    print("|---|---|---|---|---|---|")
+    results = []
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            d = Path(tmp)
+            (d / "tmp").mkdir()
+            ca = trustme.CA()
+            leaf = ca.issue_cert("www.example.test")
+            leaf.private_key_pem.write_to_path(str(d / "key.pem"))
+            (d / "cert.pem").write_bytes(b"".join(b.bytes() for b in leaf.cert_chain_pems))
+            ca.cert_pem.write_to_path(str(d / "ca.pem"))
+            site(d, n)
+            import socket
+
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            s.close()
+            user = "user root;\n" if os.geteuid() == 0 else ""  # its workers must read the temporary folder
+            (d / "nginx.conf").write_text(NGINX_CONF.format(d=d, port=port, user=user))
+            server = subprocess.Popen([nginx, "-p", str(d), "-c", str(d / "nginx.conf")], stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+            proxy = DelayProxy(port, 1.0)
+            target = d / "scale.yaml"
+            target.write_text("domain: www.example.test\nstatic: {pages: [/index.html]}\n"
+                              "spa: {fallback: false}\npropagation: {timeout: 0}\n")
+            env = {**os.environ, "EDGEVERIFY_CA_BUNDLE": str(d / "ca.pem"),
+                   "EDGEVERIFY_CONNECT_TO": f"www.example.test:443:127.0.0.1:{proxy.port}"}
+            prefix = os.environ.get("EV_BENCH_PROFILE", "").split()
+            try:
+                m = measure([*prefix, PY, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--target={target}",
+                             f"--reports-dir={d / 'r'}", "-m", "static or cache", str(ROOT / "suites")], env, d)
+            finally:
+                server.terminate()
+                server.wait(10)
+            report = d / "r" / "edgeverify.json"
+            doc = json.loads(report.read_text())
+            if os.environ.get("EV_BENCH_DEBUG"):
+                print(json.dumps(list(doc["exchanges"].values())[:3], indent=1)[:3000], (d / "error.log").read_text())
+            size = report.stat().st_size / 1e6
+            net = doc.get("network") or {}
+            results.append((n, m["wall"], m["cpu"], m["rss_mb"], size))
+            print(f"| {n} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['rss_mb']:.0f} | {size:.2f} | "
+                  f"{net.get('requests', '—')} |")
+    if len(results) >= 2:
+        (n0, w0, c0, r0, s0), (n1, w1, c1, r1, s1) = results[0], results[-1]
+        dn = n1 - n0
+        print(f"\nfitted per asset (from {n0} to {n1}): {1000 * (w1 - w0) / dn:.2f} ms wall, "
+              f"{1000 * (c1 - c0) / dn:.2f} ms CPU, {1024 * (r1 - r0) / dn:.1f} KB RSS, {1e6 * (s1 - s0) / dn / 1024:.1f} KB "
+              "of report")
+
+
+# -- propagation timing -------------------------------------------------------------------------------
+
+def propagation() -> None:
+    print("\n## Propagation timing (interval 1 s)\n")
+    with Lab() as lab, tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for flip, deadline in ((3.0, 20), (float("inf"), 4)):
+            edge = lab.edge(old_release_for=flip)
+            started = time.monotonic()
+            env = {**os.environ, **edge.env()}
+            m = measure([PY, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--target={LAB_TARGET}",
+                         f"--reports-dir={folder / 'p'}", f"--propagation-timeout={deadline}", "-k", "release",
+                         str(ROOT / "suites")], env, folder)
+            doc = json.loads((folder / "p" / "edgeverify.json").read_text())
+            began = time.strptime(doc["started_at"], "%Y-%m-%dT%H:%M:%SZ")
+            if flip != float("inf"):
+                served = doc["release"]["served_after_s"]
+                startup = m["wall"] - doc["wall_s"]
+                print(f"- flip at {flip:g} s after the edge started; noticed after {served} s of gating "
+                      f"(pytest start-up {startup:.2f} s), run wall {m['wall']:.2f} s")
+            else:
+                print(f"- never converges, deadline {deadline} s: the run's own clock ran {doc['wall_s']:.2f} s "
+                      f"(deadline + {doc['wall_s'] - deadline:.2f} s), process wall {m['wall']:.2f} s, exit {m['exit']}")
+            del began, started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rtt", default="1,20")
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--assets", default="50,500,2000")
+    parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--skip-propagation", action="store_true")
     args = parser.parse_args()
-    print(f"{'workers':>7} {'wall s (median)':>16} {'min s':>7} {'checks':>7} {'requests':>9} "
-          f"{'conns':>6} {'req/conn':>8}")
-    with Lab() as lab:
-        for n in [int(w) for w in args.workers.split(",")]:
-            walls = []
-            for _ in range(args.repeat):
-                edge = lab.edge()
-                log = edge.root / "access.log"
-                if log.exists():
-                    log.write_text("")
-                reports = Path(tempfile.mkdtemp(prefix="ev-bench-"))
-                cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore",
-                       "--target", str(ROOT / "targets/local-lab.yaml"), "--reports-dir", str(reports),
-                       "--junitxml", str(reports / "junit.xml")] + (["-n", str(n)] if n else [])
-                start = time.perf_counter()
-                proc = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **edge.env()}, capture_output=True, text=True)
-                walls.append(time.perf_counter() - start)
-                if proc.returncode != 0:
-                    print(proc.stdout[-3000:], proc.stderr[-2000:])
-                    return 1
-            doc = json.loads((reports / "edgeverify.json").read_text())
-            requests, conns = traffic(log)
-            ratio = f"{requests / conns:.1f}" if conns > 0 else "n/a"
-            print(f"{n or 'none':>7} {statistics.median(walls):>16.2f} {min(walls):>7.2f} {len(doc['checks']):>7} "
-                  f"{requests:>9} {conns:>6} {ratio:>8}")
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"peak RSS of one pytest process (incl. workers): {peak_mb:.0f} MB")
-    return 0
+    print(f"# edgeverify benchmark ({os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')})")
+    main_job([float(x) for x in args.rtt.split(",")], [int(x) for x in args.workers.split(",")])
+    if not args.skip_scale:
+        scale([int(x) for x in args.assets.split(",")])
+    if not args.skip_propagation:
+        propagation()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

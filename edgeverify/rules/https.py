@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from ..errors import CouldNotJudge
 from ..exchange import Exchange, TlsInfo
 from . import Violation, expect, responded, rule
 
@@ -178,7 +179,11 @@ def check_certificate_expiry(info: TlsInfo, min_days: int) -> None:
            reproduce=info.reproduce)
 
 
-def check_tls_legacy(info: TlsInfo, version: str) -> None:
+def check_tls_legacy(info: TlsInfo, version: str, baseline: TlsInfo | None = None) -> None:
+    """A legacy handshake is refused; judged only when a modern handshake (`baseline`) succeeds there."""
+    if baseline is not None and baseline.error:
+        raise CouldNotJudge(f"could not judge: no TLS handshake at all ({baseline.error}), so a refused {version} "
+                            "handshake says nothing")
     expect(info.protocol is None, TLS_LEGACY, f"{version} handshake refused",
            f"{version} handshake accepted ({info.protocol})",
            cause="the distribution's security policy allows legacy TLS: set MinimumProtocolVersion TLSv1.2_2021",

@@ -246,6 +246,11 @@ def conditional_headers(ex: Exchange) -> dict[str, str] | None:
     return {"If-Modified-Since": modified} if modified else None
 
 
+def validator(ex: Exchange) -> str | None:
+    """The response's validator: its ETag, else its Last-Modified."""
+    return ex.header("etag") or ex.header("last-modified")
+
+
 def check_conditional_get(pairs: Sequence[tuple[Exchange, Exchange | None]], what: str = "files") -> None:
     """Each (full GET, conditional GET) pair: the conditional one answers 304; None means no validator to send."""
     problems: list[tuple[Exchange, str]] = []

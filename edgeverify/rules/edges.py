@@ -1,0 +1,114 @@
+"""edges: every edge location serves the same release, the same entry document and the same verdicts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..exchange import Exchange
+from . import Violation, rule
+from .propagation import _marker_like
+
+CONSISTENT = rule(
+    "edges.consistent",
+    "Every edge location serves the same release, the same entry document and the same verdicts",
+    "After a deploy CloudFront's locations converge one by one; until they all have, viewers in some regions get "
+    "the old index.html, an old behavior or a cached error while a check from one machine is green. An edge that "
+    "still differs after the propagation deadline needs an invalidation of /index.html (or its cached error to "
+    "expire); one that differs on a rule's verdict serves a different configuration or a cached answer there.",
+    "CloudFront Developer Guide, 'Updating a distribution' and 'Invalidating files'; RFC 7871 (EDNS Client Subnet)",
+    threshold="after the propagation deadline, per edge",
+)
+
+
+@dataclass(slots=True)
+class EdgeResult:
+    """What one edge served in its last attempt: the facts `check_consistent` compares."""
+
+    address: str
+    regions: list[str] = field(default_factory=list)  # regions whose clients DNS sent here ("" when not asked)
+    pops: list[str] = field(default_factory=list)  # X-Amz-Cf-Pop values seen, first seen first
+    release: str | None = None  # the release marker it served (or the marker-like text of another build)
+    entry: str | None = None  # a digest of the entry document it served last, None without a 200
+    entry_status: str = ""  # the entry document's status line
+    verdicts: dict[str, str] = field(default_factory=dict)  # check -> "passed" or "failed: <actual>"
+    converged_after_s: float | None = None  # seconds from the start until it served the release and passed
+    attempts: int = 0
+    requests: int = 0
+    error: str | None = None  # no usable answer at all (connect, TLS)
+    entry_exchange: Exchange | None = None  # the last entry document exchange (for the curl line)
+    exchanges: list[Exchange] = field(default_factory=list)  # the last attempt's exchanges
+
+    @property
+    def pop(self) -> str | None:
+        return self.pops[-1] if self.pops else None
+
+    @property
+    def status(self) -> str:
+        if self.error or self.entry is None:
+            return "error"
+        return "failed" if any(v != "passed" for v in self.verdicts.values()) else "passed"
+
+    def label(self) -> str:
+        where = f"region {', '.join(self.regions)}" if self.regions else "no region"
+        return f"{self.address} (POP {self.pop or 'unknown'}, {where})"
+
+    def served(self) -> str:
+        """What it served, in words: release, entry document, verdicts."""
+        if self.error:
+            return f"no answer: {self.error}"
+        failed = [f"{check} {verdict}" for check, verdict in self.verdicts.items() if verdict != "passed"]
+        parts = [f"release {self.release or '(no marker)'}",
+                 f"entry document {self.entry or '-'} ({self.entry_status})"]
+        parts.append("; ".join(failed) if failed else f"all {len(self.verdicts)} checks passed")
+        return ", ".join(parts)
+
+
+def marker_served(text: str, marker: str | None) -> str | None:
+    """The target's marker when the document has it; else the marker-like text of another build, if any."""
+    if not marker:
+        return None
+    return marker if marker in text else _marker_like(text, marker)
+
+
+def _signature(r: EdgeResult) -> tuple[object, ...]:
+    return (r.error is not None, r.release, r.entry, tuple(sorted((k, v == "passed") for k, v in r.verdicts.items())))
+
+
+def check_consistent(results: Sequence[EdgeResult], marker: str | None) -> None:
+    """All edges served the same release, the same entry document and the same verdict for each check."""
+    expected = (f"every edge serves release '{marker}'" if marker else "every edge serves the same entry document") \
+        + " with the same verdict for each check"
+    if len(results) < 2 or len({_signature(r) for r in results}) == 1:
+        return
+    differences: list[str] = []
+    unreachable = [r for r in results if r.error]
+    if unreachable:
+        differences.append("no answer from " + ", ".join(r.address for r in unreachable))
+    answered = [r for r in results if not r.error]
+    for what, key in (("releases", lambda r: r.release), ("entry documents", lambda r: r.entry)):
+        counts = Counter(key(r) for r in answered)
+        if len(counts) > 1:
+            differences.append(f"{what} differ: " + "; ".join(
+                f"{value or 'none'} on {', '.join(r.address for r in answered if key(r) == value)}"
+                for value, _ in counts.most_common()))
+    checks = sorted({c for r in answered for c in r.verdicts})
+    for check in checks:
+        failing = [r.address for r in answered if r.verdicts.get(check, "passed") != "passed"]
+        if failing and len(failing) < len(answered):
+            differences.append(f"{check} fails on {', '.join(failing)} only")
+    majority = Counter(_signature(r) for r in results).most_common(1)[0][0]
+    odd = [r for r in results if _signature(r) != majority]
+    lines = [f"- {r.label()}: {r.served()}" + ("  <- differs" if r in odd else "") for r in results]
+    actual = (f"{len(odd)} of {len(results)} edges differ ({'; '.join(differences)}):"
+              + "".join(f"\n            {line}" for line in lines))
+    first = odd[0]
+    reached = f" (after {first.attempts} attempts)" if first.attempts > 1 else ""
+    cause = (f"edge {first.address}{reached} still serves "
+             + (f"release {first.release}" if first.release != marker else "another answer")
+             + " after the deadline: it has not converged; invalidate /index.html (and wait for the invalidation), "
+               "or, if it answers an error, wait for CloudFront's error caching TTL")
+    if first.error:
+        cause = f"edge {first.address} gave no answer ({first.error}): that location is unreachable or failing"
+    raise Violation(CONSISTENT, expected, actual, first.entry_exchange, cause)

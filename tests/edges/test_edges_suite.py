@@ -1,0 +1,114 @@
+"""suites/test_edges.py against 5 lab edges behind the lab's subnet-aware DNS server (real pytest runs)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from collections.abc import Callable
+
+import pytest
+
+from edgeverify.lab.fleet import Fleet
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class EdgesRun:
+    returncode: int
+    output: str
+    checks: list[dict[str, Any]]
+    block: dict[str, Any] | None
+    wall_s: float
+
+    def edge(self, address: str) -> dict[str, Any]:
+        assert self.block is not None, self.output
+        return next(e for e in self.block["edges"] if e["address"] == address)
+
+
+@pytest.fixture
+def run_suite(fleet_target_yaml: Callable[..., str], tmp_path: Path) -> Callable[..., EdgesRun]:
+    """run_suite(fleet, timeout, mode="regions"): suites/test_edges.py in a real pytest run against the fleet."""
+    return lambda f, timeout, mode="regions": _run(fleet_target_yaml(f, mode), f, tmp_path, timeout)
+
+
+def _run(yaml_text: str, f: Fleet, tmp_path: Path, timeout: float) -> EdgesRun:
+    target = tmp_path / "fleet.yaml"
+    target.write_text(yaml_text)
+    reports = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", "--target", str(target),
+           "--reports-dir", str(reports), f"--propagation-timeout={timeout:g}", "suites/test_edges.py"]
+    started = time.monotonic()
+    proc = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **f.env()}, capture_output=True, text=True, timeout=120)
+    wall = time.monotonic() - started
+    report = reports / "edgeverify.json"
+    checks = json.loads(report.read_text())["checks"] if report.exists() else []
+    block = None
+    junit = reports / "junit.xml"
+    if junit.exists():
+        for prop in ET.parse(junit).iter("property"):
+            if prop.get("name") == "edgeverify_edges":
+                block = json.loads(prop.get("value") or "null")
+    return EdgesRun(proc.returncode, proc.stdout + proc.stderr, checks, block, wall)
+
+
+def test_all_edges_converged_passes(fleet, run_suite):
+    f = fleet(5)
+    run = run_suite(f, timeout=10)
+    assert run.returncode == 0, run.output
+    assert run.block is not None and run.block["mode"] == "regions"
+    assert [(e["address"], e["pop"], e["status"]) for e in run.block["edges"]] == [
+        (e.address, e.pop, "passed") for e in f.edges]
+    assert {e["release"] for e in run.block["edges"]} == {"build-2026.11.25-new"}
+    assert all(e["converged_after_s"] is not None and e["converged_after_s"] < 5 for e in run.block["edges"])
+    assert run.block["unresolved"] == [] and run.block["dns_queries"] == 5
+    # the same block reaches edgeverify.json with the check (user_properties), for reports.py to lift out
+    [check] = [c for c in run.checks if c["rule"] == "edges.consistent"]
+    assert json.loads(dict(check["user_properties"])["edgeverify_edges"]) == run.block
+
+
+def test_one_edge_lagging_8_s_passes_and_reports_its_convergence_time(fleet, run_suite):
+    f = fleet(5, lag={2: 8.0})
+    run = run_suite(f, timeout=25)
+    assert run.returncode == 0, run.output
+    lagging = run.edge("127.0.0.23")
+    assert lagging["pop"] == "LAB23-C1" and lagging["region"] == "ap-northeast-1"
+    assert lagging["status"] == "passed" and lagging["release"] == "build-2026.11.25-new"
+    # converged_after_s counts from the run's start; the edge switched 8 s after the fleet started
+    switched = run.block["started_at"] + lagging["converged_after_s"] - f.started_at
+    assert 8.0 <= switched <= 8.0 + 4.0, (switched, lagging)  # the next poll after the switch, with room for load
+    assert lagging["attempts"] > 2  # polled (every 0.5 s) until it switched
+    others = [e for e in run.block["edges"] if e["address"] != "127.0.0.23"]
+    assert all(e["converged_after_s"] < 5 and e["attempts"] == 1 for e in others), others
+
+
+def test_one_edge_stuck_on_the_old_release_fails_naming_it_within_deadline_plus_3_s(fleet, run_suite):
+    f = fleet(5, lag={3: math.inf})
+    deadline = 4.0
+    run = run_suite(f, timeout=deadline)
+    assert run.returncode == 1, run.output
+    [check] = [c for c in run.checks if c["rule"] == "edges.consistent"]
+    assert check["status"] == "failed"
+    message = check["message"]
+    assert "1 of 5 edges differ" in message
+    assert "127.0.0.24 (POP LAB24-C1, region sa-east-1): release build-2026.11.25-old" in message
+    assert "build-2026.11.25-old on 127.0.0.24" in message
+    stuck = run.edge("127.0.0.24")
+    assert (stuck["status"], stuck["release"], stuck["converged_after_s"]) == ("failed", "build-2026.11.25-old", None)
+    # the check's own time (from the run's start) is bounded by the deadline + 3 s
+    assert run.block is not None and run.block["wall_s"] <= deadline + 3, run.block["wall_s"]
+
+
+def test_nearest_mode_skips_with_the_reason(fleet, run_suite):
+    f = fleet(1)
+    run = run_suite(f, timeout=0, mode="nearest")
+    assert run.returncode == 0, run.output
+    assert "edges.mode is nearest" in run.output
