@@ -30,6 +30,10 @@ def _main(argv: list[str]) -> int:
         from .aws import discover, wait
 
         return (discover.main if argv[0] == "discover" else wait.main)(argv[1:])
+    if argv and argv[0] == "history":
+        from .history.cli import main as history_main
+
+        return history_main(argv[1:])
     parser = argparse.ArgumentParser(prog="edgeverify", description="Verify a CloudFront + S3 + API Gateway domain. "
                                      "Checks run with pytest: pytest --target FILE [-n 4] [-m SUITE].")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -37,6 +41,8 @@ def _main(argv: list[str]) -> int:
     sub.add_parser("lab", help="start the local edge lab (edgeverify lab --help)")
     sub.add_parser("discover", help="print a target file built from a live distribution (edgeverify discover --help)")
     sub.add_parser("wait", help="wait until the target's distribution is Deployed (edgeverify wait --help)")
+    sub.add_parser("history", help="pass rates and convergence times per week from the run history "
+                   "(edgeverify history --help)")
     rules = sub.add_parser("rules", help="list every rule: id, suite, severity, statement, threshold, source")
     rules.add_argument("--markdown", action="store_true", help="as a Markdown table")
     signatures = sub.add_parser("signatures", help="list the error signatures diagnosis recognises, in matching order")
