@@ -45,6 +45,7 @@ _CHECK_ID = pytest.StashKey[str]()
 _ADVISORY = pytest.StashKey[str]()
 _ATTEMPT = pytest.StashKey[Attempt]()
 _TIMER = pytest.StashKey[threading.Timer]()
+_KNOWN = pytest.StashKey[Any]()
 _DEADLINE_HIT = pytest.StashKey[bool]()
 INSECURE_WARNING = ("edgeverify: WARNING: TLS VERIFICATION IS OFF (--insecure / insecure: true). "
                     "Certificates are not checked; do not trust a pass.")
@@ -80,6 +81,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="where junit.xml, edgeverify.json, summary.md and report.html are written (default: reports)")
     group.addoption("--strict-advisories", action="store_true", default=False,
                     help="advisory findings fail the run (pytest already owns --strict)")
+    group.addoption("--history", default=os.environ.get("EDGEVERIFY_HISTORY"), metavar="URL",
+                    help="run history: sqlite:///PATH or postgresql://... (env EDGEVERIFY_HISTORY; default "
+                         "REPORTS-DIR/history.sqlite; 'off' records nothing)")
+    group.addoption("--known-issues", default=None, metavar="FILE",
+                    help="YAML of accepted failures (rule, item pattern, reason, owner, expires)")
+    group.addoption("--fail-on", default="any", choices=("any", "new"),
+                    help="'new': fail only on failures new since the last run (and expired acceptances)")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -100,6 +108,14 @@ def pytest_configure(config: pytest.Config) -> None:
     except TargetError as exc:
         raise pytest.UsageError(redact(str(exc))) from None
     config.stash[_TARGET] = target
+    known = config.getoption("known_issues")
+    if known and not hasattr(config, "workerinput"):
+        from .history import load_known_issues
+
+        try:
+            config.stash[_KNOWN] = load_known_issues(known)
+        except TargetError as exc:
+            raise pytest.UsageError(redact(str(exc))) from None
     now = time.monotonic()
     config.stash[_DEADLINE] = now + target.propagation.timeout
     config.stash[_RUN_DEADLINE] = now + _run_seconds(config, target)
@@ -490,7 +506,7 @@ def pytest_sessionstart_wait_for_deploy(session: pytest.Session) -> None:
         wait_before_run(target, min(config.stash[_DEADLINE], config.stash[_RUN_DEADLINE]),
                         lambda message: reporter.write_line(f"edgeverify: {message}") if reporter else None)
     except NotDeployed as exc:  # not a usage error: the deploy did not finish within the deadline
-        _write_reports(config, 1, note=f"the distribution was not deployed in time: {exc}")
+        _write_reports(config, 1, note=redact(f"the distribution was not deployed in time: {exc}"))
         pytest.exit(f"edgeverify: {exc}", returncode=1)
     except EdgeverifyError as exc:
         raise pytest.UsageError(f"edgeverify: {redact(str(exc))}") from None
@@ -555,10 +571,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "converged_after_s": None, "pops": [], "exchanges": []}
     note = ("the run's deadline (timeouts.run / --run-timeout) passed; checks still running ended as errors"
             if config.stash.get(_DEADLINE_HIT, False) else None)
-    _write_reports(config, int(exitstatus), note)
+    status = _write_reports(config, int(exitstatus), note)
+    if status != exitstatus:
+        session.exitstatus = status
 
 
-def _write_reports(config: pytest.Config, exitstatus: int, note: str | None = None) -> None:
+def _write_reports(config: pytest.Config, exitstatus: int, note: str | None = None) -> int:
+    """Write every report; the run's exit status, after the history's accepted failures and --fail-on."""
     target = config.stash[_TARGET]
     engine = config.stash.get(_ENGINE, None)
     network = None
@@ -573,9 +592,33 @@ def _write_reports(config: pytest.Config, exitstatus: int, note: str | None = No
                           gate_passed=None if not gates else not failed,
                           served_after_s=max(waits) if waits and not failed else None,
                           gate_reason=failed[0]["reason"] if failed else None)
-    paths = reports.write_all(list(config.stash[_RECORDS].values()), config.stash[_TABLE],
-                              Path(config.getoption("reports_dir")), target, run)
-    config.stash[_REPORT_PATHS] = paths
+    folder = Path(config.getoption("reports_dir"))
+    doc = reports.build_doc(list(config.stash[_RECORDS].values()), config.stash[_TABLE], target, run)
+    status = _history(config, doc, folder, exitstatus)
+    doc["exit_status"] = status
+    config.stash[_REPORT_PATHS] = reports.write_all(doc, folder)
+    return status
+
+
+def _history(config: pytest.Config, doc: dict[str, Any], folder: Path, exitstatus: int) -> int:
+    """Compare with and record into the run history (a failure to do so is said, never fatal)."""
+    option = config.getoption("history")
+    if option == "off":
+        return exitstatus
+    from . import history
+
+    known = config.stash.get(_KNOWN, None)
+    try:
+        url = history.history_url(option, folder)
+        doc["history"] = history.regression_view(doc, url, known=known)
+        history.record_run(doc, url, known=known)
+    except EdgeverifyError as exc:
+        doc["history_error"] = redact(str(exc))
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"edgeverify: WARNING: run history not recorded: {redact(str(exc))}", yellow=True)
+        return exitstatus
+    return history.exit_code(doc, doc["history"], config.getoption("fail_on"))
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -103,11 +103,9 @@ def build_doc(records: list[dict[str, Any]], table: dict[str, dict[str, Any]], t
     })  # type: ignore[return-value]
 
 
-def write_all(records: list[dict[str, Any]], table: dict[str, dict[str, Any]], folder: Path, target: Target,
-              run: RunInfo) -> list[Path]:
+def write_all(doc: dict[str, Any], folder: Path) -> list[Path]:
     """Write the JSON, Markdown and HTML reports (and the CI job summary when the CI provides one)."""
     folder.mkdir(parents=True, exist_ok=True)
-    doc = build_doc(records, table, target, run)
     json_path = folder / JSON_NAME
     json_path.write_text(json.dumps(doc, indent=1, default=str) + "\n")
     md = markdown(doc)
@@ -176,6 +174,10 @@ def markdown(doc: dict[str, Any]) -> str:
             lines += ["", f"## {title}", ""]
             for c in group:
                 lines += [f"### `{c['id']}`", "", "```", str(c.get(key) or "").strip(), "```", ""]
+    if doc.get("history"):
+        from .history import markdown as history_markdown
+
+        lines += ["", history_markdown(doc["history"]).strip()]
     return "\n".join(lines) + "\n"
 
 
