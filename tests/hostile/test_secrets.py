@@ -18,7 +18,7 @@ SECRETS = {
     "EV_S_KEY": "key Tok/en+2=é8",
     "EV_S_QUERY": "qryTok/en+3=é7",  # no white space: a target refuses it in a path
     "EV_S_BODY": "bdy Tok/en+4=é6",
-    "EV_S_DEEP": "deep Tok/en+5=é5",
+    "EV_S_DEEP": "deepTok/en+5=é5",
     "EV_S_TRAIL": "trailing-Tok/en+6\n",  # a trailing newline once crashed the run and printed the raw value
 }
 

@@ -97,7 +97,7 @@ def test_pytest_rejects_a_bad_connect_to_override(tmp_path):
                           "--connect-to", "nonsense", str(ROOT / "suites")],
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert run.returncode == 4
-    assert "--connect-to: 'nonsense' is not HOST:PORT:ADDR:PORT" in run.stderr
+    assert "--connect-to nonsense: 'nonsense' is not HOST:PORT:ADDR:PORT" in run.stderr
 
 
 
