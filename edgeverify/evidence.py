@@ -9,6 +9,7 @@ and refuses to let a check judge an answer that did not arrive whole.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json as jsonlib
 import os
@@ -87,7 +88,7 @@ class Ledger:
         if self.folder is None:
             return
         tmp = self.folder / f"{digest}.tmp{os.getpid()}"
-        tmp.write_bytes(pickle.dumps(ex))
+        tmp.write_bytes(pickle.dumps(dataclasses.replace(ex, memo={})))
         tmp.replace(self.folder / f"{digest}.answer")
 
     def wait(self, digest: str, timeout: float) -> Exchange | None:

@@ -39,6 +39,7 @@ class Exchange:
     insecure: bool = False
     tls_version: str | None = None
     ref: str = ""  # the exchange's id in reports, set when first reported
+    memo: dict[str, object] = field(default_factory=dict, repr=False, compare=False)  # views derived once (lint)
 
     def header(self, name: str) -> str | None:
         """The header's values joined as HTTP allows, or None when absent."""
