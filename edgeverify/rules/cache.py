@@ -110,7 +110,7 @@ def lint(ex: Exchange) -> HttpResponseLinter:
     """httplint's view of the response's caching fields (linted once per exchange, whatever the checks)."""
     cached = ex.memo.get("httplint")
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached  # type: ignore[return-value]
     linter = HttpResponseLinter(start_time=ex.started_at or None, no_content=True)
     linter.process_response_topline(b"HTTP/1.1", str(ex.status or 0).encode(), ex.reason.encode("latin-1", "replace"))
     linter.process_headers([(k.encode("latin-1", "replace"), v.encode("latin-1", "replace")) for k, v in _lint_order(ex)])
