@@ -9,7 +9,8 @@ exchange for rules and reports.
 from __future__ import annotations
 
 import heapq
-import http.cookiejar
+import http.client
+import json as jsonlib
 import socket
 import ssl
 import threading
@@ -20,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
+import certifi
 import urllib3
-from requests.adapters import HTTPAdapter
+from requests.utils import requote_uri
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -46,8 +47,9 @@ _CHUNK = 8 * 1024  # decoded per read: a gzip bomb's chunk stays small (zlib exp
 _local = threading.local()
 
 
-def _adapter_for(mapping: dict[tuple[str, int], tuple[str, int]], size: int, stats: Stats) -> HTTPAdapter:
-    """An HTTPAdapter whose connections dial the mapped address but keep the URL's host for TLS and Host."""
+def _pool_manager(mapping: dict[tuple[str, int], tuple[str, int]], size: int, stats: Stats,
+                  **tls: Any) -> urllib3.PoolManager:
+    """A urllib3 pool manager whose connections dial the mapped address but keep the URL's host for TLS and Host."""
 
     def new_conn(base: type[HTTPConnection]) -> Callable[[HTTPConnection], socket.socket]:
         def _new_conn(self: HTTPConnection) -> socket.socket:
@@ -75,13 +77,9 @@ def _adapter_for(mapping: dict[tuple[str, int], tuple[str, int]], size: int, sta
                       {"_new_conn": new_conn(HTTPSConnection), "request": request(HTTPSConnection)})
     http_pool = type("MappedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn})
     https_pool = type("MappedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn})
-
-    class MappedAdapter(HTTPAdapter):
-        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-            super().init_poolmanager(*args, **kwargs)
-            self.poolmanager.pool_classes_by_scheme = {"http": http_pool, "https": https_pool}
-
-    return MappedAdapter(pool_connections=4, pool_maxsize=size, pool_block=True, max_retries=0)
+    manager = urllib3.PoolManager(num_pools=8, maxsize=size, block=True, retries=False, **tls)
+    manager.pool_classes_by_scheme = {"http": http_pool, "https": https_pool}
+    return manager
 
 
 class EdgeClient:
@@ -100,22 +98,20 @@ class EdgeClient:
         self.cancelled = threading.Event()  # set on interrupt: nothing more is sent
         self.stats = Stats()
         self.breaker = Breaker(threshold=BREAKER_THRESHOLD)
-        self.session = requests.Session()
-        self.session.trust_env = False  # no proxies or netrc from the environment: we test the edge itself
-        self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))  # no cookie jar
-        size = max(1, int(getattr(target, "max_connections", DEFAULT_CONNECTIONS)))
-        adapter = _adapter_for(self.mapping, size, self.stats)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.headers.clear()
-        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": ACCEPT_ENCODING})
-        self.session.headers.update(target.headers)
+        # urllib3 directly: no proxies or netrc from the environment (we test the edge itself), no cookie jar,
+        # and none of a higher-level client's per-request preparation, which cost more than the request.
+        self.headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": ACCEPT_ENCODING, **target.headers}
         self.verify: bool | str = False if target.insecure else (target.ca_bundle or True)
         if target.insecure:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            tls: dict[str, Any] = {"cert_reqs": "CERT_NONE", "assert_hostname": False}
+        else:
+            tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": target.ca_bundle or certifi.where()}
+        size = max(1, int(getattr(target, "max_connections", DEFAULT_CONNECTIONS)))
+        self.pools = _pool_manager(self.mapping, size, self.stats, **tls)
 
     def close(self) -> None:
-        self.session.close()
+        self.pools.clear()
 
     def url(self, path: str, scheme: str = "https") -> str:
         return path if "://" in path else self.target.url(path, scheme)
@@ -132,11 +128,18 @@ class EdgeClient:
         """Send one request and return its recorded exchange; network failures are recorded, not raised."""
         method = method.upper()
         timeouts = self.target.timeouts
-        req = requests.Request(method, self.url(path, scheme), headers=headers or {}, json=json, data=data)
-        prepared = self.session.prepare_request(req)
-        ex = Exchange(method=method, url=prepared.url or "", request_headers=[(k, str(v)) for k, v in prepared.headers.items()],
-                      request_body=_as_bytes(prepared.body), started_at=time.time(), connect_to=self.connect_to,
-                      ca_bundle=self.target.ca_bundle, insecure=self.target.insecure)
+        url = requote_uri(self.url(path, scheme))
+        sent = {**self.headers, **(headers or {})}
+        body: bytes | None = data.encode() if isinstance(data, str) else data
+        if json is not None:
+            body = jsonlib.dumps(json, allow_nan=False).encode()
+            if not any(k.lower() == "content-type" for k in sent):
+                sent["Content-Type"] = "application/json"
+        if body is not None:
+            sent["Content-Length"] = str(len(body))
+        ex = Exchange(method=method, url=url, request_headers=list(sent.items()), request_body=body,
+                      started_at=time.time(), connect_to=self.connect_to, ca_bundle=self.target.ca_bundle,
+                      insecure=self.target.insecure)
         total = timeouts.total
         if self.deadline is not None:
             total = min(total, self.deadline - time.monotonic())
@@ -165,27 +168,33 @@ class EdgeClient:
 
         start = time.monotonic()
         alarm = WATCHDOG.schedule(start + total, cut)
-        response = None
+        response: urllib3.BaseHTTPResponse | None = None
         headers_at = float("inf")
+        retries: urllib3.Retry | bool = (urllib3.Retry(total=10, connect=0, read=0, status=0, redirect=10,
+                                                       raise_on_redirect=False) if follow_redirects else False)
         try:
-            response = self.session.send(prepared, stream=True, allow_redirects=follow_redirects, verify=self.verify,
-                                         timeout=(min(timeouts.connect, total), timeouts.read))
+            response = self.pools.urlopen(method, url, body=body, headers=sent, redirect=follow_redirects,
+                                          retries=retries, preload_content=False, decode_content=True,
+                                          timeout=urllib3.Timeout(connect=min(timeouts.connect, total),
+                                                                  read=timeouts.read))
             headers_at = time.monotonic()
             ex.ttfb_s = headers_at - start
-            ex.status, ex.reason = response.status_code, response.reason or ""
-            ex.url = response.url or ex.url
-            ex.headers = list(response.raw.headers.items())
+            ex.status, ex.reason = response.status, response.reason or ""
+            ex.url = response.geturl() or ex.url if follow_redirects else ex.url
+            ex.headers = list(response.headers.items())
             ex.tls_version = _tls_version(response)
             if method != "HEAD":
                 ex.body, ex.body_truncated = _read_bounded(response, self.target.max_body_bytes)
-            else:
-                response.content  # noqa: B018 - marks the (empty) body read, so the connection is reused
-        except requests.exceptions.RequestException as exc:
+        except (urllib3.exceptions.HTTPError, OSError, http.client.HTTPException) as exc:
             ex.error, ex.error_phase = _failure(exc, ex.status is not None, timeouts)
         finally:
             WATCHDOG.cancel(alarm)
             if response is not None:
-                response.close()
+                if ex.error is None and not ex.body_truncated:
+                    response.release_conn()  # read to its end: the connection goes back to the pool
+                else:
+                    response.close()  # mid-body: the connection cannot be reused
+                    response.release_conn()
             ex.elapsed_s = time.monotonic() - start
         if aborted.is_set():  # whatever arrived is incomplete
             in_body = bool(cut_at) and cut_at[0] >= headers_at
@@ -273,10 +282,10 @@ def _describe_cert(info: TlsInfo, der: bytes) -> None:
         info.subject_names = [str(a.value) for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
 
 
-def _read_bounded(response: requests.Response, limit: int) -> tuple[bytes, bool]:
+def _read_bounded(response: urllib3.BaseHTTPResponse, limit: int) -> tuple[bytes, bool]:
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_content(_CHUNK):
+    for chunk in response.stream(_CHUNK, decode_content=True):
         chunks.append(chunk)
         size += len(chunk)
         if size > limit:
@@ -284,9 +293,9 @@ def _read_bounded(response: requests.Response, limit: int) -> tuple[bytes, bool]
     return b"".join(chunks), False
 
 
-def _tls_version(response: requests.Response) -> str | None:
+def _tls_version(response: urllib3.BaseHTTPResponse) -> str | None:
     try:
-        return response.raw.connection.sock.version()
+        return response.connection.sock.version()  # type: ignore[union-attr]
     except AttributeError:
         return None
 
@@ -314,22 +323,22 @@ _DNS_MARKERS = ("Name or service not known", "Temporary failure in name resoluti
                 "nodename nor servname", "getaddrinfo failed")
 
 
-def _failure(exc: requests.exceptions.RequestException, got_headers: bool, timeouts: Any) -> tuple[str, str]:
+def _failure(exc: BaseException, got_headers: bool, timeouts: Any) -> tuple[str, str]:
     """A network failure in words, and the phase it happened in."""
+    errors = urllib3.exceptions
     text = str(exc)
     if got_headers:
         return f"the connection broke while reading the body: {_reason(exc)}", "body"
-    if isinstance(exc, requests.exceptions.SSLError) or "handshake" in text.lower():
+    if isinstance(exc, errors.SSLError) or "handshake" in text.lower() or "certificate" in text.lower():
         return "TLS handshake failed: " + _reason(exc), "tls"
-    if any(m in text for m in _DNS_MARKERS):
+    if isinstance(exc, errors.NameResolutionError) or any(m in text for m in _DNS_MARKERS):
         return f"DNS lookup failed: {_reason(exc)}", "dns"
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return f"no connection within the connect bound of {timeouts.connect:g} s", "connect"
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return f"no response headers within the read bound of {timeouts.read:g} s", "headers"
-    if isinstance(exc, requests.exceptions.ConnectionError) and any(
-            m in text for m in ("refused", "unreachable", "No route", "NewConnectionError")):
+    if isinstance(exc, errors.NewConnectionError):
         return f"could not connect: {_reason(exc)}", "connect"
+    if isinstance(exc, errors.ConnectTimeoutError):
+        return f"no connection within the connect bound of {timeouts.connect:g} s", "connect"
+    if isinstance(exc, errors.ReadTimeoutError):
+        return f"no response headers within the read bound of {timeouts.read:g} s", "headers"
     return f"the response headers did not arrive whole: {_reason(exc)}", "headers"
 
 

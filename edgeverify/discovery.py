@@ -76,4 +76,7 @@ def discover_assets(edge: Attempt, target: Target) -> list[str]:
     ex = edge.fetch(entry, whole=True)
     if ex.status != 200 or ex.content_type != "text/html":
         return declared
-    return list(dict.fromkeys(referenced_assets(ex.text, target.domain, entry) + declared))
+    found = ex.memo.get("assets")  # parsed once per answer, however many checks read it
+    if not isinstance(found, list):
+        found = ex.memo["assets"] = referenced_assets(ex.text, target.domain, entry)
+    return list(dict.fromkeys(found + declared))

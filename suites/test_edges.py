@@ -18,12 +18,12 @@ def _deadlines(config, target):
 
 
 @pytest.mark.rule("edges.consistent")
-def test_every_edge_serves_the_same_release(target, record_property, pytestconfig):
+def test_every_edge_serves_the_same_release(target, request, pytestconfig):
     if target.edges.mode == "nearest":
         pytest.skip("edges.mode is nearest (the default): only the nearest edge is verified, by the other suites")
     deadline, run_deadline = _deadlines(pytestconfig, target)
     run = run_edges(target, deadline=deadline, started=_STARTED, run_deadline=run_deadline)
-    record_property("edgeverify_edges", json.dumps(edges_block(run)))
+    request.node.user_properties.append(("edgeverify_edges", json.dumps(edges_block(run))))  # for the reports
     for line in timeline(run):
         print(f"edgeverify edges: {line}")
     if not run.results:

@@ -206,7 +206,7 @@ class _EdgeHeads:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
-        self.client.session.close()
+        self.client.close()
 
 
 def _listing(s3: Any, bucket: str, prefix: str) -> Iterator[tuple[str, BucketObject]]:

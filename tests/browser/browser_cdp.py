@@ -23,7 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 CHROMIUM = os.environ.get("EDGEVERIFY_CHROMIUM", "/usr/bin/chromium")
-START_TIMEOUT = 20.0
+START_TIMEOUT = 60.0  # a cold Chromium on a busy 2-core machine can take tens of seconds
 STEP_TIMEOUT = 15.0
 SETTLE_S = 1.0  # after the load event: module scripts and their failures arrive a little later
 
