@@ -346,20 +346,22 @@ class Watchdog:
     """One thread that calls each scheduled function at its time, unless cancelled first.
 
     Every request's total-time bound is an alarm here: a thread per request would cost more than
-    the request itself.
+    the request itself. A cancelled alarm lets go of its function at once (it holds the request's
+    connections), though its slot in the heap waits for its time.
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, Callable[[], None]]] = []
-        self._cancelled: set[int] = set()
+        self._heap: list[tuple[float, int]] = []
+        self._pending: dict[int, Callable[[], None]] = {}
         self._ids = iter(range(1, 1 << 62))
         self._thread: threading.Thread | None = None
 
     def schedule(self, when: float, fn: Callable[[], None]) -> int:
         with self._cond:
             handle = next(self._ids)
-            heapq.heappush(self._heap, (when, handle, fn))
+            heapq.heappush(self._heap, (when, handle))
+            self._pending[handle] = fn
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="edgeverify-watchdog", daemon=True)
                 self._thread.start()
@@ -369,22 +371,23 @@ class Watchdog:
 
     def cancel(self, handle: int) -> None:
         with self._cond:
-            self._cancelled.add(handle)
+            self._pending.pop(handle, None)
 
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while self._heap and self._heap[0][1] in self._cancelled:
-                    self._cancelled.discard(heapq.heappop(self._heap)[1])
+                while self._heap and self._heap[0][1] not in self._pending:
+                    heapq.heappop(self._heap)
                 if not self._heap:
                     self._cond.wait(5.0)
                     continue
-                when, handle, fn = self._heap[0]
+                when, handle = self._heap[0]
                 delay = when - time.monotonic()
                 if delay > 0:
                     self._cond.wait(delay)
                     continue
                 heapq.heappop(self._heap)
+                fn = self._pending.pop(handle)
             try:
                 fn()
             except Exception:  # noqa: BLE001 - an alarm must never kill the watchdog
