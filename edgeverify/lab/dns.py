@@ -18,10 +18,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from ..errors import LabError
-from .lab import _stop_group, _tail
+from .lab import Service, _stop_group, _tail, find_program
 
 START_TIMEOUT = 10.0
 GEOIP_MODULE_DIRS = ("/usr/lib/x86_64-linux-gnu/knot", "/usr/lib/aarch64-linux-gnu/knot", "/usr/lib/knot")
@@ -38,11 +37,7 @@ class SubnetAnswer:
 
 def find_knotd() -> str:
     """knotd: $EDGEVERIFY_KNOTD, then PATH, then /usr/sbin/knotd."""
-    path = os.environ.get("EDGEVERIFY_KNOTD") or shutil.which("knotd") or "/usr/sbin/knotd"
-    if not os.access(path, os.X_OK):
-        raise LabError(f"Knot DNS not found (looked for {path!r}): install it (Debian: apt-get install knot "
-                       "knot-module-geoip) or set EDGEVERIFY_KNOTD to its path")
-    return path
+    return find_program("knotd", "EDGEVERIFY_KNOTD", "knot knot-module-geoip")
 
 
 def _free_port() -> int:
@@ -114,7 +109,7 @@ zone:
 """
 
 
-class LabDns:
+class LabDns(Service):
     """Knot DNS on 127.0.0.1:<free port>, authoritative for the lab domain's zone, answering by client subnet.
 
     `default` answers queries without ECS (or from a subnet the table does not list).
@@ -125,14 +120,6 @@ class LabDns:
         self.port = 0
         self.root = Path()
         self._proc: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> LabDns:
-        self.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     @property
     def nameserver(self) -> str:

@@ -17,14 +17,13 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from . import nginx
 from ..edges.regions import REGION_PREFIXES
 from ..errors import LabError
 from .dns import LabDns, SubnetAnswer
 from .faults import validate
-from .lab import _CERT_FAULTS, DOMAIN, START_TIMEOUT, Lab, _free_port, _stop_group, _tail
+from .lab import _CERT_FAULTS, DOMAIN, START_TIMEOUT, Lab, Service, _free_port, _stop_group, _tail
 
 FIRST_ADDRESS = 21  # 127.0.0.21
 # The regions the fleet's edges serve, in order: edge i answers clients of REGIONS[i] (prefixes from the table).
@@ -68,7 +67,7 @@ def _accepts(address: str, port: int) -> bool:
         return False
 
 
-class Fleet:
+class Fleet(Service):
     """`count` edges on 127.0.0.21.. with per-edge release lag, and a Knot DNS server in front of them.
 
     lag: edge index -> seconds it serves the old release (math.inf: stuck on it); others are converged.
@@ -87,14 +86,6 @@ class Fleet:
         self.started_at = 0.0  # epoch seconds: the "deploy"
         self.dns: LabDns | None = None
         self._procs: list[subprocess.Popen[bytes]] = []
-
-    def __enter__(self) -> Fleet:
-        self.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     @property
     def addresses(self) -> list[str]:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 import trustme
 
@@ -29,13 +30,39 @@ START_TIMEOUT = 10.0
 _CERT_FAULTS = frozenset({"cert-wrong-name", "cert-expiring", "cert-untrusted"})
 
 
+def find_program(name: str, env: str, packages: str) -> str:
+    """A server the lab runs: $ENV, then PATH, then /usr/sbin/NAME; LabError saying how to install it."""
+    path = os.environ.get(env) or shutil.which(name) or f"/usr/sbin/{name}"
+    if not os.access(path, os.X_OK):
+        raise LabError(f"{name} not found (looked for {path!r}): install it (Debian: apt-get install {packages}) "
+                       f"or set {env} to its path")
+    return path
+
+
 def find_nginx() -> str:
     """The nginx binary: $EDGEVERIFY_NGINX, then PATH, then /usr/sbin/nginx."""
-    path = os.environ.get("EDGEVERIFY_NGINX") or shutil.which("nginx") or "/usr/sbin/nginx"
-    if not os.access(path, os.X_OK):
-        raise LabError(f"nginx not found (looked for {path!r}): install it (Debian: apt-get install nginx-light) "
-                       "or set EDGEVERIFY_NGINX to its path")
-    return path
+    return find_program("nginx", "EDGEVERIFY_NGINX", "nginx-light")
+
+
+_S = TypeVar("_S", bound="Service")
+
+
+class Service:
+    """A lab part started and stopped with `with`: subclasses give start() and stop()."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _S) -> _S:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
 
 
 def _free_port() -> int:
@@ -154,7 +181,7 @@ class Edge:
             self._proc = None
 
 
-class Lab:
+class Lab(Service):
     """A local CloudFront look-alike: test CA, origins process, and any number of edges."""
 
     def __init__(self) -> None:
@@ -167,14 +194,6 @@ class Lab:
         self._cache: dict[tuple[frozenset[str], float | None], Edge] = {}
         self._certs: dict[frozenset[str], tuple[Path, Path]] = {}
         self._ca = trustme.CA(organization_name="edgeverify lab CA")
-
-    def __enter__(self) -> Lab:
-        self.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     @property
     def ca_bundle(self) -> Path:

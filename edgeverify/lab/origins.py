@@ -102,6 +102,9 @@ class StaticHandler(_Handler):
     index: dict[str, _Object] = {}  # "<release>" or "<release>-asset-missing" -> index.html
 
     def do_GET(self) -> None:
+        # nginx passes a POST's body on with the GET of an error page (error_page): read it, or it would be
+        # taken for the start of the next request on this keep-alive connection ("xGET").
+        self.read_body()
         if self.path_only.startswith(PAGES_PREFIX):
             return self._edge_page()
         key = unquote(self.path_only.lstrip("/"))
