@@ -82,7 +82,23 @@ def _pool_manager(mapping: dict[tuple[str, int], tuple[str, int]], size: int, st
     return manager
 
 
-class EdgeClient:
+class Verbs:
+    """get/head/options over a `request(method, path, **kwargs)` (the transport's, or an attempt's)."""
+
+    __slots__ = ()
+    request: Callable[..., Exchange]  # given by the class that uses this
+
+    def get(self, path: str, **kwargs: Any) -> Exchange:
+        return self.request("GET", path, **kwargs)
+
+    def head(self, path: str, **kwargs: Any) -> Exchange:
+        return self.request("HEAD", path, **kwargs)
+
+    def options(self, path: str, **kwargs: Any) -> Exchange:
+        return self.request("OPTIONS", path, **kwargs)
+
+
+class EdgeClient(Verbs):
     """Sends requests to the target's domain; stateless apart from its connections and counters.
 
     Safe to share between threads: connections come from one bounded pool per edge address
@@ -216,15 +232,6 @@ class EdgeClient:
         if tripped is not None:
             return tripped, "unreachable"
         return None
-
-    def get(self, path: str, **kwargs: Any) -> Exchange:
-        return self.request("GET", path, **kwargs)
-
-    def head(self, path: str, **kwargs: Any) -> Exchange:
-        return self.request("HEAD", path, **kwargs)
-
-    def options(self, path: str, **kwargs: Any) -> Exchange:
-        return self.request("OPTIONS", path, **kwargs)
 
     def tls_handshake(self, minimum: ssl.TLSVersion | None = None, maximum: ssl.TLSVersion | None = None,
                       verify: bool | None = None) -> TlsInfo:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .client import SAFE_METHODS, EdgeClient
+from .client import SAFE_METHODS, EdgeClient, Verbs
 from .errors import CouldNotJudge
 from .exchange import Exchange, TlsInfo
 from .target import Target
@@ -184,7 +184,7 @@ class Run:
 
 
 @dataclass(slots=True)
-class Attempt:
+class Attempt(Verbs):
     """One try of one check: the exchanges it judged, and whether it sent an unsafe request."""
 
     run: Run
@@ -218,15 +218,6 @@ class Attempt:
 
     def request(self, method: str, path: str, *, fresh: bool = False, whole: bool = False, **kwargs: Any) -> Exchange:
         return self.send_all([Request.make(method, path, **kwargs)], fresh=fresh, whole=whole)[0]
-
-    def get(self, path: str, **kwargs: Any) -> Exchange:
-        return self.request("GET", path, **kwargs)
-
-    def head(self, path: str, **kwargs: Any) -> Exchange:
-        return self.request("HEAD", path, **kwargs)
-
-    def options(self, path: str, **kwargs: Any) -> Exchange:
-        return self.request("OPTIONS", path, **kwargs)
 
     def fetch(self, path: str, *, whole: bool = False) -> Exchange:
         """A plain GET whose answer the checks of this round share."""

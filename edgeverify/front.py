@@ -92,7 +92,9 @@ def pytest_args(target: str, reports_dir: str, extra: list[str]) -> list[str]:
     from .plugin import suites_dir
 
     suites = suites_dir()
-    return ["-c", str(RUN_INI), "--rootdir", str(suites), "-p", "no:cacheprovider",
+    # --assert=plain: the checks raise their own failures, and edgeverify is already imported here, so pytest
+    # could not rewrite it anyway (it would warn); it also spares re-parsing the package at every start.
+    return ["-c", str(RUN_INI), "--rootdir", str(suites), "-p", "no:cacheprovider", "--assert=plain",
             f"--target={os.path.abspath(target)}", f"--reports-dir={os.path.abspath(reports_dir)}", *extra]
 
 

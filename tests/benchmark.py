@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edgeverify.lab import Lab  # noqa: E402
+from edgeverify.lab.nginx import preamble  # noqa: E402
 
 LAB_TARGET = ROOT / "targets" / "local-lab.yaml"
 PY = sys.executable
@@ -181,11 +182,8 @@ def main_job(rtts: list[float], workers: list[int]) -> None:
 # -- asset scale --------------------------------------------------------------------------------------
 
 NGINX_CONF = """
-{user}daemon off; worker_processes 1; pid {d}/nginx.pid; error_log {d}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off; client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp; fastcgi_temp_path {d}/tmp;
-  uwsgi_temp_path {d}/tmp; scgi_temp_path {d}/tmp;
+{preamble}
+  access_log off;
   types {{ text/html html; application/javascript js; text/css css; }}
   gzip on; gzip_vary on; gzip_min_length 1000; gzip_types application/javascript text/css;
   keepalive_requests 100000;
@@ -240,8 +238,7 @@ def scale(sizes: list[int]) -> None:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
             s.close()
-            user = "user root;\n" if os.geteuid() == 0 else ""  # its workers must read the temporary folder
-            (d / "nginx.conf").write_text(NGINX_CONF.format(d=d, port=port, user=user))
+            (d / "nginx.conf").write_text(NGINX_CONF.format(d=d, port=port, preamble=preamble(d, os.geteuid() == 0)))
             server = subprocess.Popen([nginx, "-p", str(d), "-c", str(d / "nginx.conf")], stderr=subprocess.DEVNULL)
             time.sleep(0.5)
             proxy = DelayProxy(port, 1.0)

@@ -19,6 +19,7 @@ import trustme
 
 from edgeverify.lab import DOMAIN
 from edgeverify.lab.lab import _stop_group, find_nginx
+from edgeverify.lab.nginx import preamble
 
 START_TIMEOUT = 10.0
 
@@ -97,23 +98,9 @@ class ObjectEdge:
 
     def _config(self) -> str:
         d = self.root
-        return f"""{'user root root;' if os.geteuid() == 0 else ''}
-daemon off;
-master_process on;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{
-    worker_connections 512;
-}}
-http {{
+        return f"""{preamble(d, os.geteuid() == 0)}
     log_format edge '$remote_addr conn=$connection n=$connection_requests "$request" $status';
     access_log {d}/access.log edge;
-    client_body_temp_path {d}/tmp/body;
-    proxy_temp_path {d}/tmp/proxy;
-    fastcgi_temp_path {d}/tmp/fastcgi;
-    uwsgi_temp_path {d}/tmp/uwsgi;
-    scgi_temp_path {d}/tmp/scgi;
     default_type binary/octet-stream;
     map_hash_max_size 262144;
     map_hash_bucket_size 128;
