@@ -1,18 +1,22 @@
 """The edge client: the one place that talks to the network.
 
-Every request goes through `EdgeClient.request`, which keeps connections alive, maps host:port
-like `curl --connect-to` (TLS SNI and certificate still checked against the domain), never follows
-redirects unless asked, bounds connect, read and total time and the body size, and records the
-exchange for rules and reports.
+Every request goes through `EdgeClient.request`, which sends it with libcurl (pycurl): connections
+kept alive, host:port mapped like `curl --connect-to` (TLS SNI and certificate still checked against
+the domain), redirects never followed unless asked, connect, idle-read and total time bounded and the
+body size bounded, and the exchange recorded for rules and reports. libcurl does the protocol work in
+C, outside the GIL: a request costs about a tenth of the CPU of a pure-Python HTTP stack, which is
+what keeps thousands of assets fast (tests/benchmark.py). The `curl` line of a failure is the same
+program's command-line face.
 """
 
 from __future__ import annotations
 
-import heapq
-import http.client
 import json as jsonlib
+import math
+import os
 import socket
 import ssl
+import sys
 import threading
 import time
 import warnings
@@ -22,64 +26,99 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import certifi
-import urllib3
+import pycurl
 from requests.utils import requote_uri
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .exchange import Exchange, TlsInfo
 from .target import Target, parse_connect_to
 
-try:  # brotli lets us ask for (and decode) what browsers ask for
-    import brotli  # noqa: F401
-
-    ACCEPT_ENCODING = "gzip, br"
-except ImportError:
-    ACCEPT_ENCODING = "gzip"
-
 USER_AGENT = "edgeverify/0.1 (+post-deploy verification)"
+ACCEPT_ENCODING = "gzip, br" if "brotli" in pycurl.version.lower() else "gzip"  # what browsers ask for
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DEFAULT_CONNECTIONS = 16  # per edge address, like a browser's HTTP/1.1 pool times a few
 BREAKER_THRESHOLD = 3  # consecutive network failures after which an address is not tried again this round
-_CHUNK = 8 * 1024  # decoded per read: a gzip bomb's chunk stays small (zlib expands at most ~1000x)
+_WEB = pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS
 
-# Connections opened by the request running on this thread, so its watchdog can cut them.
+# One curl handle per thread: its connections stay alive between that thread's requests, so a pool of
+# N sending threads keeps at most N connections to an edge.
 _local = threading.local()
 
 
-def _pool_manager(mapping: dict[tuple[str, int], tuple[str, int]], size: int, stats: Stats,
-                  **tls: Any) -> urllib3.PoolManager:
-    """A urllib3 pool manager whose connections dial the mapped address but keep the URL's host for TLS and Host."""
+class _Response:
+    """What arrives for one request, gathered by libcurl's header and body callbacks."""
 
-    def new_conn(base: type[HTTPConnection]) -> Callable[[HTTPConnection], socket.socket]:
-        def _new_conn(self: HTTPConnection) -> socket.socket:
-            stats.count_connection()
-            mapped = mapping.get((self.host.lower(), self.port))
-            if mapped is None:
-                return base._new_conn(self)
-            saved = self._dns_host, self.port
-            self._dns_host, self.port = mapped
+    __slots__ = ("status", "reason", "headers", "headers_done", "chunks", "size", "limit", "truncated", "keep")
+
+    def __init__(self, limit: int, keep: bool | None) -> None:
+        self.status: int | None = None
+        self.reason = ""
+        self.headers: list[tuple[str, str]] = []
+        self.headers_done = False
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.limit = limit
+        self.truncated = False
+        self.keep = keep  # None: decided by the first body bytes' response (keeps_body)
+
+    def on_header(self, line: bytes) -> None:
+        if line.startswith(b"HTTP/"):  # a new response (after a 1xx, or a followed redirect) starts over
+            parts = line.decode("latin-1").split(None, 2)
             try:
-                return base._new_conn(self)
-            finally:
-                self._dns_host, self.port = saved
-        return _new_conn
+                self.status = int(parts[1])
+            except (IndexError, ValueError):
+                self.status = None
+            self.reason = parts[2].strip() if len(parts) > 2 else ""
+            self.headers, self.headers_done = [], False
+        elif line in (b"\r\n", b"\n"):
+            self.headers_done = True
+        elif line[:1] in (b" ", b"\t") and self.headers:  # an obsolete folded continuation line
+            name, value = self.headers[-1]
+            self.headers[-1] = (name, f"{value} {line.decode('latin-1').strip()}")
+        else:
+            field = _FIELDS.get(line)
+            if field is None:
+                name, sep, value = line.decode("latin-1").partition(":")
+                if not sep:
+                    return
+                field = (sys.intern(name.strip()), value.strip())
+                if len(_FIELDS) < _FIELDS_MAX:
+                    _FIELDS[line] = field
+            self.headers.append(field)
 
-    def request(base: type[HTTPConnection]) -> Callable[..., None]:
-        def _request(self: HTTPConnection, *args: Any, **kwargs: Any) -> None:
-            getattr(_local, "conns", []).append(self)
-            base.request(self, *args, **kwargs)
-        return _request
+    def on_body(self, data: bytes) -> int | None:
+        """Content-decoded by libcurl; past the size bound the transfer stops (a gzip bomb is cut here)."""
+        if self.keep is None:
+            self.keep = keeps_body(self.status, self.headers)
+        self.size += len(data)
+        if self.size > self.limit:
+            if self.keep:
+                self.chunks.append(data[: len(data) - (self.size - self.limit)])
+            self.size = self.limit
+            self.truncated = True
+            return 0  # anything but len(data): libcurl stops with a write error
+        if self.keep:
+            self.chunks.append(data)
+        return None
 
-    http_conn = type("MappedHTTPConnection", (HTTPConnection,),
-                     {"_new_conn": new_conn(HTTPConnection), "request": request(HTTPConnection)})
-    https_conn = type("MappedHTTPSConnection", (HTTPSConnection,),
-                      {"_new_conn": new_conn(HTTPSConnection), "request": request(HTTPSConnection)})
-    http_pool = type("MappedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn})
-    https_pool = type("MappedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn})
-    manager = urllib3.PoolManager(num_pools=8, maxsize=size, block=True, retries=False, **tls)
-    manager.pool_classes_by_scheme = {"http": http_pool, "https": https_pool}
-    return manager
+
+# Header lines repeat across thousands of answers (Server, Cache-Control, Content-Type...): each distinct
+# line is parsed once and its (name, value) shared, so evidence memory grows with what differs.
+_FIELDS: dict[bytes, tuple[str, str]] = {}
+_FIELDS_MAX = 50_000
+# A 2xx answer of a static asset type (scripts, styles, images, fonts, media) is counted, not kept: no rule
+# reads those bytes, and a site's thousands of assets would otherwise all stay in memory. Documents, API
+# answers and error pages, which rules and diagnoses read, are kept whole.
+_ASSET_TYPES = ("text/javascript", "application/javascript", "application/x-javascript", "text/css",
+                "application/wasm", "application/manifest+json", "image/", "font/", "application/font-", "video/",
+                "audio/")
+
+
+def keeps_body(status: int | None, headers: list[tuple[str, str]]) -> bool:
+    """Whether a response's body is kept as evidence (else only its size is)."""
+    if status is None or not 200 <= status < 300:
+        return True
+    content_type = next((v for k, v in headers if k.lower() == "content-type"), "").split(";")[0].strip().lower()
+    return not content_type.startswith(_ASSET_TYPES)
 
 
 class Verbs:
@@ -110,24 +149,19 @@ class EdgeClient(Verbs):
         self.target = target
         self.connect_to = tuple(target.connect_to)
         self.mapping = dict(parse_connect_to(s) for s in self.connect_to)
+        # curl's own form; an IPv6 address in brackets
+        self._curl_connect_to = [f"{h}:{p}:{f'[{a}]' if ':' in a else a}:{ap}" for (h, p), (a, ap) in self.mapping.items()]
         self.deadline = deadline  # time.monotonic() after which nothing more is sent (the run's deadline)
         self.cancelled = threading.Event()  # set on interrupt: nothing more is sent
         self.stats = Stats()
         self.breaker = Breaker(threshold=BREAKER_THRESHOLD)
-        # urllib3 directly: no proxies or netrc from the environment (we test the edge itself), no cookie jar,
-        # and none of a higher-level client's per-request preparation, which cost more than the request.
+        # No proxy or netrc from the environment (we test the edge itself), no cookie jar.
         self.headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": ACCEPT_ENCODING, **target.headers}
         self.verify: bool | str = False if target.insecure else (target.ca_bundle or True)
-        if target.insecure:
-            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-            tls: dict[str, Any] = {"cert_reqs": "CERT_NONE", "assert_hostname": False}
-        else:
-            tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": target.ca_bundle or certifi.where()}
-        size = max(1, int(getattr(target, "max_connections", DEFAULT_CONNECTIONS)))
-        self.pools = _pool_manager(self.mapping, size, self.stats, **tls)
+        self._ca = target.ca_bundle or certifi.where()
 
     def close(self) -> None:
-        self.pools.clear()
+        """Nothing to release: each sending thread's handle (and its connections) ends with the thread."""
 
     def url(self, path: str, scheme: str = "https") -> str:
         return path if "://" in path else self.target.url(path, scheme)
@@ -140,8 +174,12 @@ class EdgeClient(Verbs):
         return self.mapping.get((host, port), (host, port))
 
     def request(self, method: str, path: str, *, scheme: str = "https", headers: dict[str, str] | None = None,
-                json: Any = None, data: bytes | str | None = None, follow_redirects: bool = False) -> Exchange:
-        """Send one request and return its recorded exchange; network failures are recorded, not raised."""
+                json: Any = None, data: bytes | str | None = None, follow_redirects: bool = False,
+                keep_body: bool | None = None) -> Exchange:
+        """Send one request and return its recorded exchange; network failures are recorded, not raised.
+
+        `keep_body`: True keeps the body whatever it is; None keeps the bodies rules read (see keeps_body).
+        """
         method = method.upper()
         timeouts = self.target.timeouts
         url = requote_uri(self.url(path, scheme))
@@ -159,68 +197,86 @@ class EdgeClient(Verbs):
         total = timeouts.total
         if self.deadline is not None:
             total = min(total, self.deadline - time.monotonic())
-        address = self.address(ex.url)
+        address = self.address(url)
         refused = self._refusal(address, total)
         if refused is not None:
             ex.error, ex.error_phase = refused
             return ex
         self.stats.count_request()
-        _local.conns = []
-        aborted = threading.Event()
-        _local_conns = _local.conns
-
-        cut_at: list[float] = []
-
-        def cut() -> None:  # total-time bound: a dripping server cannot hold the check past it
-            cut_at.append(time.monotonic())
-            aborted.set()
-            for conn in list(_local_conns):
-                sock = getattr(conn, "sock", None)
-                if sock is not None:
-                    try:
-                        sock.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-
+        curl = getattr(_local, "curl", None)
+        if curl is None:
+            curl = _local.curl = pycurl.Curl()
+        got = _Response(self.target.max_body_bytes, keep_body)
+        self._prepare(curl, method, url, sent, body, follow_redirects, total, got)
         start = time.monotonic()
-        alarm = WATCHDOG.schedule(start + total, cut)
-        response: urllib3.BaseHTTPResponse | None = None
-        headers_at = float("inf")
-        retries: urllib3.Retry | bool = (urllib3.Retry(total=10, connect=0, read=0, status=0, redirect=10,
-                                                       raise_on_redirect=False) if follow_redirects else False)
+        code, message = 0, ""
         try:
-            response = self.pools.urlopen(method, url, body=body, headers=sent, redirect=follow_redirects,
-                                          retries=retries, preload_content=False, decode_content=True,
-                                          timeout=urllib3.Timeout(connect=min(timeouts.connect, total),
-                                                                  read=timeouts.read))
-            headers_at = time.monotonic()
-            ex.ttfb_s = headers_at - start
-            ex.status, ex.reason = response.status, response.reason or ""
-            ex.url = response.geturl() or ex.url if follow_redirects else ex.url
-            ex.headers = list(response.headers.items())
-            ex.tls_version = _tls_version(response)
-            if method != "HEAD":
-                ex.body, ex.body_truncated = _read_bounded(response, self.target.max_body_bytes)
-        except (urllib3.exceptions.HTTPError, OSError, http.client.HTTPException) as exc:
-            ex.error, ex.error_phase = _failure(exc, ex.status is not None, timeouts)
-        finally:
-            WATCHDOG.cancel(alarm)
-            if response is not None:
-                if ex.error is None and not ex.body_truncated:
-                    response.release_conn()  # read to its end: the connection goes back to the pool
-                else:
-                    response.close()  # mid-body: the connection cannot be reused
-                    response.release_conn()
-            ex.elapsed_s = time.monotonic() - start
-        if aborted.is_set():  # whatever arrived is incomplete
-            in_body = bool(cut_at) and cut_at[0] >= headers_at
-            if not in_body:  # the headers themselves were cut: nothing of them can be trusted
-                ex.status, ex.reason, ex.headers, ex.body = None, "", [], b""
-            ex.error_phase = "body" if in_body else "headers"
-            ex.error = (f"exceeded the total time bound of {total:g} s while reading the "
-                        f"{'body' if in_body else 'response headers'} (server too slow or dripping)")
+            curl.perform()
+        except pycurl.error as exc:
+            code, message = exc.args[0], str(exc.args[1])
+        ex.elapsed_s = time.monotonic() - start
+        ex.ttfb_s = curl.getinfo(pycurl.STARTTRANSFER_TIME)
+        self.stats.count_connection(curl.getinfo(pycurl.NUM_CONNECTS))
+        ex.http_version = _HTTP_VERSIONS.get(curl.getinfo(pycurl.INFO_HTTP_VERSION))
+        if follow_redirects:
+            ex.url = curl.getinfo(pycurl.EFFECTIVE_URL) or url
+        if got.status is not None and (got.headers_done or code == 0):
+            ex.status, ex.reason, ex.headers = got.status, got.reason, got.headers
+            ex.body, ex.body_size, ex.body_truncated = b"".join(got.chunks), got.size, got.truncated
+            ex.body_kept = got.keep is not False
+        if code and not (code == pycurl.E_WRITE_ERROR and got.truncated) and not _last_redirect(code, ex):
+            ex.error, ex.error_phase = _failure(code, message, curl, got, total, timeouts, url)
+            if ex.error_phase != "body":  # the headers themselves did not arrive whole: none of them is trusted
+                ex.status, ex.reason, ex.headers, ex.body, ex.body_size = None, "", [], b"", 0
         self.breaker.record(address, ex)
         return ex
+
+    def _prepare(self, curl: pycurl.Curl, method: str, url: str, sent: dict[str, str], body: bytes | None,
+                 follow_redirects: bool, total: float, got: _Response) -> None:
+        timeouts = self.target.timeouts
+        curl.reset()  # options from the last request go; the handle's live connections stay
+        curl.setopt(pycurl.URL, url)
+        curl.setopt(pycurl.PROTOCOLS, _WEB)
+        curl.setopt(pycurl.REDIR_PROTOCOLS, _WEB)
+        curl.setopt(pycurl.PROXY, "")  # never a proxy from the environment
+        curl.setopt(pycurl.NOSIGNAL, 1)
+        curl.setopt(pycurl.PATH_AS_IS, 1)  # the path as the check wrote it, dot segments included
+        curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
+        if self._curl_connect_to:
+            curl.setopt(pycurl.CONNECT_TO, self._curl_connect_to)
+        if self.target.insecure:
+            curl.setopt(pycurl.SSL_VERIFYPEER, 0)
+            curl.setopt(pycurl.SSL_VERIFYHOST, 0)
+        else:
+            curl.setopt(pycurl.CAINFO, self._ca)
+        curl.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(min(timeouts.connect, total) * 1000)))
+        curl.setopt(pycurl.TIMEOUT_MS, max(1, int(total * 1000)))
+        curl.setopt(pycurl.LOW_SPEED_LIMIT, 1)  # idle-read bound: less than a byte a second for `read` seconds
+        curl.setopt(pycurl.LOW_SPEED_TIME, max(1, math.ceil(timeouts.read)))
+        lines: list[bytes | str] = []
+        for name, value in sent.items():
+            if name.lower() == "accept-encoding":
+                curl.setopt(pycurl.ACCEPT_ENCODING, value)  # sent as given, and the answer decoded by libcurl
+            elif name.lower() != "content-length":
+                lines.append(_header_line(name, value))
+        if body is not None:
+            lines.append("Expect:")  # no 100-continue round trip
+            if not any(k.lower() == "content-type" for k in sent):
+                lines.append("Content-Type:")  # libcurl would add a form type the check did not send
+            curl.setopt(pycurl.POSTFIELDSIZE_LARGE, len(body))
+            curl.setopt(pycurl.POSTFIELDS, body)
+            if method != "POST":
+                curl.setopt(pycurl.CUSTOMREQUEST, method)
+        elif method == "HEAD":
+            curl.setopt(pycurl.NOBODY, 1)
+        elif method != "GET":
+            curl.setopt(pycurl.CUSTOMREQUEST, method)
+        curl.setopt(pycurl.HTTPHEADER, lines)
+        if follow_redirects:
+            curl.setopt(pycurl.FOLLOWLOCATION, 1)
+            curl.setopt(pycurl.MAXREDIRS, 10)
+        curl.setopt(pycurl.HEADERFUNCTION, got.on_header)
+        curl.setopt(pycurl.WRITEFUNCTION, got.on_body)
 
     def _refusal(self, address: tuple[str, int], total: float) -> tuple[str, str] | None:
         """Why a request is not sent at all (run deadline, interrupt, an edge that keeps failing), or None."""
@@ -289,119 +345,56 @@ def _describe_cert(info: TlsInfo, der: bytes) -> None:
         info.subject_names = [str(a.value) for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
 
 
-def _read_bounded(response: urllib3.BaseHTTPResponse, limit: int) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.stream(_CHUNK, decode_content=True):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            return b"".join(chunks)[:limit], True
-    return b"".join(chunks), False
+_HTTP_VERSIONS = {pycurl.CURL_HTTP_VERSION_1_0: "1.0", pycurl.CURL_HTTP_VERSION_1_1: "1.1",
+                  pycurl.CURL_HTTP_VERSION_2_0: "2"}
+_TLS_ERRORS = {35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98}  # CURLE_SSL_*, CURLE_PEER_FAILED_VERIFICATION
+_DNS_ERRORS = {5, 6}  # CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_RESOLVE_HOST
 
 
-def _tls_version(response: urllib3.BaseHTTPResponse) -> str | None:
+def _header_line(name: str, value: str) -> bytes:
+    """A header as sent on the wire: Latin-1 as HTTP/1.1 defines it, UTF-8 for what Latin-1 cannot hold."""
+    line = f"{name}: {value}"
     try:
-        return response.connection.sock.version()  # type: ignore[union-attr]
-    except AttributeError:
-        return None
+        return line.encode("latin-1")
+    except UnicodeEncodeError:
+        return line.encode("utf-8")
 
 
-def _as_bytes(body: Any) -> bytes | None:
-    if body is None:
-        return None
-    return body.encode() if isinstance(body, str) else bytes(body)
+def _last_redirect(code: int, ex: Exchange) -> bool:
+    """A redirect loop followed to the bound: the last redirect is the answer to judge, as a browser shows."""
+    return code == pycurl.E_TOO_MANY_REDIRECTS and ex.status is not None and 300 <= ex.status < 400
 
 
-def _reason(exc: BaseException) -> str:
-    """The innermost, most specific message of a requests/urllib3 error chain."""
-    text = str(exc)
-    for marker in ("certificate verify failed", "Connection refused", "Name or service not known",
-                   "Temporary failure in name resolution", "No address associated", "Network is unreachable",
-                   "Connection reset", "Remote end closed", "wrong version number", "BadStatusLine",
-                   "Response ended prematurely", "IncompleteRead", "Connection broken"):
-        if marker in text:
-            detail = text[text.index(marker):].split("'")[0].split(")")[0]
-            return detail.rstrip(" .,(")
-    return text[:300]
-
-
-_DNS_MARKERS = ("Name or service not known", "Temporary failure in name resolution", "No address associated",
-                "nodename nor servname", "getaddrinfo failed")
-
-
-def _failure(exc: BaseException, got_headers: bool, timeouts: Any) -> tuple[str, str]:
-    """A network failure in words, and the phase it happened in."""
-    errors = urllib3.exceptions
-    text = str(exc)
-    if got_headers:
-        return f"the connection broke while reading the body: {_reason(exc)}", "body"
-    if isinstance(exc, errors.SSLError) or "handshake" in text.lower() or "certificate" in text.lower():
-        return "TLS handshake failed: " + _reason(exc), "tls"
-    if isinstance(exc, errors.NameResolutionError) or any(m in text for m in _DNS_MARKERS):
-        return f"DNS lookup failed: {_reason(exc)}", "dns"
-    if isinstance(exc, errors.NewConnectionError):
-        return f"could not connect: {_reason(exc)}", "connect"
-    if isinstance(exc, errors.ConnectTimeoutError):
-        return f"no connection within the connect bound of {timeouts.connect:g} s", "connect"
-    if isinstance(exc, errors.ReadTimeoutError):
+def _failure(code: int, message: str, curl: pycurl.Curl, got: _Response, total: float, timeouts: Any,
+             url: str) -> tuple[str, str]:
+    """A network failure in words, and the phase it happened in (dns, connect, tls, headers, body)."""
+    detail = message.strip().rstrip(".") or f"curl error {code}"
+    if got.headers_done:
+        if code == pycurl.E_OPERATION_TIMEDOUT:
+            if curl.getinfo(pycurl.TOTAL_TIME) >= total - 0.05:
+                return (f"exceeded the total time bound of {total:g} s while reading the body (server too slow or "
+                        "dripping)", "body")
+            return f"the body stalled for more than the read bound of {timeouts.read:g} s", "body"
+        return f"the connection broke while reading the body: {detail}", "body"
+    if code in _DNS_ERRORS:
+        return f"DNS lookup failed: {detail}", "dns"
+    if code in _TLS_ERRORS:
+        return f"TLS handshake failed: {detail}", "tls"
+    connected = curl.getinfo(pycurl.LOCAL_PORT) > 0  # a connection was up (new or reused)
+    if not connected:
+        if code == pycurl.E_OPERATION_TIMEDOUT:
+            return f"no connection within the connect bound of {min(timeouts.connect, total):g} s", "connect"
+        errno = curl.getinfo(pycurl.OS_ERRNO)
+        return f"could not connect: {os.strerror(errno) if errno else detail}", "connect"
+    new_tls = url.startswith("https:") and curl.getinfo(pycurl.NUM_CONNECTS) > 0
+    if new_tls and code == pycurl.E_OPERATION_TIMEDOUT and curl.getinfo(pycurl.APPCONNECT_TIME) == 0:
+        return f"TLS handshake did not finish within {min(timeouts.connect, total):g} s", "tls"
+    if code == pycurl.E_OPERATION_TIMEDOUT:
+        if curl.getinfo(pycurl.TOTAL_TIME) >= total - 0.05:
+            return (f"exceeded the total time bound of {total:g} s while reading the response headers (server too "
+                    "slow or dripping)", "headers")
         return f"no response headers within the read bound of {timeouts.read:g} s", "headers"
-    return f"the response headers did not arrive whole: {_reason(exc)}", "headers"
-
-
-class Watchdog:
-    """One thread that calls each scheduled function at its time, unless cancelled first.
-
-    Every request's total-time bound is an alarm here: a thread per request would cost more than
-    the request itself. A cancelled alarm lets go of its function at once (it holds the request's
-    connections), though its slot in the heap waits for its time.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._heap: list[tuple[float, int]] = []
-        self._pending: dict[int, Callable[[], None]] = {}
-        self._ids = iter(range(1, 1 << 62))
-        self._thread: threading.Thread | None = None
-
-    def schedule(self, when: float, fn: Callable[[], None]) -> int:
-        with self._cond:
-            handle = next(self._ids)
-            heapq.heappush(self._heap, (when, handle))
-            self._pending[handle] = fn
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="edgeverify-watchdog", daemon=True)
-                self._thread.start()
-            elif self._heap[0][1] == handle:  # only an alarm earlier than all others changes the wait
-                self._cond.notify()
-            return handle
-
-    def cancel(self, handle: int) -> None:
-        with self._cond:
-            self._pending.pop(handle, None)
-
-    def _loop(self) -> None:
-        while True:
-            with self._cond:
-                while self._heap and self._heap[0][1] not in self._pending:
-                    heapq.heappop(self._heap)
-                if not self._heap:
-                    self._cond.wait(5.0)
-                    continue
-                when, handle = self._heap[0]
-                delay = when - time.monotonic()
-                if delay > 0:
-                    self._cond.wait(delay)
-                    continue
-                heapq.heappop(self._heap)
-                fn = self._pending.pop(handle)
-            try:
-                fn()
-            except Exception:  # noqa: BLE001 - an alarm must never kill the watchdog
-                pass
-
-
-WATCHDOG = Watchdog()
+    return f"the response headers did not arrive whole: {detail}", "headers"
 
 
 @dataclass(slots=True)
@@ -416,9 +409,10 @@ class Stats:
         with self._lock:
             self.requests += 1
 
-    def count_connection(self) -> None:
-        with self._lock:
-            self.connections += 1
+    def count_connection(self, n: int = 1) -> None:
+        if n:
+            with self._lock:
+                self.connections += n
 
 
 @dataclass(slots=True)

@@ -76,7 +76,5 @@ def discover_assets(edge: Attempt, target: Target) -> list[str]:
     ex = edge.fetch(entry, whole=True)
     if ex.status != 200 or ex.content_type != "text/html":
         return declared
-    found = ex.memo.get("assets")  # parsed once per answer, however many checks read it
-    if not isinstance(found, list):
-        found = ex.memo["assets"] = referenced_assets(ex.text, target.domain, entry)
+    found = ex.derived("assets", lambda e: referenced_assets(e.text, target.domain, entry))
     return list(dict.fromkeys(found + declared))

@@ -227,5 +227,13 @@ class Attempt(Verbs):
                   fresh: bool = False) -> list[Exchange]:
         return self.send_all([Request.make(method, p, headers=headers) for p in paths], fresh=fresh)
 
+    def revalidate(self, fulls: Sequence[Exchange]) -> list[Exchange | None]:
+        """The conditional GET each 200 answer's validator allows (shared, so sent once per round), in order;
+        None for an answer without a validator."""
+        asked = [(i, Request.make("GET", ex.path, headers=headers))
+                 for i, ex in enumerate(fulls) if (headers := ex.revalidation_headers())]
+        answers = dict(zip([i for i, _ in asked], self.send_all([r for _, r in asked])))
+        return [answers.get(i) for i in range(len(fulls))]
+
     def tls_handshake(self, minimum: Any = None, maximum: Any = None, verify: bool | None = None) -> TlsInfo:
         return self.run.tls(minimum, maximum, verify)

@@ -6,12 +6,15 @@ import datetime as dt
 import json
 import re
 import shlex
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from .redact import redact, redact_header
 
+_DERIVING = threading.RLock()  # a view is derived once even when several checks' threads ask at the same time
 _PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 BODY_EXCERPT = 300  # characters of body shown in a failure or report
 
@@ -25,8 +28,10 @@ class Exchange:
     status: int | None = None  # None: no response (see error)
     reason: str = ""
     headers: list[tuple[str, str]] = field(default_factory=list)  # as received, duplicates kept
-    body: bytes = b""  # content-decoded, at most the size bound
+    body: bytes = b""  # content-decoded, at most the size bound; empty when not kept
     body_truncated: bool = False
+    body_size: int = 0  # content-decoded bytes received (counted even when the body is not kept)
+    body_kept: bool = True  # False: a 2xx asset body no rule reads was counted, not kept (client.keeps_body)
     started_at: float = 0.0  # epoch seconds
     elapsed_s: float = 0.0  # whole exchange
     ttfb_s: float = 0.0  # until the response headers
@@ -37,9 +42,20 @@ class Exchange:
     connect_to: tuple[str, ...] = ()
     ca_bundle: str | None = None
     insecure: bool = False
-    tls_version: str | None = None
+    http_version: str | None = None  # "1.1", "2"
     ref: str = ""  # the exchange's id in reports, set when first reported
     memo: dict[str, object] = field(default_factory=dict, repr=False, compare=False)  # views derived once (lint)
+
+    def derived(self, key: str, derive: Callable[[Exchange], Any]) -> Any:
+        """A view of this answer (parsed assets, lint), computed once however many checks read it."""
+        try:
+            return self.memo[key]
+        except KeyError:
+            pass
+        with _DERIVING:
+            if key not in self.memo:
+                self.memo[key] = derive(self)
+            return self.memo[key]
 
     def header(self, name: str) -> str | None:
         """The header's values joined as HTTP allows, or None when absent."""
@@ -68,6 +84,21 @@ class Exchange:
     def complete(self) -> bool:
         """The status, the headers and the body to its end (or to the size bound) arrived."""
         return self.status is not None and self.error is None
+
+    def revalidation_headers(self) -> dict[str, str] | None:
+        """The headers of a conditional GET revalidating this answer, or None when it has no validator."""
+        if self.status != 200:
+            return None
+        etag = self.header("etag")
+        if etag:
+            return {"If-None-Match": etag}
+        modified = self.header("last-modified")
+        return {"If-Modified-Since": modified} if modified else None
+
+    @property
+    def size(self) -> int:
+        """The decoded body's size in bytes, whether or not the body was kept."""
+        return max(self.body_size, len(self.body))
 
     @property
     def text(self) -> str:
@@ -134,12 +165,12 @@ class Exchange:
             "status": self.status,
             "headers": [[k, redact_header(k, v)] for k, v in self.headers],
             "body_excerpt": self.body_excerpt(),
-            "body_bytes": len(self.body),
+            "body_bytes": self.size,
             "elapsed_ms": round(self.elapsed_s * 1000, 1),
             "ttfb_ms": round(self.ttfb_s * 1000, 1),
             "x_cache": self.x_cache or None,
             "pop": self.header("x-amz-cf-pop"),
-            "tls": self.tls_version,
+            "http": self.http_version,
             "error": self.error,
             "error_phase": self.error_phase,
             "curl": self.curl(),

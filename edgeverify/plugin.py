@@ -5,6 +5,7 @@ It holds no HTTP logic (client.py, evidence.py), no scheduling (engine.py) and n
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import tempfile
@@ -346,6 +347,7 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
         checks = [c for c in (_engine_check(item) for item in session.items) if c is not None]
         if checks:
             engine = engine_of(config)
+            gc.freeze()  # what was imported and collected lives to the end: no collection walks it again
             started = time.monotonic()
             engine.run_checks(checks)
             engine.phase_s = time.monotonic() - started
@@ -418,6 +420,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
     elif isinstance(value, EdgeverifyError):
         report.longrepr = redact(f"{'ERROR (could not judge)' if isinstance(value, CouldNotJudge) else type(value).__name__}: "
                                  f"{value}")
+    elif report.failed and report.longrepr is not None:  # an unexpected error: its traceback shows arguments
+        report.longrepr = redact(str(report.longrepr))
     if not (call.when == "call" or report.failed or report.skipped):
         return report
     marker = item.get_closest_marker("rule")
@@ -574,6 +578,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     status = _write_reports(config, int(exitstatus), note)
     if status != exitstatus:
         session.exitstatus = status
+    gc.freeze()  # the run's evidence is only freed at exit: pytest's closing collections need not walk it
 
 
 def _write_reports(config: pytest.Config, exitstatus: int, note: str | None = None) -> int:

@@ -28,8 +28,14 @@ def test_fingerprinted_assets_are_immutable_for_a_year(edge, target):
 @pytest.mark.rule("cache.asset_edge_hit")
 def test_fingerprinted_assets_are_hits_at_the_edge(edge, target):
     assets = fingerprinted_assets(edge, target)
-    edge.fetch_all(assets)  # the first GET (shared: any check's GET puts the asset in the edge cache)
-    cache.check_asset_edge_hit(edge.fetch_all(assets, fresh=True))  # then a second GET of its own
+    firsts = edge.fetch_all(assets)  # the first GET (shared: any check's GET puts the asset in the edge cache)
+    # The second request is the revalidation static.conditional_get sends anyway (a cached asset's 304 comes
+    # from the edge: X-Cache: Hit); an asset without a validator gets a second GET of its own.
+    seconds = edge.revalidate(firsts)
+    unvalidated = [i for i, second in enumerate(seconds) if second is None]
+    for i, again in zip(unvalidated, edge.fetch_all([assets[i] for i in unvalidated], fresh=True)):
+        seconds[i] = again
+    cache.check_asset_edge_hit([s for s in seconds if s is not None])
 
 
 @pytest.mark.rule("cache.html_revalidated")

@@ -5,7 +5,6 @@ import time
 import pytest
 
 from edgeverify.discovery import discover_assets
-from edgeverify.evidence import Request
 from edgeverify.rules import static
 
 COMPRESSION_TRIES = 3  # CloudFront compresses on a best-effort basis: ask again before failing
@@ -62,23 +61,16 @@ def test_every_file_has_a_validator(edge, target):
 @pytest.mark.rule("static.conditional_get")
 def test_revalidation_answers_not_modified(edge, target):
     files = served_files(edge, target)
-    pairs = revalidate(edge, files, edge.fetch_all(files))
+    fulls = edge.fetch_all(files)
+    pairs = list(zip(fulls, edge.revalidate(fulls)))
     # A file that changed between its GET and its revalidation (mid-deploy) is asked again, as a fresh pair.
     changed = [i for i, (full, cond) in enumerate(pairs) if cond is not None and cond.status == 200
                and static.validator(cond) != static.validator(full)]
     if changed:
-        again = revalidate(edge, [files[i] for i in changed], edge.fetch_all([files[i] for i in changed], fresh=True))
-        for i, pair in zip(changed, again):
+        again = edge.fetch_all([files[i] for i in changed], fresh=True)
+        for i, pair in zip(changed, zip(again, edge.revalidate(again))):
             pairs[i] = pair
     static.check_conditional_get(pairs)
-
-
-def revalidate(edge, files, fulls):
-    """(full GET, conditional GET with its validator, or None when it has none) for each file."""
-    asked = [(i, Request.make("GET", path, headers=static.conditional_headers(full)))
-             for i, (path, full) in enumerate(zip(files, fulls)) if static.conditional_headers(full)]
-    answers = dict(zip([i for i, _ in asked], edge.send_all([r for _, r in asked])))
-    return [(full, answers.get(i)) for i, full in enumerate(fulls)]
 
 
 @pytest.mark.rule("static.leaky_headers")

@@ -190,7 +190,7 @@ class _EdgeHeads:
         path, identity = served_path(obj.key, self.origin_path), {"Accept-Encoding": "identity"}
         ex = self.client.head(path, headers=identity)  # uncompressed: length and ETag are the object's
         if ex.status == 200 and not ex.header("etag"):
-            ex = self.client.get(path, headers=identity)  # no ETag: compare the content's hash instead
+            ex = self.client.get(path, headers=identity, keep_body=True)  # no ETag: compare the content's hash
         with self.lock:
             self.answers += 1
             self.missing += ex.status is None

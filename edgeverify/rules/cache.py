@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -106,23 +107,32 @@ def _lint_order(ex: Exchange) -> list[tuple[str, str]]:
     return sorted((h for h in ex.headers if h[0].lower() in CACHE_FIELDS), key=lambda h: h[0].lower() != "age")
 
 
-def lint(ex: Exchange) -> HttpResponseLinter:
+@dataclass(frozen=True, slots=True)
+class Lint:
+    """What the rules read of httplint's verdict on one response: parsed Cache-Control and the notes."""
+
+    cache_control: tuple[tuple[str, Any], ...]
+    notes: tuple[tuple[str, str, str], ...]  # (note class, subject, summary)
+
+
+def lint(ex: Exchange) -> Lint:
     """httplint's view of the response's caching fields (linted once per exchange, whatever the checks)."""
-    cached = ex.memo.get("httplint")
-    if cached is not None:
-        return cached  # type: ignore[return-value]
+    return ex.derived("httplint", _lint)
+
+
+def _lint(ex: Exchange) -> Lint:
     linter = HttpResponseLinter(start_time=ex.started_at or None, no_content=True)
     linter.process_response_topline(b"HTTP/1.1", str(ex.status or 0).encode(), ex.reason.encode("latin-1", "replace"))
     linter.process_headers([(k.encode("latin-1", "replace"), v.encode("latin-1", "replace")) for k, v in _lint_order(ex)])
     linter.finish_content(True)
-    ex.memo["httplint"] = linter
-    return linter
+    # Only this is kept: the linter itself holds every parsed field and message (kilobytes per response).
+    return Lint(tuple(linter.headers.parsed.get("cache-control", [])),
+                tuple((type(n).__name__, n.subject or "", n.summary) for n in linter.notes))
 
 
-def directives(ex: Exchange, linter: HttpResponseLinter | None = None) -> list[tuple[str, Any]]:
+def directives(ex: Exchange) -> list[tuple[str, Any]]:
     """Cache-Control directives as httplint parsed them (lower-case names, delta-seconds as int), in order."""
-    linter = linter or lint(ex)
-    return list(linter.headers.parsed.get("cache-control", []))
+    return list(lint(ex).cache_control)
 
 
 def _first(found: list[tuple[str, Any]], name: str) -> Any:
@@ -164,14 +174,22 @@ def is_hit(ex: Exchange) -> bool:
     return bool(HIT.search(ex.x_cache))
 
 
-def check_asset_edge_hit(second_gets: Sequence[Exchange]) -> None:
-    """Each repeated GET of a fingerprinted asset was answered from the edge cache (X-Cache: Hit)."""
-    judged = [ex for ex in second_gets if ex.status == 200]
+def check_asset_edge_hit(second_requests: Sequence[Exchange]) -> None:
+    """Each fingerprinted asset's second request was answered from the edge cache (X-Cache: Hit).
+
+    The second request is the asset's revalidation (If-None-Match) where it has a validator, else a second
+    GET. CloudFront answers a conditional request for a cached object from its cache: 304 with "X-Cache: Hit
+    from cloudfront" (https://groundfog.cloud/en/blog/cloudfront, "Optimizing CloudFront Cache with
+    Conditional GET Requests"; https://github.com/venveo/serverless-sharp/pull/70: "Cloudfront will
+    automatically return a 304 Not Modified status code on cache hit"); an uncached one goes to the origin
+    and comes back "Miss from cloudfront".
+    """
+    judged = [ex for ex in second_requests if ex.status in (200, 304)]
     problems = [(ex, f"X-Cache: {ex.x_cache}" if ex.x_cache else "no X-Cache header (not served by CloudFront?)")
                 for ex in judged if not ex.x_cache.lower().startswith("hit from cloudfront")]
     uncacheable = [ex for ex, _ in problems if {d for d, _ in directives(ex)} & {"no-store", "private"}]
-    report_all(ASSET_EDGE_HIT, "X-Cache: Hit from cloudfront on the second GET", problems, len(judged),
-               "fingerprinted assets",
+    report_all(ASSET_EDGE_HIT, "X-Cache: Hit from cloudfront on the second request (its revalidation, or a second GET)",
+               problems, len(judged), "fingerprinted assets",
                cause=(f"the asset says {_shown(uncacheable[0])}, which CloudFront does not cache: " + UPLOAD_ASSETS)
                if uncacheable else
                "the behavior's cache policy does not cache (CachingDisabled, or MaxTTL 0) or its cache key varies per "
@@ -236,23 +254,21 @@ def check_api_never_hit(pairs: Sequence[tuple[Exchange, Exchange]]) -> None:
                      "(4135ea2d-6df8-44a3-9df3-4b5a84be39ad) to the API behavior")
 
 
-def hygiene_problems(ex: Exchange, linter: HttpResponseLinter | None = None) -> list[str]:
+def hygiene_problems(ex: Exchange) -> list[str]:
     """Duplicate, conflicting or malformed Cache-Control directives and Vary: *, as httplint finds them."""
-    linter = linter or lint(ex)
     names = [k.lower() for k, _ in _lint_order(ex)]
     problems: list[str] = []
-    for note in linter.notes:
-        kind = type(note).__name__
-        subject = note.subject.split()[0] if note.subject else ""
+    for kind, subject, summary in lint(ex).notes:
+        subject = subject.split()[0] if subject else ""
         header = names[int(subject[7:])] if subject.startswith("offset-") and subject[7:].isdigit() \
             and int(subject[7:]) < len(names) else subject.removeprefix("field-")
         if kind in CC_SYNTAX_NOTES and header == "cache-control":
-            problems.append(f"malformed Cache-Control ({note.summary.rstrip('.')})")
+            problems.append(f"malformed Cache-Control ({summary.rstrip('.')})")
         elif kind == "CC_DUP":
-            problems.append(note.summary.rstrip("."))
+            problems.append(summary.rstrip("."))
         elif kind == "VARY_ASTERISK":
             problems.append("Vary: * (uncacheable everywhere)")
-    problems += _conflicts(directives(ex, linter))
+    problems += _conflicts(directives(ex))
     return problems
 
 
@@ -285,15 +301,11 @@ def check_header_hygiene(exchanges: Sequence[Exchange]) -> None:
                     "--metadata-directive REPLACE --cache-control '...'")
 
 
-def date_skew(ex: Exchange, linter: HttpResponseLinter | None = None) -> str | None:
+def date_skew(ex: Exchange) -> str | None:
     """httplint's DATE_INCORRECT summary for this response (Date more than 5 s off, Age allowed for), or None."""
     if not ex.started_at:
         return None
-    linter = linter or lint(ex)
-    for note in linter.notes:
-        if type(note).__name__ == "DATE_INCORRECT":
-            return note.summary.rstrip(".")
-    return None
+    return next((summary.rstrip(".") for kind, _, summary in lint(ex).notes if kind == "DATE_INCORRECT"), None)
 
 
 def check_date_accurate(exchanges: Sequence[Exchange]) -> None:

@@ -645,7 +645,7 @@ def parity_problem(row: ParityRow) -> str | None:
         missing = " (missing at the edge)" if ex.status in (403, 404) else ""
         return f"{obj.key}: {bucket}; edge answered {ex.status_line}{missing}"
     length = ex.header("content-length") or ""
-    size = len(ex.body) if ex.method == "GET" and not ex.body_truncated else int(length) if length.isdigit() else None
+    size = ex.size if ex.method == "GET" and not ex.body_truncated else int(length) if length.isdigit() else None
     etag = normalize_etag(ex.header("etag"))
     if not etag and ex.method == "GET" and "-" not in obj.etag:
         etag = hashlib.md5(ex.body).hexdigest()  # a single-part upload's ETag is the content MD5

@@ -191,7 +191,7 @@ def check_media_types(exchanges: Sequence[Exchange], what: str = "files") -> Non
 def compressible(ex: Exchange, min_bytes: int, max_bytes: int) -> bool:
     """Whether CloudFront should compress this response (type and decoded size)."""
     return (ex.status == 200 and bool(COMPRESSIBLE.match(ex.content_type))
-            and min_bytes <= len(ex.body) <= max_bytes and not ex.body_truncated)
+            and min_bytes <= ex.size <= max_bytes and not ex.body_truncated)
 
 
 def compression_problem(ex: Exchange, min_bytes: int, max_bytes: int) -> str | None:
@@ -201,7 +201,7 @@ def compression_problem(ex: Exchange, min_bytes: int, max_bytes: int) -> str | N
     encoding = (ex.header("content-encoding") or "").strip().lower()
     vary = {v.strip().lower() for v in (ex.header("vary") or "").split(",")}
     if encoding not in ENCODINGS:
-        return (f"{len(ex.body):,} bytes of {ex.content_type} sent "
+        return (f"{ex.size:,} bytes of {ex.content_type} sent "
                 + (f"with Content-Encoding: {encoding}" if encoding else "uncompressed (no Content-Encoding)"))
     if "accept-encoding" not in vary and "*" not in vary:
         return f"Content-Encoding: {encoding} without Vary: Accept-Encoding"
@@ -235,17 +235,6 @@ def check_validators(exchanges: Sequence[Exchange], what: str = "files") -> None
                      "RemoveHeadersConfig, a Lambda@Edge or CloudFront Function); S3 always sends both")
 
 
-def conditional_headers(ex: Exchange) -> dict[str, str] | None:
-    """The headers of a conditional GET revalidating this response, or None when it has no validator."""
-    if ex.status != 200:
-        return None
-    etag = ex.header("etag")
-    if etag:
-        return {"If-None-Match": etag}
-    modified = ex.header("last-modified")
-    return {"If-Modified-Since": modified} if modified else None
-
-
 def validator(ex: Exchange) -> str | None:
     """The response's validator: its ETag, else its Last-Modified."""
     return ex.header("etag") or ex.header("last-modified")
@@ -259,7 +248,7 @@ def check_conditional_get(pairs: Sequence[tuple[Exchange, Exchange | None]], wha
             continue
         if conditional is None:
             problems.append((full, "no ETag or Last-Modified to revalidate with, so every revisit downloads "
-                                   f"{len(full.body):,} bytes again"))
+                                   f"{full.size:,} bytes again"))
         elif conditional.status != 304:
             sent = ", ".join(f"{k}: {v}" for k, v in conditional.request_headers if k.lower().startswith("if-"))
             problems.append((conditional, f"{conditional.status_line} to {sent}"))

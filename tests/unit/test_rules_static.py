@@ -96,12 +96,12 @@ def test_validators_need_an_etag_or_last_modified():
     assert "strips" in (v.cause or "")
 
 
-def test_conditional_headers_use_the_etag_then_last_modified():
-    assert static.conditional_headers(js()) == {"If-None-Match": 'W/"abc"'}
+def test_revalidation_headers_use_the_etag_then_last_modified():
+    assert (js()).revalidation_headers() == {"If-None-Match": 'W/"abc"'}
     lm = "Wed, 25 Nov 2026 10:00:00 GMT"
-    assert static.conditional_headers(ex("/", headers=[("Last-Modified", lm)])) == {"If-Modified-Since": lm}
-    assert static.conditional_headers(ex("/")) is None
-    assert static.conditional_headers(ex("/", 403, headers=[("ETag", '"x"')])) is None
+    assert (ex("/", headers=[("Last-Modified", lm)])).revalidation_headers() == {"If-Modified-Since": lm}
+    assert (ex("/")).revalidation_headers() is None
+    assert (ex("/", 403, headers=[("ETag", '"x"')])).revalidation_headers() is None
 
 
 def test_conditional_get_wants_304():
