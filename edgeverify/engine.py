@@ -63,6 +63,7 @@ class Gate:
     waited_s: float | None = None
     violation: Violation | CouldNotJudge | None = None
     tries: int = 0
+    seen_at: float | None = None  # epoch seconds when the request that first found the release was sent
 
     def reason(self) -> str:
         if self.violation is None:
@@ -146,7 +147,7 @@ class Engine:
                 problem = answered[-1]  # the last real answer says more than "the deadline came"
             if problem is None:
                 self.run.seed(request, ex)  # the checks judge the very document the gate saw
-                self.gate = Gate(True, time.monotonic() - start, tries=tries)
+                self.gate = Gate(True, time.monotonic() - start, tries=tries, seen_at=ex.started_at)
             else:
                 self.gate = Gate(False, None, problem, tries)
             return self.gate

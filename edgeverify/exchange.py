@@ -157,14 +157,18 @@ class Exchange:
         # Keep ${VAR} expandable by the shell: quote everything else.
         return " ".join(_quote(a) for a in args)
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready record for reports, secrets redacted, body as an excerpt."""
+    def to_dict(self, full: bool = True) -> dict[str, Any]:
+        """A JSON-ready record for reports, secrets redacted, body as an excerpt.
+
+        Not `full` (an exchange only passing checks judged): request, status and headers, without the body
+        excerpt and the curl line, which are for failures.
+        """
         return {
             "request": {"method": self.method, "url": redact(self.url),
                         "headers": [[k, redact_header(k, v)] for k, v in self.request_headers]},
             "status": self.status,
             "headers": [[k, redact_header(k, v)] for k, v in self.headers],
-            "body_excerpt": self.body_excerpt(),
+            "body_excerpt": self.body_excerpt() if full else None,
             "body_bytes": self.size,
             "elapsed_ms": round(self.elapsed_s * 1000, 1),
             "ttfb_ms": round(self.ttfb_s * 1000, 1),
@@ -173,7 +177,7 @@ class Exchange:
             "http": self.http_version,
             "error": self.error,
             "error_phase": self.error_phase,
-            "curl": self.curl(),
+            "curl": self.curl() if full else None,
         }
 
 

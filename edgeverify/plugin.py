@@ -51,7 +51,7 @@ _DEADLINE_HIT = pytest.StashKey[bool]()
 INSECURE_WARNING = ("edgeverify: WARNING: TLS VERIFICATION IS OFF (--insecure / insecure: true). "
                     "Certificates are not checked; do not trust a pass.")
 _config: pytest.Config | None = None  # logreport hooks get no config; set at session start
-_shipped: set[str] = set()  # exchange refs already sent to the controller by this process
+_shipped: dict[str, bool] = {}  # exchange refs already sent to the controller by this process: whether in full
 _counter = iter(range(1, 1 << 62))
 
 
@@ -439,12 +439,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
             exchanges.append(value.exchange)
     table: dict[str, dict[str, Any]] = {}
     refs = []
+    full = report.failed or item.stash.get(_ADVISORY, None) is not None  # a failure shows bodies and curl lines
     for ex in exchanges:
         ref = _ref(ex)
         refs.append(ref)
-        if ref not in _shipped:
-            _shipped.add(ref)
-            table[ref] = ex.to_dict()
+        if ref not in _shipped or (full and not _shipped[ref]):
+            _shipped[ref] = full
+            table[ref] = ex.to_dict(full)
     violation = value if isinstance(value, Violation) else None
     report.edgeverify = {  # type: ignore[attr-defined]
         "id": item.stash.get(_CHECK_ID, item.nodeid),
@@ -476,7 +477,8 @@ def _gate_data(config: pytest.Config) -> dict[str, Any] | None:
     gate = engine.gate if engine is not None else None
     if gate is None:
         return None
-    return {"passed": gate.passed, "waited_s": gate.waited_s, "reason": None if gate.passed else redact(gate.reason())}
+    return {"passed": gate.passed, "waited_s": gate.waited_s, "seen_at": gate.seen_at,
+            "reason": None if gate.passed else redact(gate.reason())}
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -486,7 +488,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     config = _config
     if config is None or hasattr(config, "workerinput"):
         return
-    config.stash[_TABLE].update(data.pop("exchange_table", {}))
+    table = config.stash[_TABLE]
+    for ref, ex in data.pop("exchange_table", {}).items():
+        if ref not in table or ex.get("curl") is not None:  # a full record replaces a lean one, never the reverse
+            table[ref] = ex
     record = reports.record(report, data)
     config.stash[_RECORDS][record["id"]] = record  # a setup failure then its teardown: the last one stays
 
@@ -596,6 +601,7 @@ def _write_reports(config: pytest.Config, exitstatus: int, note: str | None = No
     run = reports.RunInfo(started_at=config.stash[_STARTED], exit_status=exitstatus, note=note, network=network,
                           gate_passed=None if not gates else not failed,
                           served_after_s=max(waits) if waits and not failed else None,
+                          release_seen_at=max((g["seen_at"] for g in gates if g.get("seen_at")), default=None),
                           gate_reason=failed[0]["reason"] if failed else None)
     folder = Path(config.getoption("reports_dir"))
     doc = reports.build_doc(list(config.stash[_RECORDS].values()), config.stash[_TABLE], target, run)

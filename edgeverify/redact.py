@@ -9,10 +9,13 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote, quote_plus
 
 # Forms of values interpolated from ${VAR}, mapped to the placeholder shown instead.
 _SECRETS: dict[str, str] = {}
+_pattern: re.Pattern[str] | None = None  # every form, longest first, in one alternation (rebuilt on register)
 SENSITIVE_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "x-api-key", "proxy-authorization"})
 _URI_SAFE = "!#$%&'()*+,/:;=?@[]~"  # what an HTTP client leaves unescaped in a URL it sends (requests' requote_uri)
 MIN_SECRET = 4  # shorter values (ports, flags) would redact innocent text
@@ -31,14 +34,28 @@ def register_secret(value: str, name: str) -> None:
         for form in forms:
             if len(form) >= MIN_SECRET:
                 _SECRETS[form] = placeholder
+    global _pattern
+    _pattern = re.compile("|".join(re.escape(v) for v in sorted(_SECRETS, key=len, reverse=True)))
+
+
+@contextmanager
+def secrets_scope() -> Iterator[None]:
+    """Secrets registered inside are forgotten on leaving (tests that load throwaway targets)."""
+    global _pattern
+    saved, saved_pattern = dict(_SECRETS), _pattern
+    try:
+        yield
+    finally:
+        _SECRETS.clear()
+        _SECRETS.update(saved)
+        _pattern = saved_pattern
 
 
 def redact(text: str) -> str:
     """Replace every known secret value (in any of its forms) in `text` by its ${VAR} placeholder."""
-    for value in sorted(_SECRETS, key=len, reverse=True):
-        if value in text:
-            text = text.replace(value, _SECRETS[value])
-    return text
+    if _pattern is None:
+        return text
+    return _pattern.sub(lambda m: _SECRETS[m.group(0)], text)
 
 
 def redact_header(name: str, value: str) -> str:

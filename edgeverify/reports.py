@@ -39,6 +39,7 @@ class RunInfo:
     gate_passed: bool | None = None
     served_after_s: float | None = None
     gate_reason: str | None = None
+    release_seen_at: float | None = None  # epoch seconds: when the gate's request that found the release went out
 
 
 def tool_version() -> str:
@@ -93,6 +94,7 @@ def build_doc(records: list[dict[str, Any]], table: dict[str, dict[str, Any]], t
         "note": run.note,
         "tls_verification": not target.insecure,
         "release": {"marker": target.propagation.release_marker, "served_after_s": _round(run.served_after_s),
+                    "seen_at": _round(run.release_seen_at),
                     "gate": gate if target.propagation.release_marker else "none", "reason": run.gate_reason},
         "counts": {s: counts.get(s, 0) for s in STATUSES},
         "suites": {name: {s: n.get(s, 0) for s in STATUSES} for name, n in sorted(suites.items())},

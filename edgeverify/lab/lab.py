@@ -142,6 +142,7 @@ class Edge:
             (self.root / subdir).mkdir(parents=True, exist_ok=True)
         cert, key = self.lab.certificate(self.faults & _CERT_FAULTS)
         switch_at = None if self.old_release_for is None else time.time() + self.old_release_for
+        self.switch_at = switch_at  # epoch seconds when the new release starts being served
         for attempt in range(3):
             self.http_port, self.https_port = _free_port(), _free_port()
             config = nginx.EdgeConfig(

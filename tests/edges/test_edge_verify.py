@@ -7,7 +7,7 @@ import time
 import pytest
 
 from edgeverify.edges import check_consistent, edges_block, run_edges, timeline
-from edgeverify.redact import register_secret
+from edgeverify.redact import register_secret, secrets_scope
 from edgeverify.rules import Violation
 
 
@@ -58,15 +58,13 @@ def test_an_unreachable_edge_is_an_error_and_a_finding_within_the_deadline(fleet
     assert lines[1].startswith("127.0.0.29 (POP unknown, no region): error, did not converge")
 
 
-def test_a_secret_release_marker_is_shown_as_its_placeholder(fleet, fleet_target, monkeypatch):
-    import edgeverify.redact
-
-    monkeypatch.setattr(edgeverify.redact, "_SECRETS", {})  # this test's secret does not outlive it
+def test_a_secret_release_marker_is_shown_as_its_placeholder(fleet, fleet_target):
     f = fleet(1)
     target = fleet_target(f)
-    register_secret(target.propagation.release_marker or "", "BUILD_ID")  # as if written ${BUILD_ID}
-    started = time.monotonic()
-    run = run_edges(target, deadline=started + 2, started=started)
-    assert run.results[0].release == "build-2026.11.25-new"  # judged on the real value
-    assert edges_block(run)["edges"][0]["release"] == "${BUILD_ID}"
-    assert "build-2026.11.25-new" not in " ".join(timeline(run)) and "${BUILD_ID}" in timeline(run)[0]
+    with secrets_scope():  # this test's secret does not outlive it
+        register_secret(target.propagation.release_marker or "", "BUILD_ID")  # as if written ${BUILD_ID}
+        started = time.monotonic()
+        run = run_edges(target, deadline=started + 2, started=started)
+        assert run.results[0].release == "build-2026.11.25-new"  # judged on the real value
+        assert edges_block(run)["edges"][0]["release"] == "${BUILD_ID}"
+        assert "build-2026.11.25-new" not in " ".join(timeline(run)) and "${BUILD_ID}" in timeline(run)[0]

@@ -306,12 +306,8 @@ def _summary(wall: float) -> str:
 def _fuzz(tmp: Path, data: bytes) -> None:
     path = tmp / "fuzz.yaml"
     path.write_bytes(data)
-    secrets = dict(redact._SECRETS)
-    try:
+    with redact.secrets_scope():  # ${VAR} values met while fuzzing must not leak into other tests' redaction
         OUTCOMES[_exercise(path)] += 1
-    finally:  # ${VAR} values met while fuzzing must not leak into other tests' redaction
-        redact._SECRETS.clear()
-        redact._SECRETS.update(secrets)
 
 
 def test_generated_target_files_are_valid_or_refused_with_the_file_named(tmp_path, monkeypatch, request):
