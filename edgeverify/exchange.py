@@ -165,11 +165,12 @@ class Exchange:
         """
         return {
             "request": {"method": self.method, "url": redact(self.url),
-                        "headers": [[k, redact_header(k, v)] for k, v in self.request_headers]},
+                        "headers": _shown_headers(self.request_headers)},
             "status": self.status,
-            "headers": [[k, redact_header(k, v)] for k, v in self.headers],
+            "headers": _shown_headers(self.headers),
             "body_excerpt": self.body_excerpt() if full else None,
             "body_bytes": self.size,
+            "started_at": round(self.started_at, 3),
             "elapsed_ms": round(self.elapsed_s * 1000, 1),
             "ttfb_ms": round(self.ttfb_s * 1000, 1),
             "x_cache": self.x_cache or None,
@@ -179,6 +180,15 @@ class Exchange:
             "error_phase": self.error_phase,
             "curl": self.curl() if full else None,
         }
+
+
+def _shown_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Headers as reports show them; a field redaction leaves alone is the very (shared) tuple, not a copy."""
+    shown = []
+    for pair in headers:
+        value = redact_header(*pair)
+        shown.append(pair if value is pair[1] else (pair[0], value))
+    return shown
 
 
 def _quote(arg: str) -> str:

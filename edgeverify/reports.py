@@ -74,7 +74,7 @@ def build_doc(records: list[dict[str, Any]], table: dict[str, dict[str, Any]], t
     failing_refs = {ref for c in checks if c["status"] in (*BAD, "advisory") for ref in c.get("exchanges", [])}
     exchanges = {}
     for ref, ex in table.items():
-        if ref not in failing_refs:  # lean: request, status and headers only
+        if ref not in failing_refs and ex.get("curl") is not None:  # lean: request, status and headers only
             ex = {**ex, "body_excerpt": None, "curl": None}
         exchanges[ref] = ex
     gate = "none" if run.gate_passed is None else ("passed" if run.gate_passed else "failed")

@@ -133,12 +133,12 @@ def curl_config(plan_path: Path, folder: Path) -> Path | None:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
     lines = []
+    # Both mappings in every transfer: curl 7.88 in --parallel mode keeps the first transfer's --connect-to.
+    mappings = [f"connect-to = {quoted(f'www.example.test:{port}:127.0.0.1:{proxy}')}"
+                for port, proxy in plan["ports"].items()]
     for r in plan["requests"]:
-        https = r["scheme"] == "https"
-        port = plan["ports"]["443" if https else "80"]
-        mapping = f"www.example.test:{443 if https else 80}:127.0.0.1:{port}"
         lines += [f"url = {quoted(r['scheme'] + '://www.example.test' + r['path'])}", "output = /dev/null",
-                  "path-as-is", "http1.1", f"connect-to = {quoted(mapping)}", f"cacert = {quoted(plan['ca'])}"]
+                  "path-as-is", "http1.1", *mappings, f"cacert = {quoted(plan['ca'])}"]
         lines.append("head" if r["method"] == "HEAD" else f"request = {r['method']}")
         for name, value in r["headers"]:
             if name.lower() == "accept-encoding":
@@ -209,6 +209,8 @@ def main_job(rtts: list[float], workers: list[int]) -> None:
                     cmd += ["-n", str(n)]
                 m = measure(cmd, env, folder)
                 doc = json.loads((reports / "edgeverify.json").read_text())
+                if os.environ.get("EV_BENCH_KEEP"):
+                    shutil.copytree(reports, Path(os.environ["EV_BENCH_KEEP"]) / reports.name, dirs_exist_ok=True)
                 net = doc.get("network") or {}
                 m["phase"] = net.get("phase_s") or float("nan")
                 rows.append((f"edgeverify{'' if n == 1 else f' -n {n}'}", m, net.get("requests", len(doc["exchanges"])),

@@ -161,7 +161,9 @@ def _check_view(check: dict[str, Any], exchanges: dict[str, Any], anchor: str, m
             "attempts": check.get("attempts"), "elapsed_s": check.get("elapsed_s"),
             "converged_after_s": check.get("converged_after_s"), "duration_s": check.get("duration_s"),
             "pops": [str(p) for p in check.get("pops") or []], "marks": marks.get(cid, []),
-            "exchanges": [_exchange_view(x, exchanges.get(x)) for x in refs if x in exchanges]}
+            # the page shows the exchanges of failures and advisories only (a passing check's can be thousands)
+            "exchanges": [_exchange_view(x, exchanges.get(x)) for x in refs if x in exchanges]
+            if check.get("status") in ("failed", "error", "advisory") else []}
 
 
 def _convergence(doc: dict[str, Any], checks: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -29,7 +29,7 @@ IMMUTABLE_ASSETS = rule(
 )
 ASSET_EDGE_HIT = rule(
     "cache.asset_edge_hit",
-    "A second GET of a fingerprinted asset is a Hit at the edge",
+    "A fingerprinted asset's second request (its revalidation, else a second GET) is a Hit at the edge",
     "If assets are not cached at the edge, every request goes to S3: slower, costlier, and a deploy that "
     "deletes old files breaks visitors still on the old index.html. Use the CachingOptimized cache policy "
     "(658327ea-f89d-4fab-a63d-7e88639e58f6) or one with a MaxTTL of at least a year on the behavior serving "
