@@ -369,19 +369,11 @@ def _failure(code: int, message: str, curl: pycurl.Curl, got: _Response, total: 
              url: str) -> tuple[str, str]:
     """A network failure in words, and the phase it happened in (dns, connect, tls, headers, body)."""
     detail = message.strip().rstrip(".") or f"curl error {code}"
-    if got.headers_done:
-        if code == pycurl.E_OPERATION_TIMEDOUT:
-            if curl.getinfo(pycurl.TOTAL_TIME) >= total - 0.05:
-                return (f"exceeded the total time bound of {total:g} s while reading the body (server too slow or "
-                        "dripping)", "body")
-            return f"the body stalled for more than the read bound of {timeouts.read:g} s", "body"
-        return f"the connection broke while reading the body: {detail}", "body"
     if code in _DNS_ERRORS:
         return f"DNS lookup failed: {detail}", "dns"
     if code in _TLS_ERRORS:
         return f"TLS handshake failed: {detail}", "tls"
-    connected = curl.getinfo(pycurl.LOCAL_PORT) > 0  # a connection was up (new or reused)
-    if not connected:
+    if curl.getinfo(pycurl.LOCAL_PORT) <= 0:  # no connection was up (-1), new or reused
         if code == pycurl.E_OPERATION_TIMEDOUT:
             return f"no connection within the connect bound of {min(timeouts.connect, total):g} s", "connect"
         errno = curl.getinfo(pycurl.OS_ERRNO)
@@ -389,11 +381,14 @@ def _failure(code: int, message: str, curl: pycurl.Curl, got: _Response, total: 
     new_tls = url.startswith("https:") and curl.getinfo(pycurl.NUM_CONNECTS) > 0
     if new_tls and code == pycurl.E_OPERATION_TIMEDOUT and curl.getinfo(pycurl.APPCONNECT_TIME) == 0:
         return f"TLS handshake did not finish within {min(timeouts.connect, total):g} s", "tls"
+    phase, part = ("body", "body") if got.headers_done else ("headers", "response headers")
     if code == pycurl.E_OPERATION_TIMEDOUT:
         if curl.getinfo(pycurl.TOTAL_TIME) >= total - 0.05:
-            return (f"exceeded the total time bound of {total:g} s while reading the response headers (server too "
-                    "slow or dripping)", "headers")
-        return f"no response headers within the read bound of {timeouts.read:g} s", "headers"
+            return (f"exceeded the total time bound of {total:g} s while reading the {part} (server too slow or "
+                    "dripping)", phase)
+        return f"the {part} stalled for more than the read bound of {timeouts.read:g} s", phase
+    if got.headers_done:
+        return f"the connection broke while reading the body: {detail}", "body"
     return f"the response headers did not arrive whole: {detail}", "headers"
 
 

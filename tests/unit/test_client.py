@@ -114,6 +114,33 @@ def test_refused_connection_is_recorded_not_raised():
     sock.close()
     ex = client_for(port).get("/", scheme="http")
     assert ex.status is None and "refused" in (ex.error or "").lower()
+    assert ex.error_phase == "connect"
+
+
+def test_a_failure_after_a_success_on_the_same_thread_names_its_own_phase(echo_server):
+    """Each sending thread reuses one curl handle: what the last transfer left must not colour the next."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    dead = sock.getsockname()[1]
+    sock.close()
+    assert client_for(echo_server).get("/", scheme="http").status == 200
+    ex = client_for(dead).get("/", scheme="http")
+    assert (ex.error_phase, ex.error) == ("connect", "could not connect: Connection refused")
+    again = client_for(echo_server).get("/again", scheme="http")
+    assert again.status == 200 and b"GET /again" in again.body
+
+
+def test_asset_bodies_are_counted_and_documents_kept():
+    def answer(conn: socket.socket, request: bytes) -> None:
+        kind = b"text/javascript" if b" /app.js " in request else b"text/html"
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: 5000\r\n\r\n%s" % (kind, b"x" * 5000))
+
+    for port in serve(answer):
+        script = client_for(port).get("/app.js", scheme="http")
+        page = client_for(port).get("/", scheme="http")
+        kept = client_for(port).get("/app.js", scheme="http", keep_body=True)
+    assert (script.status, script.body, script.size, script.body_kept) == (200, b"", 5000, False)
+    assert (len(page.body), page.size, page.body_kept) == (5000, 5000, True)
+    assert len(kept.body) == 5000
 
 
 def test_curl_line_reproduces_the_request_with_secrets_as_variables(echo_server):
