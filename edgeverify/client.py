@@ -11,8 +11,10 @@ program's command-line face.
 
 from __future__ import annotations
 
+import heapq
+import http
+import itertools
 import json as jsonlib
-import math
 import os
 import socket
 import ssl
@@ -21,6 +23,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,18 +39,15 @@ USER_AGENT = "edgeverify/0.1 (+post-deploy verification)"
 ACCEPT_ENCODING = "gzip, br" if "brotli" in pycurl.version.lower() else "gzip"  # what browsers ask for
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DEFAULT_CONNECTIONS = 16  # per edge address, like a browser's HTTP/1.1 pool times a few
+H2_STREAMS = 64  # transfers in flight per edge address over HTTP/2
 BREAKER_THRESHOLD = 3  # consecutive network failures after which an address is not tried again this round
 _WEB = pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS
-
-# One curl handle per thread: its connections stay alive between that thread's requests, so a pool of
-# N sending threads keeps at most N connections to an edge.
-_local = threading.local()
-
 
 class _Response:
     """What arrives for one request, gathered by libcurl's header and body callbacks."""
 
-    __slots__ = ("status", "reason", "headers", "headers_done", "chunks", "size", "limit", "truncated", "keep")
+    __slots__ = ("status", "reason", "headers", "headers_done", "chunks", "size", "limit", "truncated", "keep",
+                 "last_at")
 
     def __init__(self, limit: int, keep: bool | None) -> None:
         self.status: int | None = None
@@ -59,8 +59,10 @@ class _Response:
         self.limit = limit
         self.truncated = False
         self.keep = keep  # None: decided by the first body bytes' response (keeps_body)
+        self.last_at = 0.0  # time.monotonic() of the last bytes received (0: none yet)
 
     def on_header(self, line: bytes) -> None:
+        self.last_at = time.monotonic()
         if line.startswith(b"HTTP/"):  # a new response (after a 1xx, or a followed redirect) starts over
             parts = line.decode("latin-1").split(None, 2)
             try:
@@ -87,6 +89,7 @@ class _Response:
 
     def on_body(self, data: bytes) -> int | None:
         """Content-decoded by libcurl; past the size bound the transfer stops (a gzip bomb is cut here)."""
+        self.last_at = time.monotonic()
         if self.keep is None:
             self.keep = keeps_body(self.status, self.headers)
         self.size += len(data)
@@ -119,6 +122,137 @@ def keeps_body(status: int | None, headers: list[tuple[str, str]]) -> bool:
         return True
     content_type = next((v for k, v in headers if k.lower() == "content-type"), "").split(";")[0].strip().lower()
     return not content_type.startswith(_ASSET_TYPES)
+
+
+class _Transfer:
+    """One request on its way: the exchange being recorded and what libcurl hands back for it."""
+
+    __slots__ = ("client", "ex", "sent", "follow_redirects", "got", "address", "total", "quiet_until")
+
+    def __init__(self, client: EdgeClient, ex: Exchange, sent: dict[str, str], follow_redirects: bool,
+                 got: _Response) -> None:
+        self.client, self.ex, self.sent, self.follow_redirects, self.got = client, ex, sent, follow_redirects, got
+        self.address = client.address(ex.url)
+        self.total = 0.0
+        self.quiet_until = 0.0  # before any byte: the connect bound, then the read bound, from the start
+
+    def idle(self, now: float) -> bool:
+        """Silent past the read bound (libcurl's own low-speed check counts whole seconds of body only)."""
+        read = self.client.target.timeouts.read
+        return now > (self.got.last_at + read if self.got.last_at else self.quiet_until)
+
+
+class _Loop:
+    """One thread drives every transfer of the process through one libcurl multi handle.
+
+    Connections are kept alive and shared by all requests to an address; over HTTP/2 many requests share
+    one connection. Requests wait in a queue per edge address, lower priority values first, until fewer
+    than the address's `in_flight` are running, so a transfer's time bounds start when it starts. The
+    loop sleeps while there is nothing to do and polls every millisecond while transfers run.
+    """
+
+    POLL_S = 0.001
+    IDLE_CHECK_S = 0.02  # how often running transfers are checked against the read bound
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._waiting: dict[tuple[str, int], list[tuple[int, int, _Transfer, Future[Exchange]]]] = {}
+        self._running: dict[pycurl.Curl, tuple[_Transfer, Future[Exchange]]] = {}
+        self._count: dict[tuple[str, int], int] = {}
+        self._order = itertools.count()
+        self._free: list[pycurl.Curl] = []
+        self._multi: pycurl.CurlMulti | None = None
+        self._thread: threading.Thread | None = None
+
+    def submit(self, transfer: _Transfer, priority: int) -> Future[Exchange]:
+        future: Future[Exchange] = Future()
+        with self._cond:
+            heapq.heappush(self._waiting.setdefault(transfer.address, []),
+                           (priority, next(self._order), transfer, future))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="edgeverify-transfers", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        return future
+
+    def _run(self) -> None:
+        if self._multi is None:
+            self._multi = pycurl.CurlMulti()
+            self._multi.setopt(pycurl.M_PIPELINING, pycurl.PIPE_MULTIPLEX)
+        multi = self._multi
+        idle_check = 0.0
+        while True:
+            with self._cond:
+                starting = self._take()
+                if not starting and not self._running:
+                    self._cond.wait(5.0)
+                    continue
+            for transfer, future in starting:
+                self._start(multi, transfer, future)
+            while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+                pass
+            while True:
+                queued, ok, failed = multi.info_read()
+                for curl in ok:
+                    self._done(multi, curl, 0, "")
+                for curl, code, message in failed:
+                    self._done(multi, curl, code, message)
+                if not queued:
+                    break
+            now = time.monotonic()
+            if self._running and now >= idle_check:
+                idle_check = now + self.IDLE_CHECK_S
+                for curl in [c for c, (t, _) in self._running.items() if t.idle(now)]:
+                    self._done(multi, curl, pycurl.E_OPERATION_TIMEDOUT, "no bytes within the read bound")
+            if self._running:
+                multi.select(self.POLL_S)
+
+    def _take(self) -> list[tuple[_Transfer, Future[Exchange]]]:
+        """Transfers that may start now (with the lock held), in priority order per address."""
+        out = []
+        for address, heap in self._waiting.items():
+            while heap:
+                transfer = heap[0][2]
+                if not transfer.client.cancelled.is_set() and self._count.get(address, 0) >= transfer.client.in_flight:
+                    break
+                _, _, transfer, future = heapq.heappop(heap)
+                if future.set_running_or_notify_cancel():
+                    self._count[address] = self._count.get(address, 0) + 1
+                    out.append((transfer, future))
+        return out
+
+    def _start(self, multi: pycurl.CurlMulti, transfer: _Transfer, future: Future[Exchange]) -> None:
+        curl = self._free.pop() if self._free else pycurl.Curl()
+        try:
+            started = transfer.client._start(transfer, curl)
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+            self._release(transfer, curl)
+            future.set_exception(exc)
+            return
+        if not started:  # refused before sending (deadline, interrupt, an edge that keeps failing)
+            self._release(transfer, curl)
+            future.set_result(transfer.ex)
+            return
+        self._running[curl] = (transfer, future)
+        multi.add_handle(curl)
+
+    def _done(self, multi: pycurl.CurlMulti, curl: pycurl.Curl, code: int, message: str) -> None:
+        multi.remove_handle(curl)
+        transfer, future = self._running.pop(curl)
+        try:
+            future.set_result(transfer.client._finish(transfer, curl, code, message))
+        except BaseException as exc:  # noqa: BLE001
+            future.set_exception(exc)
+        finally:
+            self._release(transfer, curl)
+
+    def _release(self, transfer: _Transfer, curl: pycurl.Curl) -> None:
+        self._free.append(curl)
+        with self._cond:
+            self._count[transfer.address] -= 1 if transfer.address in self._count else 0
+
+
+TRANSFERS = _Loop()
 
 
 class Verbs:
@@ -159,9 +293,13 @@ class EdgeClient(Verbs):
         self.headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": ACCEPT_ENCODING, **target.headers}
         self.verify: bool | str = False if target.insecure else (target.ca_bundle or True)
         self._ca = target.ca_bundle or certifi.where()
+        self.http2 = bool(getattr(target, "http2", False))
+        connections = max(1, int(getattr(target, "max_connections", DEFAULT_CONNECTIONS)))
+        # Transfers in flight per edge address: one per connection, or (HTTP/2) many streams on few connections.
+        self.in_flight = max(connections, H2_STREAMS) if self.http2 else connections
 
     def close(self) -> None:
-        """Nothing to release: each sending thread's handle (and its connections) ends with the thread."""
+        """Nothing to release: the connections belong to the process's transfer loop (TRANSFERS)."""
 
     def url(self, path: str, scheme: str = "https") -> str:
         return path if "://" in path else self.target.url(path, scheme)
@@ -180,8 +318,14 @@ class EdgeClient(Verbs):
 
         `keep_body`: True keeps the body whatever it is; None keeps the bodies rules read (see keeps_body).
         """
+        return self.submit(method, path, scheme=scheme, headers=headers, json=json, data=data,
+                           follow_redirects=follow_redirects, keep_body=keep_body).result()
+
+    def submit(self, method: str, path: str, *, scheme: str = "https", headers: dict[str, str] | None = None,
+               json: Any = None, data: bytes | str | None = None, follow_redirects: bool = False,
+               keep_body: bool | None = None, priority: int = 0) -> Future[Exchange]:
+        """`request`, answered later: the future's exchange. Lower `priority` values start first."""
         method = method.upper()
-        timeouts = self.target.timeouts
         url = requote_uri(self.url(path, scheme))
         sent = {**self.headers, **(headers or {})}
         body: bytes | None = data.encode() if isinstance(data, str) else data
@@ -192,43 +336,50 @@ class EdgeClient(Verbs):
         if body is not None:
             sent["Content-Length"] = str(len(body))
         ex = Exchange(method=method, url=url, request_headers=list(sent.items()), request_body=body,
-                      started_at=time.time(), connect_to=self.connect_to, ca_bundle=self.target.ca_bundle,
-                      insecure=self.target.insecure)
-        total = timeouts.total
+                      connect_to=self.connect_to, ca_bundle=self.target.ca_bundle, insecure=self.target.insecure)
+        transfer = _Transfer(self, ex, sent, follow_redirects, _Response(self.target.max_body_bytes, keep_body))
+        return TRANSFERS.submit(transfer, priority)
+
+    def cancel_pending(self) -> None:
+        """Nothing more is sent: requests still waiting for a connection end as not sent."""
+        self.cancelled.set()
+
+    def _start(self, transfer: _Transfer, curl: pycurl.Curl) -> bool:
+        """Set `curl` up for the transfer; False when it is not sent at all (its exchange says why)."""
+        ex = transfer.ex
+        ex.started_at = time.time()
+        total = self.target.timeouts.total
         if self.deadline is not None:
             total = min(total, self.deadline - time.monotonic())
-        address = self.address(url)
-        refused = self._refusal(address, total)
+        transfer.total = total
+        refused = self._refusal(transfer.address, total)
         if refused is not None:
             ex.error, ex.error_phase = refused
-            return ex
+            return False
         self.stats.count_request()
-        curl = getattr(_local, "curl", None)
-        if curl is None:
-            curl = _local.curl = pycurl.Curl()
-        got = _Response(self.target.max_body_bytes, keep_body)
-        self._prepare(curl, method, url, sent, body, follow_redirects, total, got)
-        start = time.monotonic()
-        code, message = 0, ""
-        try:
-            curl.perform()
-        except pycurl.error as exc:
-            code, message = exc.args[0], str(exc.args[1])
-        ex.elapsed_s = time.monotonic() - start
+        transfer.quiet_until = time.monotonic() + min(self.target.timeouts.connect, total) + self.target.timeouts.read
+        self._prepare(curl, ex.method, ex.url, transfer.sent, ex.request_body, transfer.follow_redirects, total,
+                      transfer.got)
+        return True
+
+    def _finish(self, transfer: _Transfer, curl: pycurl.Curl, code: int, message: str) -> Exchange:
+        """The exchange of a transfer libcurl ended (code 0: whole)."""
+        ex, got = transfer.ex, transfer.got
+        ex.elapsed_s = curl.getinfo(pycurl.TOTAL_TIME)
         ex.ttfb_s = curl.getinfo(pycurl.STARTTRANSFER_TIME)
         self.stats.count_connection(curl.getinfo(pycurl.NUM_CONNECTS))
         ex.http_version = _HTTP_VERSIONS.get(curl.getinfo(pycurl.INFO_HTTP_VERSION))
-        if follow_redirects:
-            ex.url = curl.getinfo(pycurl.EFFECTIVE_URL) or url
+        if transfer.follow_redirects:
+            ex.url = curl.getinfo(pycurl.EFFECTIVE_URL) or ex.url
         if got.status is not None and (got.headers_done or code == 0):
-            ex.status, ex.reason, ex.headers = got.status, got.reason, got.headers
+            ex.status, ex.reason, ex.headers = got.status, got.reason or _phrase(got.status), got.headers
             ex.body, ex.body_size, ex.body_truncated = b"".join(got.chunks), got.size, got.truncated
             ex.body_kept = got.keep is not False
         if code and not (code == pycurl.E_WRITE_ERROR and got.truncated) and not _last_redirect(code, ex):
-            ex.error, ex.error_phase = _failure(code, message, curl, got, total, timeouts, url)
+            ex.error, ex.error_phase = _failure(code, message, curl, got, transfer.total, self.target.timeouts, ex.url)
             if ex.error_phase != "body":  # the headers themselves did not arrive whole: none of them is trusted
                 ex.status, ex.reason, ex.headers, ex.body, ex.body_size = None, "", [], b"", 0
-        self.breaker.record(address, ex)
+        self.breaker.record(transfer.address, ex)
         return ex
 
     def _prepare(self, curl: pycurl.Curl, method: str, url: str, sent: dict[str, str], body: bytes | None,
@@ -241,7 +392,11 @@ class EdgeClient(Verbs):
         curl.setopt(pycurl.PROXY, "")  # never a proxy from the environment
         curl.setopt(pycurl.NOSIGNAL, 1)
         curl.setopt(pycurl.PATH_AS_IS, 1)  # the path as the check wrote it, dot segments included
-        curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
+        if self.http2:  # offered in the TLS handshake (ALPN); an edge that does not speak it answers in HTTP/1.1
+            curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2TLS)
+            curl.setopt(pycurl.PIPEWAIT, 1)  # wait for a connection that multiplexes rather than open another
+        else:
+            curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
         if self._curl_connect_to:
             curl.setopt(pycurl.CONNECT_TO, self._curl_connect_to)
         if self.target.insecure:
@@ -251,8 +406,6 @@ class EdgeClient(Verbs):
             curl.setopt(pycurl.CAINFO, self._ca)
         curl.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(min(timeouts.connect, total) * 1000)))
         curl.setopt(pycurl.TIMEOUT_MS, max(1, int(total * 1000)))
-        curl.setopt(pycurl.LOW_SPEED_LIMIT, 1)  # idle-read bound: less than a byte a second for `read` seconds
-        curl.setopt(pycurl.LOW_SPEED_TIME, max(1, math.ceil(timeouts.read)))
         lines: list[bytes | str] = []
         for name, value in sent.items():
             if name.lower() == "accept-encoding":
@@ -349,6 +502,14 @@ _HTTP_VERSIONS = {pycurl.CURL_HTTP_VERSION_1_0: "1.0", pycurl.CURL_HTTP_VERSION_
                   pycurl.CURL_HTTP_VERSION_2_0: "2"}
 _TLS_ERRORS = {35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98}  # CURLE_SSL_*, CURLE_PEER_FAILED_VERIFICATION
 _DNS_ERRORS = {5, 6}  # CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_RESOLVE_HOST
+
+
+def _phrase(status: int) -> str:
+    """HTTP/2 carries no reason phrase: show the standard one, so reports read alike over both protocols."""
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _header_line(name: str, value: str) -> bytes:

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import itertools
 import json as jsonlib
 import os
 import pickle
-import queue
 import threading
 import time
 from collections.abc import Sequence
@@ -105,65 +103,6 @@ class Ledger:
         return None
 
 
-class SendPool:
-    """The threads that send: a bounded number (one connection each), taking the most advanced step first.
-
-    A check's second or third round of requests (a revalidation after its GET, the second GET of a cache
-    probe) goes before other checks' first requests, so chains of dependent requests finish early instead
-    of queueing behind every check's start: at a real round trip the run ends with its longest chain, not
-    after it.
-    """
-
-    def __init__(self, size: int, name: str) -> None:
-        self._size, self._name = size, name
-        self._queue: queue.PriorityQueue[tuple[float, int, Future[Any] | None, Any, tuple[Any, ...]]] = \
-            queue.PriorityQueue()
-        self._order = itertools.count()
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def submit(self, priority: int, fn: Any, *args: Any) -> Future[Any]:
-        """Run fn(*args) on a sending thread; lower priority values go first, then in submission order."""
-        future: Future[Any] = Future()
-        with self._lock:
-            if self._closed:
-                future.cancel()
-                return future
-            self._queue.put((priority, next(self._order), future, fn, args))
-            if len(self._threads) < self._size:
-                thread = threading.Thread(target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True)
-                self._threads.append(thread)
-                thread.start()
-        return future
-
-    def _work(self) -> None:
-        while True:
-            _, _, future, fn, args = self._queue.get()
-            if future is None:  # shutdown
-                return
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(fn(*args))
-            except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
-                future.set_exception(exc)
-
-    def shutdown(self) -> None:
-        """Cancel what has not started; the sending threads end after their current request."""
-        with self._lock:
-            self._closed = True
-            while True:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item[2] is not None:
-                    item[2].cancel()
-            for _ in self._threads:
-                self._queue.put((float("inf"), next(self._order), None, None, ()))
-
-
 class Run:
     """The requests of one process's checks: shared answers per round, unsafe ones once per run."""
 
@@ -171,8 +110,6 @@ class Run:
         self.target = target
         self.transport = transport
         self.ledger = ledger or Ledger(None)
-        concurrency = max(1, int(getattr(target, "max_connections", 16)))
-        self.pool = SendPool(concurrency, "edgeverify-send")
         self._lock = threading.Lock()
         self._shared: dict[Request, Future[Exchange]] = {}
         self._tls: dict[tuple[Any, ...], Future[TlsInfo]] = {}
@@ -195,40 +132,47 @@ class Run:
 
     def submit(self, request: Request, fresh: bool = False, step: int = 1) -> Future[Exchange]:
         """The answer to `request` (shared in the round unless `fresh`); `step`: which of its check's rounds of
-        requests this is (later steps are sent first)."""
+        requests this is. A check's later rounds (a revalidation after its GET) start before other checks'
+        first ones, so chains of dependent requests end early instead of queueing behind every check's start."""
         with self._lock:
             if request.unsafe:
                 future = self._unsafe.get(request)
                 if future is None:
-                    future = self._unsafe[request] = self.pool.submit(-step, self._send_once, request)
+                    future = self._unsafe[request] = Future()
+                    threading.Thread(target=_settle, args=(future, self._send_once, request), daemon=True,
+                                     name="edgeverify-unsafe").start()
                     self.distinct += 1
                 return future
             if fresh:
                 self.distinct += 1
-                return self.pool.submit(-step, self._send, request)
+                return self._send(request, -step)
             future = self._shared.get(request)
             if future is None:
-                future = self._shared[request] = self.pool.submit(-step, self._send, request)
+                future = self._shared[request] = self._send(request, -step)
                 self.distinct += 1
             return future
 
     def tls(self, minimum: Any, maximum: Any, verify: bool | None) -> TlsInfo:
+        """A TLS handshake's findings, shared in the round (the first check to ask performs it)."""
         key = (minimum, maximum, verify)
         with self._lock:
             future = self._tls.get(key)
+            mine = future is None
             if future is None:
-                future = self._tls[key] = self.pool.submit(0, self.transport.tls_handshake, minimum, maximum, verify)
+                future = self._tls[key] = Future()
+        if mine:
+            _settle(future, self.transport.tls_handshake, minimum, maximum, verify)
         return future.result()
 
-    def _send(self, request: Request) -> Exchange:
-        return self.transport.request(request.method, request.path, scheme=request.scheme,
-                                      headers=dict(request.headers), data=request.body,
-                                      follow_redirects=request.follow_redirects)
+    def _send(self, request: Request, priority: int = 0) -> Future[Exchange]:
+        return self.transport.submit(request.method, request.path, scheme=request.scheme,
+                                     headers=dict(request.headers), data=request.body,
+                                     follow_redirects=request.follow_redirects, priority=priority)
 
     def _send_once(self, request: Request) -> Exchange:
         digest = request.digest(self.target.domain)
         if self.ledger.claim(digest):
-            ex = self._send(request)
+            ex = self._send(request).result()
             self.ledger.publish(digest, ex)
             return ex
         published = self.ledger.wait(digest, self.target.timeouts.total + 10)
@@ -241,9 +185,18 @@ class Run:
         return ex
 
     def close(self) -> None:
-        self.transport.cancelled.set()
-        self.pool.shutdown()
+        self.transport.cancel_pending()
         self.transport.close()
+
+
+def _settle(future: Future[Any], fn: Any, *args: Any) -> None:
+    """Run fn(*args) into `future`."""
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        future.set_result(fn(*args))
+    except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+        future.set_exception(exc)
 
 
 @dataclass(slots=True)

@@ -71,6 +71,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(env EDGEVERIFY_CONNECT_TO, space-separated)")
     group.addoption("--ca-bundle", default=os.environ.get("EDGEVERIFY_CA_BUNDLE"), metavar="PEM",
                     help="CA bundle that must verify the edge's certificate (env EDGEVERIFY_CA_BUNDLE)")
+    group.addoption("--http2", action="store_true", default=os.environ.get("EDGEVERIFY_HTTP2") == "1",
+                    help="offer HTTP/2, as browsers do (many requests per connection); target key http2 "
+                         "(env EDGEVERIFY_HTTP2=1)")
     group.addoption("--insecure", action="store_true", default=False,
                     help="turn TLS verification OFF (reported loudly); certificate checks will fail")
     group.addoption("--propagation-timeout", default=None, metavar="SECONDS",
@@ -205,6 +208,8 @@ def _load_with_overrides(config: pytest.Config, path: str) -> Target:
         raise TargetError(f"CA bundle {target.ca_bundle} (from {path} or --ca-bundle): file not found.")
     if config.getoption("insecure"):
         target.insecure = True
+    if config.getoption("http2"):
+        target.http2 = True
     timeout = _seconds(config, "propagation_timeout", "--propagation-timeout", *RANGES["propagation.timeout"])
     if timeout is not None:
         target.propagation.timeout = timeout

@@ -301,15 +301,22 @@ def load(root: Path) -> None:
     StaticHandler.index = {p.stem: _Object(p.read_bytes(), now) for p in (root / "index").glob("*.html")}
 
 
+class _Origin(ThreadingHTTPServer):
+    """A threaded origin whose accept queue holds a burst of connections: the default (5) overflows when an
+    HTTP/2 viewer has dozens of requests in flight, and the kernel then drops SYNs for a second."""
+
+    request_queue_size = 256
+    daemon_threads = True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edgeverify.lab.origins")
     parser.add_argument("--root", type=Path, required=True, help="directory written by site.build")
     args = parser.parse_args(argv)
     load(args.root)
-    servers = {name: ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    servers = {name: _Origin(("127.0.0.1", 0), handler)
                for name, handler in (("static", StaticHandler), ("api", ApiHandler))}
     for server in servers.values():
-        server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
     print(json.dumps({name: s.server_address[1] for name, s in servers.items()}), flush=True)
     sys.stdin.read()  # blocks until the parent closes our stdin or dies: no orphaned origins

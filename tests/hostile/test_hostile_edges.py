@@ -40,8 +40,9 @@ NO_TLS = {"refused", "blackhole", "tls-hang"}
 TLS_CHECKS = ("test_https.py::test_certificate", "test_https.py::test_legacy_tls")
 
 
+@pytest.mark.parametrize("http2", [False, True], ids=["http1", "http2-offered"])
 @pytest.mark.parametrize("name", sorted(BEHAVIOURS))
-def test_a_hostile_edge_ends_in_bound_with_the_right_verdict_and_reports(name, tmp_path):
+def test_a_hostile_edge_ends_in_bound_with_the_right_verdict_and_reports(name, http2, tmp_path):
     reports = tmp_path / "reports"
     with hostile(name, tmp_path) as (connect_to, ca):
         target = tmp_path / "hostile.yaml"
@@ -49,7 +50,8 @@ def test_a_hostile_edge_ends_in_bound_with_the_right_verdict_and_reports(name, t
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         started = time.monotonic()
         proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--target={target}",
-                               f"--reports-dir={reports}", str(ROOT / "suites")], cwd=tmp_path,
+                               f"--reports-dir={reports}", str(ROOT / "suites"), *(["--http2"] if http2 else [])],
+                              cwd=tmp_path,
                               capture_output=True, text=True, timeout=120)
         took = time.monotonic() - started
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

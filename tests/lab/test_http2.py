@@ -1,0 +1,43 @@
+"""Over HTTP/2 (--http2, target key http2): the same verdicts as over HTTP/1.1, on few multiplexed connections.
+
+The lab's edge offers HTTP/2 in its TLS handshake, as CloudFront does; plain-HTTP probes stay HTTP/1.1.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+
+def statuses(run):
+    return {c["id"]: c["status"] for c in run.checks}
+
+
+@pytest.fixture(scope="module")
+def good_edge(lab):
+    return lab.edge()
+
+
+def test_the_main_job_passes_alike_over_http2_on_few_connections(good_edge, run_edgeverify):
+    h1 = run_edgeverify(good_edge)
+    h2 = run_edgeverify(good_edge, "--http2")
+    assert h1.returncode == 0 and h2.returncode == 0, h2.output[-3000:]
+    assert statuses(h2) == statuses(h1)
+    protocols = Counter((ex["request"]["url"].split(":")[0], ex["http"]) for ex in h2.doc["exchanges"].values())
+    assert set(protocols) == {("https", "2"), ("http", "1.1")}, protocols
+    assert {ex["http"] for ex in h1.doc["exchanges"].values()} == {"1.1"}
+    # many requests in flight per connection: fewer connections than HTTP/1.1's one per request in flight
+    assert h2.doc["network"]["connections"] < h1.doc["network"]["connections"], (h2.doc["network"],
+                                                                                h1.doc["network"])
+
+
+@pytest.mark.parametrize("fault, rule, shown", [
+    ("assets-not-edge-cached", "cache.asset_edge_hit", "X-Cache: Miss from cloudfront"),
+    ("asset-missing", "static.head", "403 Forbidden"),  # HTTP/2 has no reason phrase: the standard one is shown
+])
+def test_a_fault_is_caught_over_http2_with_the_same_words(lab, run_edgeverify, fault, rule, shown):
+    run = run_edgeverify(lab.edge(faults=[fault]), "--http2")
+    failing = {c["rule"]: c for c in run.checks if c["status"] in ("failed", "error")}
+    assert rule in failing, run.output[-3000:]
+    assert shown in (failing[rule]["actual"] or ""), failing[rule]
