@@ -1,16 +1,18 @@
 """Benchmark: edgeverify against the floor, at real latency and at real size. Figures are printed, not asserted.
 
 1. The main job (all suites, the lab target) through a delay proxy adding a round trip on loopback (1 ms,
-   20 ms): edgeverify in one process and with xdist workers, against the floor, a bare keep-alive Python
-   client replaying the same requests over 16 parallel connections in the same run. Requests on the wire
-   against distinct requests.
+   20 ms): edgeverify in one process, with xdist workers and over HTTP/2, against two floors replaying the
+   same requests over 16 parallel keep-alive HTTP/1.1 connections in the same run: a bare Python client
+   (urllib3) and curl --parallel. Each client runs three times in turn; the median run is shown. Requests
+   on the wire against distinct requests.
 2. Asset scale: a site whose entry document references N assets (50, 500, 2,000) served by nginx, the
-   static and cache suites: wall time, client CPU, peak RSS, report size, and the fitted per-asset cost.
+   static and cache suites: wall time, client CPU, peak RSS, report size, the floors, and the fitted
+   per-asset cost; then 2,000 assets at 1 and 20 ms over HTTP/1.1 and HTTP/2.
 3. Propagation timing: when a release flip is noticed, and when a never-converging run ends.
 
-Run: .venv/bin/python tests/benchmark.py [--rtt 1,20] [--assets 50,500,2000] [--skip-scale] [--skip-propagation]
+Run: .venv/bin/python tests/benchmark.py [--rtt 1,20] [--workers 1,2,4] [--assets 50,500,2000] [--far 2000]
+                                          [--skip-scale] [--skip-propagation]
 """
-
 from __future__ import annotations
 
 import argparse
@@ -195,9 +197,10 @@ def floor_runs(plan: Path, env: dict[str, str], folder: Path) -> dict[str, dict[
     return out
 
 
-def edgeverify_run(n: int, reports: Path, env: dict[str, str], folder: Path) -> dict[str, Any]:
+def edgeverify_run(n: int, reports: Path, env: dict[str, str], folder: Path, http2: bool = False) -> dict[str, Any]:
     cmd = [PY, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--target={LAB_TARGET}", f"--reports-dir={reports}",
-           "--propagation-timeout=0", str(ROOT / "suites")] + (["-n", str(n)] if n > 1 else [])
+           "--propagation-timeout=0", str(ROOT / "suites")] + (["-n", str(n)] if n > 1 else []) + \
+        (["--http2"] if http2 else [])
     m: dict[str, Any] = measure(cmd, env, folder)
     doc = json.loads((reports / "edgeverify.json").read_text())
     if os.environ.get("EV_BENCH_KEEP"):
@@ -228,6 +231,8 @@ def main_job(rtts: list[float], workers: list[int]) -> None:
                 for n in workers:
                     name = f"edgeverify{'' if n == 1 else f' -n {n}'}"
                     runs.setdefault(name, []).append(edgeverify_run(n, folder / f"r{rtt}-{n}-{i}", env, folder))
+                runs.setdefault("edgeverify --http2", []).append(
+                    edgeverify_run(1, folder / f"r{rtt}-h2-{i}", env, folder, http2=True))
                 if i == 0:
                     plan = floor_plan(folder / f"r{rtt}-{workers[0]}-0" / "edgeverify.json", proxies, edge.ca_bundle,
                                       folder)
@@ -255,7 +260,7 @@ NGINX_CONF = """
   gzip on; gzip_vary on; gzip_min_length 1000; gzip_types application/javascript text/css;
   keepalive_requests 100000;
   server {{
-    listen 127.0.0.1:{port} ssl; server_name _;
+    listen 127.0.0.1:{port} ssl http2; server_name _;
     ssl_certificate {d}/cert.pem; ssl_certificate_key {d}/key.pem; ssl_protocols TLSv1.2 TLSv1.3;
     root {d}/site; etag on;
     add_header Strict-Transport-Security "max-age=31536000" always;
@@ -281,18 +286,23 @@ def site(folder: Path, n: int) -> None:
                                                + "".join(tags) + "</head><body><div id=app></div></body></html>")
 
 
-def scale(sizes: list[int]) -> None:
+def scale(sizes: list[int], far: int) -> None:
+    """The asset-scale curve at 1 ms over HTTP/1.1 (the fitted cost), then `far` assets at 1 and 20 ms over both
+    protocols."""
     import trustme
 
-    print("\n## Asset scale: static + cache suites, entry document referencing N assets (nginx, 1 ms round trip)\n")
-    print("The floors replay the same requests (from edgeverify's report) over 16 connections; their wall includes "
-          "their own start-up.\n")
-    print("| assets | wall s | client CPU s | peak RSS MB | report MB | requests | Python floor wall s | "
-          "curl floor wall s |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n## Asset scale: static + cache suites, entry document referencing N assets (nginx offering HTTP/2)\n")
+    print("The floors replay the same requests (from edgeverify's report) over 16 HTTP/1.1 connections; their wall "
+          "includes their own start-up.\n")
+    print("| assets | round trip | protocol | wall s | client CPU s | peak RSS MB | report MB | requests | "
+          "Python floor wall s | curl floor wall s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    rows = [(n, 1.0, False) for n in sizes]
+    if far:
+        rows += [(far, 1.0, True), (far, 20.0, False), (far, 20.0, True)]
     results = []
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    for n in sizes:
+    for n, rtt, http2 in rows:
         with tempfile.TemporaryDirectory() as tmp:
             d = Path(tmp)
             (d / "tmp").mkdir()
@@ -311,10 +321,10 @@ def scale(sizes: list[int]) -> None:
             (d / "nginx.conf").write_text(NGINX_CONF.format(d=d, port=port, preamble=preamble(d, os.geteuid() == 0)))
             server = subprocess.Popen([nginx, "-p", str(d), "-c", str(d / "nginx.conf")], stderr=subprocess.DEVNULL)
             time.sleep(0.5)
-            proxy = DelayProxy(port, 1.0)
+            proxy = DelayProxy(port, rtt)
             target = d / "scale.yaml"
             target.write_text("domain: www.example.test\nstatic: {pages: [/index.html]}\n"
-                              "spa: {fallback: false}\npropagation: {timeout: 0}\n")
+                              f"spa: {{fallback: false}}\npropagation: {{timeout: 0}}\nhttp2: {str(http2).lower()}\n")
             env = {**os.environ, "EDGEVERIFY_CA_BUNDLE": str(d / "ca.pem"),
                    "EDGEVERIFY_CONNECT_TO": f"www.example.test:443:127.0.0.1:{proxy.port}"}
             prefix = os.environ.get("EV_BENCH_PROFILE", "").split()
@@ -330,16 +340,17 @@ def scale(sizes: list[int]) -> None:
             doc = json.loads(report.read_text())
             size = report.stat().st_size / 1e6
             net = doc.get("network") or {}
-            results.append((n, m["wall"], m["cpu"], m["rss_mb"], size))
-            print(f"| {n} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['rss_mb']:.0f} | {size:.2f} | "
-                  f"{net.get('requests', '—')} | {replayed.get('Python', float('nan')):.2f} | "
-                  f"{replayed.get('curl', float('nan')):.2f} |")
+            if rtt == 1.0 and not http2:
+                results.append((n, m["wall"], m["cpu"], m["rss_mb"], size))
+            print(f"| {n} | {rtt:g} ms | HTTP/{'2' if http2 else '1.1'} | {m['wall']:.2f} | {m['cpu']:.2f} | "
+                  f"{m['rss_mb']:.0f} | {size:.2f} | {net.get('requests', '—')} | "
+                  f"{replayed.get('Python', float('nan')):.2f} | {replayed.get('curl', float('nan')):.2f} |")
     if len(results) >= 2:
         (n0, w0, c0, r0, s0), (n1, w1, c1, r1, s1) = results[0], results[-1]
         dn = n1 - n0
-        print(f"\nfitted per asset (from {n0} to {n1}): {1000 * (w1 - w0) / dn:.2f} ms wall, "
-              f"{1000 * (c1 - c0) / dn:.2f} ms CPU, {1024 * (r1 - r0) / dn:.1f} KB RSS, {1e6 * (s1 - s0) / dn / 1024:.1f} KB "
-              "of report")
+        print(f"\nfitted per asset at 1 ms over HTTP/1.1 (from {n0} to {n1}): {1000 * (w1 - w0) / dn:.2f} ms wall, "
+              f"{1000 * (c1 - c0) / dn:.2f} ms CPU, {1024 * (r1 - r0) / dn:.1f} KB RSS, "
+              f"{1e6 * (s1 - s0) / dn / 1024:.1f} KB of report")
 
 
 # -- propagation timing -------------------------------------------------------------------------------
@@ -370,13 +381,14 @@ def main() -> None:
     parser.add_argument("--rtt", default="1,20")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--assets", default="50,500,2000")
+    parser.add_argument("--far", type=int, default=2000, help="assets for the 20 ms and HTTP/2 rows (0: none)")
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--skip-propagation", action="store_true")
     args = parser.parse_args()
     print(f"# edgeverify benchmark ({os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')})")
     main_job([float(x) for x in args.rtt.split(",")], [int(x) for x in args.workers.split(",")])
     if not args.skip_scale:
-        scale([int(x) for x in args.assets.split(",")])
+        scale([int(x) for x in args.assets.split(",")], args.far)
     if not args.skip_propagation:
         propagation()
 
