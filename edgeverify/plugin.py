@@ -71,9 +71,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(env EDGEVERIFY_CONNECT_TO, space-separated)")
     group.addoption("--ca-bundle", default=os.environ.get("EDGEVERIFY_CA_BUNDLE"), metavar="PEM",
                     help="CA bundle that must verify the edge's certificate (env EDGEVERIFY_CA_BUNDLE)")
-    group.addoption("--http2", action="store_true", default=os.environ.get("EDGEVERIFY_HTTP2") == "1",
-                    help="offer HTTP/2, as browsers do (many requests per connection); target key http2 "
-                         "(env EDGEVERIFY_HTTP2=1)")
+    group.addoption("--http1.1", dest="http11", action="store_true", default=os.environ.get("EDGEVERIFY_HTTP2") == "0",
+                    help="speak HTTP/1.1 only, not offering HTTP/2 (target key http2: false; env EDGEVERIFY_HTTP2=0)")
     group.addoption("--insecure", action="store_true", default=False,
                     help="turn TLS verification OFF (reported loudly); certificate checks will fail")
     group.addoption("--propagation-timeout", default=None, metavar="SECONDS",
@@ -208,8 +207,8 @@ def _load_with_overrides(config: pytest.Config, path: str) -> Target:
         raise TargetError(f"CA bundle {target.ca_bundle} (from {path} or --ca-bundle): file not found.")
     if config.getoption("insecure"):
         target.insecure = True
-    if config.getoption("http2"):
-        target.http2 = True
+    if config.getoption("http11"):
+        target.http2 = False
     timeout = _seconds(config, "propagation_timeout", "--propagation-timeout", *RANGES["propagation.timeout"])
     if timeout is not None:
         target.propagation.timeout = timeout

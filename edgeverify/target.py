@@ -165,7 +165,7 @@ class Target:
     timeouts: Timeouts = field(default_factory=Timeouts)
     max_body_bytes: int = 10_000_000
     max_connections: int = 16  # concurrent connections per edge address
-    http2: bool = False  # offer HTTP/2 (as browsers and CloudFront do): many requests multiplexed per connection
+    http2: bool = True  # offer HTTP/2 (as browsers and CloudFront do): many requests multiplexed per connection
     headers: dict[str, str] = field(default_factory=dict)  # sent with every request
     static: Static = field(default_factory=Static)
     api: Api = field(default_factory=Api)

@@ -1,7 +1,8 @@
 """Benchmark: edgeverify against the floor, at real latency and at real size. Figures are printed, not asserted.
 
 1. The main job (all suites, the lab target) through a delay proxy adding a round trip on loopback (1 ms,
-   20 ms): edgeverify in one process, with xdist workers and over HTTP/2, against two floors replaying the
+   20 ms): edgeverify in one process (HTTP/2, the default), with xdist workers and over HTTP/1.1 only,
+   against two floors replaying the
    same requests over 16 parallel keep-alive HTTP/1.1 connections in the same run: a bare Python client
    (urllib3) and curl --parallel. Each client runs three times in turn; the median run is shown. Requests
    on the wire against distinct requests.
@@ -197,10 +198,10 @@ def floor_runs(plan: Path, env: dict[str, str], folder: Path) -> dict[str, dict[
     return out
 
 
-def edgeverify_run(n: int, reports: Path, env: dict[str, str], folder: Path, http2: bool = False) -> dict[str, Any]:
+def edgeverify_run(n: int, reports: Path, env: dict[str, str], folder: Path, http2: bool = True) -> dict[str, Any]:
     cmd = [PY, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--target={LAB_TARGET}", f"--reports-dir={reports}",
            "--propagation-timeout=0", str(ROOT / "suites")] + (["-n", str(n)] if n > 1 else []) + \
-        (["--http2"] if http2 else [])
+        ([] if http2 else ["--http1.1"])
     m: dict[str, Any] = measure(cmd, env, folder)
     doc = json.loads((reports / "edgeverify.json").read_text())
     if os.environ.get("EV_BENCH_KEEP"):
@@ -231,8 +232,8 @@ def main_job(rtts: list[float], workers: list[int]) -> None:
                 for n in workers:
                     name = f"edgeverify{'' if n == 1 else f' -n {n}'}"
                     runs.setdefault(name, []).append(edgeverify_run(n, folder / f"r{rtt}-{n}-{i}", env, folder))
-                runs.setdefault("edgeverify --http2", []).append(
-                    edgeverify_run(1, folder / f"r{rtt}-h2-{i}", env, folder, http2=True))
+                runs.setdefault("edgeverify --http1.1", []).append(
+                    edgeverify_run(1, folder / f"r{rtt}-h1-{i}", env, folder, http2=False))
                 if i == 0:
                     plan = floor_plan(folder / f"r{rtt}-{workers[0]}-0" / "edgeverify.json", proxies, edge.ca_bundle,
                                       folder)
@@ -287,8 +288,8 @@ def site(folder: Path, n: int) -> None:
 
 
 def scale(sizes: list[int], far: int) -> None:
-    """The asset-scale curve at 1 ms over HTTP/1.1 (the fitted cost), then `far` assets at 1 and 20 ms over both
-    protocols."""
+    """The asset-scale curve at 1 ms over HTTP/2, the default (the fitted cost), then `far` assets at 1 and 20 ms
+    over both protocols."""
     import trustme
 
     print("\n## Asset scale: static + cache suites, entry document referencing N assets (nginx offering HTTP/2)\n")
@@ -297,9 +298,9 @@ def scale(sizes: list[int], far: int) -> None:
     print("| assets | round trip | protocol | wall s | client CPU s | peak RSS MB | report MB | requests | "
           "Python floor wall s | curl floor wall s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    rows = [(n, 1.0, False) for n in sizes]
+    rows = [(n, 1.0, True) for n in sizes]
     if far:
-        rows += [(far, 1.0, True), (far, 20.0, False), (far, 20.0, True)]
+        rows += [(far, 1.0, False), (far, 20.0, True), (far, 20.0, False)]
     results = []
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     for n, rtt, http2 in rows:
@@ -340,7 +341,7 @@ def scale(sizes: list[int], far: int) -> None:
             doc = json.loads(report.read_text())
             size = report.stat().st_size / 1e6
             net = doc.get("network") or {}
-            if rtt == 1.0 and not http2:
+            if rtt == 1.0 and http2:
                 results.append((n, m["wall"], m["cpu"], m["rss_mb"], size))
             print(f"| {n} | {rtt:g} ms | HTTP/{'2' if http2 else '1.1'} | {m['wall']:.2f} | {m['cpu']:.2f} | "
                   f"{m['rss_mb']:.0f} | {size:.2f} | {net.get('requests', '—')} | "
@@ -348,7 +349,7 @@ def scale(sizes: list[int], far: int) -> None:
     if len(results) >= 2:
         (n0, w0, c0, r0, s0), (n1, w1, c1, r1, s1) = results[0], results[-1]
         dn = n1 - n0
-        print(f"\nfitted per asset at 1 ms over HTTP/1.1 (from {n0} to {n1}): {1000 * (w1 - w0) / dn:.2f} ms wall, "
+        print(f"\nfitted per asset at 1 ms over HTTP/2 (from {n0} to {n1}): {1000 * (w1 - w0) / dn:.2f} ms wall, "
               f"{1000 * (c1 - c0) / dn:.2f} ms CPU, {1024 * (r1 - r0) / dn:.1f} KB RSS, "
               f"{1e6 * (s1 - s0) / dn / 1024:.1f} KB of report")
 

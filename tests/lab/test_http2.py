@@ -1,4 +1,5 @@
-"""Over HTTP/2 (--http2, target key http2): the same verdicts as over HTTP/1.1, on few multiplexed connections.
+"""Over HTTP/2 (the default; --http1.1 or http2: false turn it off): the same verdicts as over HTTP/1.1, on few
+multiplexed connections.
 
 The lab's edge offers HTTP/2 in its TLS handshake, as CloudFront does; plain-HTTP probes stay HTTP/1.1.
 """
@@ -20,8 +21,8 @@ def good_edge(lab):
 
 
 def test_the_main_job_passes_alike_over_http2_on_few_connections(good_edge, run_edgeverify):
-    h1 = run_edgeverify(good_edge)
-    h2 = run_edgeverify(good_edge, "--http2")
+    h1 = run_edgeverify(good_edge, "--http1.1")
+    h2 = run_edgeverify(good_edge)
     assert h1.returncode == 0 and h2.returncode == 0, h2.output[-3000:]
     assert statuses(h2) == statuses(h1)
     protocols = Counter((ex["request"]["url"].split(":")[0], ex["http"]) for ex in h2.doc["exchanges"].values())
@@ -37,7 +38,7 @@ def test_the_main_job_passes_alike_over_http2_on_few_connections(good_edge, run_
     ("asset-missing", "static.head", "403 Forbidden"),  # HTTP/2 has no reason phrase: the standard one is shown
 ])
 def test_a_fault_is_caught_over_http2_with_the_same_words(lab, run_edgeverify, fault, rule, shown):
-    run = run_edgeverify(lab.edge(faults=[fault]), "--http2")
+    run = run_edgeverify(lab.edge(faults=[fault]))
     failing = {c["rule"]: c for c in run.checks if c["status"] in ("failed", "error")}
     assert rule in failing, run.output[-3000:]
     assert shown in (failing[rule]["actual"] or ""), failing[rule]
