@@ -336,7 +336,8 @@ class EdgeClient(Verbs):
         if body is not None:
             sent["Content-Length"] = str(len(body))
         ex = Exchange(method=method, url=url, request_headers=list(sent.items()), request_body=body,
-                      connect_to=self.connect_to, ca_bundle=self.target.ca_bundle, insecure=self.target.insecure)
+                      connect_to=self.connect_to, ca_bundle=self.target.ca_bundle, insecure=self.target.insecure,
+                      http2_offered=self.http2)
         transfer = _Transfer(self, ex, sent, follow_redirects, _Response(self.target.max_body_bytes, keep_body))
         return TRANSFERS.submit(transfer, priority)
 

@@ -43,6 +43,7 @@ class Exchange:
     ca_bundle: str | None = None
     insecure: bool = False
     http_version: str | None = None  # "1.1", "2"
+    http2_offered: bool = True  # the client offered HTTP/2 (as curl does); False: it spoke HTTP/1.1 only
     ref: str = ""  # the exchange's id in reports, set when first reported
     memo: dict[str, object] = field(default_factory=dict, repr=False, compare=False)  # views derived once (lint)
 
@@ -144,6 +145,8 @@ class Exchange:
             args += ["--cacert", self.ca_bundle]
         if self.insecure:
             args.append("--insecure")
+        if not self.http2_offered and self.url.startswith("https:"):
+            args.append("--http1.1")  # as the check did: curl would offer HTTP/2
         for name, value in self.request_headers:
             if name.lower() in ("content-length", "connection", "user-agent") or (name, value) == ("Accept", "*/*"):
                 continue  # curl sends its own

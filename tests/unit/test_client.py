@@ -155,6 +155,16 @@ def test_curl_line_reproduces_the_request_with_secrets_as_variables(echo_server)
     assert ex.to_dict()["request"]["headers"][-1][1] != "Bearer tok-123456"
 
 
+def test_curl_line_speaks_the_protocol_the_check_did():
+    from edgeverify.exchange import Exchange
+
+    offered = Exchange("GET", "https://www.example.test/", http2_offered=True).curl()
+    only_1_1 = Exchange("GET", "https://www.example.test/", http2_offered=False).curl()
+    assert "--http1.1" not in offered  # curl offers HTTP/2 itself, as the check did
+    assert "--http1.1" in only_1_1
+    assert "--http1.1" not in Exchange("GET", "http://www.example.test/", http2_offered=False).curl()
+
+
 def test_curl_quoting_expands_only_the_secret_placeholder():
     from edgeverify.exchange import Exchange
 
