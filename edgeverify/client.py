@@ -176,6 +176,13 @@ class _Loop:
         return future
 
     def _run(self) -> None:
+        while True:
+            try:
+                self._drive()
+            except Exception as exc:  # noqa: BLE001 - a bug must not leave every waiting check hanging
+                self._fail_running(exc)
+
+    def _drive(self) -> None:
         if self._multi is None:
             self._multi = pycurl.CurlMulti()
             self._multi.setopt(pycurl.M_PIPELINING, pycurl.PIPE_MULTIPLEX)
@@ -206,6 +213,22 @@ class _Loop:
                     self._done(multi, curl, pycurl.E_OPERATION_TIMEDOUT, "no bytes within the read bound")
             if self._running:
                 multi.select(self.POLL_S)
+
+    def _fail_running(self, exc: Exception) -> None:
+        """The loop itself failed: every transfer in flight ends with the error, and the loop starts afresh."""
+        running, self._running = self._running, {}
+        multi, self._multi = self._multi, None
+        for curl, (transfer, future) in running.items():
+            if not future.done():
+                future.set_exception(exc)
+            with self._cond:
+                self._count[transfer.address] = max(0, self._count.get(transfer.address, 0) - 1)
+            try:
+                if multi is not None:
+                    multi.remove_handle(curl)
+            except pycurl.error:
+                pass
+        self._free.clear()
 
     def _take(self) -> list[tuple[_Transfer, Future[Exchange]]]:
         """Transfers that may start now (with the lock held), in priority order per address."""

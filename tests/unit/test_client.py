@@ -174,3 +174,25 @@ def test_curl_quoting_expands_only_the_secret_placeholder():
     run = subprocess.run(["bash", "-c", f"printf '%s\\n' {line.split(' -H ', 1)[1].rsplit(' ', 1)[0]}"],
                          capture_output=True, text=True, env={"EV_QUOTE_TOKEN": "T0K"}, timeout=10)
     assert run.stdout == "X-Note: $(touch /tmp/x) `id` T0K\n"
+
+
+def test_a_failing_transfer_loop_ends_its_transfers_and_goes_on(echo_server, monkeypatch):
+    """A bug in the loop must not leave the checks waiting for answers forever."""
+    import edgeverify.client as client_module
+
+    loop = client_module._Loop()
+    monkeypatch.setattr(client_module, "TRANSFERS", loop)
+    start, broken = loop._start, []
+
+    def start_then_fail(multi, transfer, future):  # the transfer is running when the loop fails
+        start(multi, transfer, future)
+        if not broken:
+            broken.append(True)
+            raise RuntimeError("a bug in the transfer loop")
+
+    monkeypatch.setattr(loop, "_start", start_then_fail)
+    client = client_for(echo_server)
+    with pytest.raises(RuntimeError, match="a bug in the transfer loop"):
+        client.get("/", scheme="http")
+    again = client.get("/again", scheme="http")
+    assert again.status == 200 and b"GET /again" in again.body
