@@ -162,6 +162,7 @@ class _Loop:
         self._order = itertools.count()
         self._free: list[pycurl.Curl] = []
         self._multi: pycurl.CurlMulti | None = None
+        self._host_connections = 0  # libcurl's bound on connections per host: the largest max_connections asked
         self._thread: threading.Thread | None = None
 
     def submit(self, transfer: _Transfer, priority: int) -> Future[Exchange]:
@@ -218,6 +219,7 @@ class _Loop:
         """The loop itself failed: every transfer in flight ends with the error, and the loop starts afresh."""
         running, self._running = self._running, {}
         multi, self._multi = self._multi, None
+        self._host_connections = 0
         for curl, (transfer, future) in running.items():
             if not future.done():
                 future.set_exception(exc)
@@ -245,6 +247,9 @@ class _Loop:
         return out
 
     def _start(self, multi: pycurl.CurlMulti, transfer: _Transfer, future: Future[Exchange]) -> None:
+        if transfer.client.connections > self._host_connections:  # HTTP/2 streams share these connections
+            self._host_connections = transfer.client.connections
+            multi.setopt(pycurl.M_MAX_HOST_CONNECTIONS, self._host_connections)
         curl = self._free.pop() if self._free else pycurl.Curl()
         try:
             started = transfer.client._start(transfer, curl)
@@ -316,10 +321,11 @@ class EdgeClient(Verbs):
         self.headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": ACCEPT_ENCODING, **target.headers}
         self.verify: bool | str = False if target.insecure else (target.ca_bundle or True)
         self._ca = target.ca_bundle or certifi.where()
-        self.http2 = bool(getattr(target, "http2", False))
+        self.http2 = target.http2
         connections = max(1, int(getattr(target, "max_connections", DEFAULT_CONNECTIONS)))
         # Transfers in flight per edge address: one per connection, or (HTTP/2) many streams on few connections.
         self.in_flight = max(connections, H2_STREAMS) if self.http2 else connections
+        self.connections = connections
 
     def close(self) -> None:
         """Nothing to release: the connections belong to the process's transfer loop (TRANSFERS)."""

@@ -10,6 +10,8 @@ from collections import Counter
 
 import pytest
 
+from conftest import LAB_TARGET
+
 
 def statuses(run):
     return {c["id"]: c["status"] for c in run.checks}
@@ -42,3 +44,12 @@ def test_a_fault_is_caught_over_http2_with_the_same_words(lab, run_edgeverify, f
     failing = {c["rule"]: c for c in run.checks if c["status"] in ("failed", "error")}
     assert rule in failing, run.output[-3000:]
     assert shown in (failing[rule]["actual"] or ""), failing[rule]
+
+
+def test_max_connections_bounds_the_connections_over_http2_too(good_edge, run_edgeverify, tmp_path):
+    target = tmp_path / "two.yaml"
+    target.write_text(LAB_TARGET.read_text() + "\nmax_connections: 1\n")
+    run = run_edgeverify(good_edge, target=target)
+    assert run.returncode == 0, run.output[-3000:]
+    # one per edge address: the HTTPS one (multiplexed) and the plain-HTTP probes' one
+    assert run.doc["network"]["connections"] <= 2, run.doc["network"]
