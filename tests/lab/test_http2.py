@@ -7,10 +7,11 @@ The lab's edge offers HTTP/2 in its TLS handshake, as CloudFront does; plain-HTT
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
-from conftest import LAB_TARGET
+LAB_TARGET = Path(__file__).resolve().parents[2] / "targets" / "local-lab.yaml"
 
 
 def statuses(run):
