@@ -223,8 +223,7 @@ class _Loop:
         for curl, (transfer, future) in running.items():
             if not future.done():
                 future.set_exception(exc)
-            with self._cond:
-                self._count[transfer.address] = max(0, self._count.get(transfer.address, 0) - 1)
+            self._release(transfer, None)
             try:
                 if multi is not None:
                     multi.remove_handle(curl)
@@ -274,10 +273,12 @@ class _Loop:
         finally:
             self._release(transfer, curl)
 
-    def _release(self, transfer: _Transfer, curl: pycurl.Curl) -> None:
-        self._free.append(curl)
+    def _release(self, transfer: _Transfer, curl: pycurl.Curl | None) -> None:
+        """The transfer's place at its address is free again (and its handle, when it can be reused)."""
+        if curl is not None:
+            self._free.append(curl)
         with self._cond:
-            self._count[transfer.address] -= 1 if transfer.address in self._count else 0
+            self._count[transfer.address] = max(0, self._count.get(transfer.address, 0) - 1)
 
 
 TRANSFERS = _Loop()
