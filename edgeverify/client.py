@@ -301,11 +301,12 @@ class Verbs:
 
 
 class EdgeClient(Verbs):
-    """Sends requests to the target's domain; stateless apart from its connections and counters.
+    """Sends requests to the target's domain; stateless apart from its counters.
 
-    Safe to share between threads: connections come from one bounded pool per edge address
-    (`max_connections`, waiting when all are busy). Evidence (which exchanges a check judged, which
-    unsafe request it sent) lives in the check's attempt (evidence.py), not here.
+    Safe to share between threads: every request goes through the process's transfer loop (TRANSFERS),
+    which keeps at most `max_connections` connections per edge address and `in_flight` requests on them
+    (one per connection over HTTP/1.1, up to 64 over HTTP/2), the rest waiting. Evidence (which exchanges
+    a check judged, which unsafe request it sent) lives in the check's attempt (evidence.py), not here.
     """
 
     def __init__(self, target: Target, *, deadline: float | None = None) -> None:
