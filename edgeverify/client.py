@@ -16,6 +16,7 @@ import http
 import itertools
 import json as jsonlib
 import os
+import select
 import socket
 import ssl
 import sys
@@ -147,11 +148,11 @@ class _Loop:
 
     Connections are kept alive and shared by all requests to an address; over HTTP/2 many requests share
     one connection. Requests wait in a queue per edge address, lower priority values first, until fewer
-    than the address's `in_flight` are running, so a transfer's time bounds start when it starts. The
-    loop sleeps while there is nothing to do and polls every millisecond while transfers run.
+    than the address's `in_flight` are running, so a transfer's time bounds start when it starts. While
+    transfers run, the loop waits on their sockets, libcurl's own timer and a wake-up socket that each new
+    request writes to; with nothing to do it sleeps.
     """
 
-    POLL_S = 0.001
     IDLE_CHECK_S = 0.02  # how often running transfers are checked against the read bound
 
     def __init__(self) -> None:
@@ -164,6 +165,9 @@ class _Loop:
         self._multi: pycurl.CurlMulti | None = None
         self._host_connections = 0  # libcurl's bound on connections per host: the largest max_connections asked
         self._thread: threading.Thread | None = None
+        self._wake_r, self._wake_w = socket.socketpair()  # a new request wakes a loop waiting on sockets
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
 
     def submit(self, transfer: _Transfer, priority: int) -> Future[Exchange]:
         future: Future[Exchange] = Future()
@@ -174,6 +178,10 @@ class _Loop:
                 self._thread = threading.Thread(target=self._run, name="edgeverify-transfers", daemon=True)
                 self._thread.start()
             self._cond.notify()
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:  # full: the loop has wake-ups pending already
+            pass
         return future
 
     def _run(self) -> None:
@@ -213,7 +221,25 @@ class _Loop:
                 for curl in [c for c, (t, _) in self._running.items() if t.idle(now)]:
                     self._done(multi, curl, pycurl.E_OPERATION_TIMEDOUT, "no bytes within the read bound")
             if self._running:
-                multi.select(self.POLL_S)
+                self._wait(multi)
+
+    def _wait(self, multi: pycurl.CurlMulti) -> None:
+        """Until a socket of a running transfer is ready, libcurl's timer is due, a request is added, or the
+        next read-bound check."""
+        poller = select.poll()
+        reads, writes, errors = multi.fdset()
+        for fd in set(reads) | set(writes) | set(errors):
+            poller.register(fd, (select.POLLIN if fd in reads else 0) | (select.POLLOUT if fd in writes else 0)
+                            | select.POLLPRI)
+        poller.register(self._wake_r, select.POLLIN)
+        due = multi.timeout()  # milliseconds; -1: no timer
+        timeout = self.IDLE_CHECK_S * 1000 if due < 0 else min(due, self.IDLE_CHECK_S * 1000)
+        if any(fd == self._wake_r.fileno() for fd, _ in poller.poll(timeout)):
+            try:
+                while self._wake_r.recv(4096):
+                    pass
+            except OSError:  # drained
+                pass
 
     def _fail_running(self, exc: Exception) -> None:
         """The loop itself failed: every transfer in flight ends with the error, and the loop starts afresh."""
