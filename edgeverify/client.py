@@ -33,7 +33,7 @@ import certifi
 import pycurl
 from requests.utils import requote_uri
 
-from .exchange import Exchange, TlsInfo
+from .exchange import Exchange, TlsInfo, media_type
 from .target import Target, parse_connect_to
 
 USER_AGENT = "edgeverify/0.1 (+post-deploy verification)"
@@ -121,8 +121,7 @@ def keeps_body(status: int | None, headers: list[tuple[str, str]]) -> bool:
     """Whether a response's body is kept as evidence (else only its size is)."""
     if status is None or not 200 <= status < 300:
         return True
-    content_type = next((v for k, v in headers if k.lower() == "content-type"), "").split(";")[0].strip().lower()
-    return not content_type.startswith(_ASSET_TYPES)
+    return not media_type(next((v for k, v in headers if k.lower() == "content-type"), None)).startswith(_ASSET_TYPES)
 
 
 class _Transfer:

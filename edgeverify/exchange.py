@@ -75,7 +75,7 @@ class Exchange:
 
     @property
     def content_type(self) -> str:
-        return (self.header("content-type") or "").split(";")[0].strip().lower()
+        return media_type(self.header("content-type"))
 
     @property
     def x_cache(self) -> str:
@@ -183,6 +183,11 @@ class Exchange:
             "error_phase": self.error_phase,
             "curl": self.curl() if full else None,
         }
+
+
+def media_type(content_type: str | None) -> str:
+    """A Content-Type value's media type, lower-case, without parameters ("" when absent)."""
+    return (content_type or "").split(";")[0].strip().lower()
 
 
 def _shown_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
