@@ -68,6 +68,13 @@ def test_asset_edge_hit():
     assert "no-store" in (v.cause or "")
 
 
+def test_asset_edge_hit_reads_a_revalidation_answered_from_the_edge_cache():
+    """The second request is the asset's revalidation: a cached asset's 304 is a Hit, an uncached one's a Miss."""
+    cache.check_asset_edge_hit([ex("/a.1a2b3c4d.js", "max-age=31536000", 304, x_cache="Hit from cloudfront")])
+    v = violation(cache.check_asset_edge_hit, [ex("/a.1a2b3c4d.js", "max-age=31536000", 304)])
+    assert "X-Cache: Miss from cloudfront" in v.actual and "1 of 1" in v.actual
+
+
 @pytest.mark.parametrize("cc", ["no-cache", "no-store", "max-age=0", "public, max-age=180", "no-cache, max-age=0"])
 def test_html_revalidated_passes(cc):
     cache.check_html_revalidated(ex("/", cc), 180)
