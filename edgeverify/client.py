@@ -44,6 +44,7 @@ H2_STREAMS = 64  # transfers in flight per edge address over HTTP/2
 BREAKER_THRESHOLD = 3  # consecutive network failures after which an address is not tried again this round
 _WEB = pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS
 
+
 class _Response:
     """What arrives for one request, gathered by libcurl's header and body callbacks."""
 
