@@ -340,7 +340,8 @@ class EdgeClient(Verbs):
         self.connect_to = tuple(target.connect_to)
         self.mapping = dict(parse_connect_to(s) for s in self.connect_to)
         # curl's own form; an IPv6 address in brackets
-        self._curl_connect_to = [f"{h}:{p}:{f'[{a}]' if ':' in a else a}:{ap}" for (h, p), (a, ap) in self.mapping.items()]
+        self._curl_connect_to = [f"{h}:{p}:{f'[{a}]' if ':' in a else a}:{ap}"
+                                 for (h, p), (a, ap) in self.mapping.items()]
         self.deadline = deadline  # time.monotonic() after which nothing more is sent (the run's deadline)
         self.cancelled = threading.Event()  # set on interrupt: nothing more is sent
         self.stats = Stats()
@@ -558,7 +559,8 @@ def _describe_cert(info: TlsInfo, der: bytes) -> None:
 
 _HTTP_VERSIONS = {pycurl.CURL_HTTP_VERSION_1_0: "1.0", pycurl.CURL_HTTP_VERSION_1_1: "1.1",
                   pycurl.CURL_HTTP_VERSION_2_0: "2"}
-_TLS_ERRORS = {35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98}  # CURLE_SSL_*, CURLE_PEER_FAILED_VERIFICATION
+# CURLE_SSL_* and CURLE_PEER_FAILED_VERIFICATION
+_TLS_ERRORS = {35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98}
 _DNS_ERRORS = {5, 6}  # CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_RESOLVE_HOST
 
 
