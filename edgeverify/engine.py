@@ -4,55 +4,65 @@ A check is a plain function called with an `Attempt` (its evidence) as `edge`. A
 round run concurrently, so their requests go out together over the run's bounded connections, each
 distinct request once. Failing checks are re-run in later rounds (fresh answers) until the
 propagation deadline, except those that sent an unsafe request; the run's own deadline
-(timeouts.run) ends whatever is still running as an error.
+(timeouts.run) ends whatever is still running as "could not judge", and an interrupt (Ctrl-C,
+SIGTERM) ends whatever is still running or retrying as "interrupted".
+
+The engine hands back how each check ended (`model.Verdict`); `model` decides outcomes and the exit
+status, and `Engine.result` forms the run's typed `RunResult`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import CancelledError, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from itertools import count
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import CouldNotJudge
 from .evidence import Attempt, Request, Run
 from .exchange import Exchange
+from .model import CheckInfo, CheckResult, Ending, Network, Release, RunResult, Verdict, check_result, ending_of
+from .redact import redact
 from .retry import until_deadline
 from .rules import Attempts, Violation
 from .rules.propagation import check_release_marker
 from .target import Target
+
+if TYPE_CHECKING:
+    from .history.known import KnownIssues
 
 MAX_CHECK_THREADS = 64
 
 
 @dataclass(slots=True)
 class Check:
-    """One check to run: its stable id, its function and the arguments it takes besides `edge`."""
+    """One check to run: what it is, its function and the arguments it takes besides `edge`."""
 
-    id: str
+    info: CheckInfo
     fn: Callable[..., Any]
     kwargs: dict[str, Any]
     gated: bool = True  # waits for the release gate
-
-
-@dataclass(slots=True)
-class Verdict:
-    """How a check ended: passed, failed (a Violation), error (could not judge) or other (skip, bug)."""
-
-    status: str
-    exception: BaseException | None = None
-    attempts: int = 0
-    elapsed_s: float = 0.0
-    converged_after_s: float | None = None
-    exchanges: list[Exchange] = field(default_factory=list)
-    sent_unsafe: bool = False  # never retried: the unsafe request goes out once per run
+    retry: bool = True  # retried until the propagation deadline while failing
+    takes_edge: bool = True
 
     @property
-    def retryable(self) -> bool:
-        return self.status in ("failed", "error") and not (
-            isinstance(self.exception, Violation) and self.exception.advisory)
+    def id(self) -> str:
+        return self.info.id
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How this run turns verdicts into outcomes and an exit status (see model.outcome, model.exit_status)."""
+
+    strict_advisories: bool = False
+    known: KnownIssues | None = None
+    fail_on: Literal["any", "new"] = "any"
+    today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).date())
 
 
 @dataclass(slots=True)
@@ -68,8 +78,7 @@ class Gate:
     def reason(self) -> str:
         if self.violation is None:
             return ""
-        text = self.violation.render() if isinstance(self.violation, Violation) else str(self.violation)
-        return text
+        return self.violation.render() if isinstance(self.violation, Violation) else str(self.violation)
 
 
 def entry_path(target: Target) -> str:
@@ -82,32 +91,33 @@ def entry_request(target: Target) -> Request:
 
 
 class Engine:
-    """Runs checks for one process against one target."""
+    """Runs the checks of one target in this process, and forms the run's result."""
 
-    def __init__(self, run: Run, deadline: float, run_deadline: float,
+    def __init__(self, run: Run, deadline: float, run_deadline: float, policy: Policy | None = None,
                  progress: Callable[[str], None] | None = None) -> None:
         self.run = run
         self.target = run.target
         self.deadline = deadline  # propagation: failing checks are retried until then
         self.run_deadline = run_deadline  # nothing runs past this
+        run.deadlines = (deadline, run_deadline)
+        self.policy = policy or Policy()
         self.progress = progress or (lambda message: None)
         self.stop = threading.Event()
         self.gate: Gate | None = None
         self.verdicts: dict[str, Verdict] = {}
+        self.interrupted: str | None = None  # why, once interrupted
+        self.deadline_hit = False  # the run's deadline ended checks still running
+        self._open: dict[str, Check] = {}  # checks started, or waiting, whose verdict is not final
+        self._results: dict[str, CheckResult] = {}
+        self._refs: dict[int, str] = {}
+        self._ref_numbers = count(1)
         self._lock = threading.Lock()
-        self.started = time.monotonic()
+        self.started_at = time.time()
         self.phase_s: float | None = None  # how long the batch of checks took, gate included (for reports)
-
-    def seed_snapshot(self, ex: Exchange) -> None:
-        """The entry document the controller fetched before xdist started: every worker judges that one."""
-        self.run.seed(entry_request(self.target), ex)
-        marker = self.target.propagation.release_marker
-        if ex.complete and (not marker or marker in ex.text):
-            self.gate = Gate(True, 0.0, tries=0)
 
     # -- the release gate ------------------------------------------------------------------------
     def release_gate(self) -> Gate:
-        """Poll the entry document at `interval` until it carries the release marker (once per process)."""
+        """Poll the entry document at `interval` until it carries the release marker (once per run)."""
         with self._lock:
             if self.gate is not None:
                 return self.gate
@@ -120,27 +130,24 @@ class Engine:
             self.progress(f"waiting for release {marker} in {self.target.url(request.path)} "
                           f"(every {self.target.propagation.interval:g} s, up to "
                           f"{max(0.0, min(self.deadline, self.run_deadline) - start):.0f} s)")
+            answered: list[Violation | CouldNotJudge] = []
 
             def poll() -> tuple[Exchange, Violation | CouldNotJudge | None]:
                 ex = self.run.transport.request("GET", request.path)
+                problem: Violation | CouldNotJudge | None = None
                 if not ex.complete:
-                    return ex, CouldNotJudge(f"the release gate had no answer: GET {ex.path} -> {ex.status_line}", ex)
-                try:
-                    check_release_marker(ex, marker)
-                except Violation as v:
-                    v.context(self.target.api.prefix)
-                    return ex, v
-                return ex, None
-
-            answered: list[Violation | CouldNotJudge] = []
-
-            def polled() -> tuple[Exchange, Violation | CouldNotJudge | None]:
-                ex, problem = poll()
+                    problem = CouldNotJudge(f"the release gate had no answer: GET {ex.path} -> {ex.status_line}", ex)
+                else:
+                    try:
+                        check_release_marker(ex, marker)
+                    except Violation as v:
+                        v.context(self.target.api.prefix)
+                        problem = v
                 if problem is not None and ex.error_phase != "deadline":
                     answered.append(problem)
                 return ex, problem
 
-            (ex, problem), tries = until_deadline(polled, self.target.propagation, min(self.deadline, self.run_deadline),
+            (ex, problem), tries = until_deadline(poll, self.target.propagation, min(self.deadline, self.run_deadline),
                                                   again=lambda result: result[1] is not None, fixed=True,
                                                   stop_event=self.stop)
             if problem is not None and ex.error_phase == "deadline" and answered:
@@ -154,10 +161,20 @@ class Engine:
 
     # -- checks ----------------------------------------------------------------------------------
     def run_checks(self, checks: list[Check]) -> dict[str, Verdict]:
-        """Run checks to their verdicts (stored in self.verdicts and returned)."""
-        pending = [c for c in checks if c.id not in self.verdicts]
-        if not pending:
+        """Run checks to their final verdicts (kept in self.verdicts). An interrupt (KeyboardInterrupt, which
+        the signal handlers raise) ends every check not yet final as interrupted, and is not re-raised."""
+        pending = [c for c in checks if c.id not in self.verdicts and c.id not in self._open]
+        if not pending or self.interrupted:
             return self.verdicts
+        for c in pending:
+            self._open[c.id] = c
+        try:
+            self._run(pending)
+        except KeyboardInterrupt as exc:
+            self.interrupt(str(exc) or "interrupted")
+        return self.verdicts
+
+    def _run(self, pending: list[Check]) -> None:
         if any(c.gated for c in pending):
             gate = self.release_gate()
             if not gate.passed:
@@ -165,10 +182,11 @@ class Engine:
                           "release.\n" + gate.reason())
                 for c in pending:
                     if c.gated:
-                        self.verdicts[c.id] = Verdict("error", CouldNotJudge(reason), attempts=0)
+                        self._final(c, Verdict("could_not_judge", CouldNotJudge(reason)))
                 pending = [c for c in pending if not c.gated]
         start = time.monotonic()
         attempts: dict[str, int] = {}
+        pending_now = list(pending)
 
         def one_round() -> list[Check]:
             for c in pending_now:
@@ -181,19 +199,18 @@ class Engine:
                 if previous is not None and _cut_by_deadline(verdict):  # keep the last real answer
                     verdict = previous
                 verdict.attempts = attempts[c.id]
-                if verdict.status == "passed" and verdict.attempts > 1:
+                if verdict.ending == "passed" and verdict.attempts > 1:
                     verdict.converged_after_s = verdict.elapsed_s
                 if isinstance(verdict.exception, Violation):
                     verdict.exception.attempts = Attempts(verdict.attempts, verdict.elapsed_s,
                                                           self.target.propagation.timeout)
                 self.verdicts[c.id] = verdict
-                if verdict.retryable and not verdict.sent_unsafe:
+                if c.retry and verdict.retryable and not verdict.sent_unsafe:
                     retry.append(c)
+                else:
+                    self._open.pop(c.id, None)
             pending_now[:] = retry
             return retry
-
-        pending_now = list(pending)
-        deadline = min(self.deadline, self.run_deadline)
 
         def on_retry(tries: int, failing: list[Check], sleep: float) -> None:
             self.run.new_round()
@@ -201,9 +218,37 @@ class Engine:
                           f"({max(0.0, self.deadline - time.monotonic()):.0f} s to the propagation deadline)")
 
         if pending_now:
-            until_deadline(one_round, self.target.propagation, deadline, again=bool, stop_event=self.stop,
-                           on_retry=on_retry)
-        return self.verdicts
+            until_deadline(one_round, self.target.propagation, min(self.deadline, self.run_deadline), again=bool,
+                           stop_event=self.stop, on_retry=on_retry)
+        for c in pending_now:  # the deadline came while they were failing: their last verdict is final
+            self._open.pop(c.id, None)
+
+    def _final(self, check: Check, verdict: Verdict) -> None:
+        self.record(check.id, verdict)
+
+    def record(self, check_id: str, verdict: Verdict) -> None:
+        """A check's final verdict, reached outside the engine's rounds (a fixture that skipped or failed)."""
+        self.verdicts[check_id] = verdict
+        self._open.pop(check_id, None)
+
+    def interrupt(self, reason: str, *, deadline: bool = False) -> None:
+        """End every check still running, retrying or waiting, its last answer kept: as interrupted, or with
+        `deadline` (the run's deadline, the deploy never finishing) as could not judge."""
+        if deadline:
+            self.deadline_hit = True
+        else:
+            self.interrupted = self.interrupted or reason
+        self.stop.set()
+        self.run.transport.cancelled.set()
+        for cid in list(self._open):
+            last = self.verdicts.get(cid)
+            ending: Ending = "could_not_judge" if deadline else "interrupted"
+            exc = last.exception if last and isinstance(last.exception, Violation) else CouldNotJudge(
+                f"could not judge: {reason}" if deadline else reason)
+            self.verdicts[cid] = Verdict(ending, exc, attempts=last.attempts if last else 0,
+                                         elapsed_s=last.elapsed_s if last else 0.0,
+                                         exchanges=last.exchanges if last else [])
+        self._open.clear()
 
     def _round(self, checks: list[Check], start: float) -> dict[str, Verdict]:
         results: dict[str, Verdict] = {}
@@ -216,9 +261,10 @@ class Engine:
                 if future in done:
                     results[check.id] = future.result()
                 else:
-                    results[check.id] = Verdict("error", CouldNotJudge(
+                    results[check.id] = Verdict("could_not_judge", CouldNotJudge(
                         "could not judge: the run's deadline (timeouts.run) passed while this check was running"))
             if not_done:
+                self.deadline_hit = True
                 self.stop.set()
                 self.run.transport.cancelled.set()
         finally:
@@ -228,21 +274,100 @@ class Engine:
     def _attempt(self, check: Check, start: float) -> Verdict:
         attempt = Attempt(self.run)
         try:
-            check.fn(edge=attempt, **check.kwargs)
-            verdict = Verdict("passed")
-        except Violation as exc:
-            exc.context(self.target.api.prefix)
-            verdict = Verdict("failed", exc)
-        except CouldNotJudge as exc:
-            verdict = Verdict("error", exc)
+            if check.takes_edge:
+                check.fn(edge=attempt, **check.kwargs)
+            else:
+                check.fn(**check.kwargs)
+            exc: BaseException | None = None
         except CancelledError:
-            verdict = Verdict("error", CouldNotJudge("could not judge: the run was stopped (interrupt or deadline)"))
-        except BaseException as exc:  # a skip, or a bug: the plugin re-raises it as pytest would
-            verdict = Verdict("other", exc)
-        verdict.exchanges = attempt.exchanges
-        verdict.elapsed_s = time.monotonic() - start
-        verdict.sent_unsafe = attempt.sent_unsafe
-        return verdict
+            exc = CouldNotJudge("could not judge: the run was stopped (interrupt or deadline)")
+        except BaseException as raised:  # noqa: BLE001 - every ending is classified (model.ending_of)
+            exc = raised
+        exchanges = attempt.exchanges
+        for ex in _exchanges_of(exc):
+            if all(ex is not e for e in exchanges):
+                exchanges.append(ex)
+        return Verdict(ending_of(exc), exc, elapsed_s=time.monotonic() - start, exchanges=exchanges,
+                       sent_unsafe=attempt.sent_unsafe, data=attempt.data)
+
+    # -- the result ------------------------------------------------------------------------------
+    def result_of(self, info: CheckInfo) -> CheckResult:
+        """The check's result, formed once from its final verdict (one that never got one: not run)."""
+        found = self._results.get(info.id)
+        if found is not None:
+            return found
+        verdict = self.verdicts.get(info.id)
+        if verdict is None:
+            if self.interrupted:
+                verdict = Verdict("interrupted", CouldNotJudge("not run: the run was interrupted"))
+            elif self.deadline_hit:
+                verdict = Verdict("could_not_judge", CouldNotJudge(
+                    "not run: the run's deadline (timeouts.run / --run-timeout) passed"))
+            else:
+                verdict = Verdict("could_not_judge", CouldNotJudge("not run: the run ended before it"))
+        refs = tuple(self._ref(ex) for ex in verdict.exchanges)
+        result = check_result(info, verdict, refs, api_prefix=self.target.api.prefix,
+                              strict_advisories=self.policy.strict_advisories, known=self.policy.known,
+                              today=self.policy.today)
+        if info.id in self.verdicts:  # a result of a check that has not ended can still change
+            self._results[info.id] = result
+        return result
+
+    def _ref(self, ex: Exchange) -> str:
+        with self._lock:
+            ref = self._refs.get(id(ex))
+            if ref is None:
+                ref = self._refs[id(ex)] = f"x{next(self._ref_numbers)}"
+            return ref
+
+    def result(self, infos: list[CheckInfo], *, note: str | None = None) -> RunResult:
+        """The run's result: every selected check's, the release gate's, the evidence behind them."""
+        from .model import evidence_table
+        from .reports import tool_version
+
+        checks = tuple(self.result_of(info) for info in infos)
+        verdicts = {c.id: self.verdicts[c.id] for c in checks if c.id in self.verdicts}
+        for verdict in verdicts.values():
+            for ex in verdict.exchanges:
+                self._ref(ex)
+        exchanges = evidence_table(checks, verdicts, self._refs)
+        gate = self.gate
+        marker = self.target.propagation.release_marker
+        release = Release(marker=marker,
+                          gate="none" if gate is None or not marker else ("passed" if gate.passed else "failed"),
+                          served_after_s=None if gate is None or gate.waited_s is None else round(gate.waited_s, 3),
+                          seen_at=None if gate is None or gate.seen_at is None else round(gate.seen_at, 3),
+                          reason=redact(gate.reason()) if gate is not None and not gate.passed else None)
+        stats = self.run.transport.stats
+        network = Network(stats.requests, self.run.distinct, stats.connections,
+                          None if self.phase_s is None else round(self.phase_s, 3))
+        edges = next((v.data["edges"] for v in verdicts.values() if "edges" in v.data), None)
+        if note is None and self.deadline_hit:
+            note = "the run's deadline (timeouts.run / --run-timeout) passed; checks still running ended unjudged"
+        target = self.target
+        return RunResult(
+            domain=target.domain, target=target.source or "", tool=tool_version(),
+            target_name=Path(target.source).stem if target.source else target.domain,
+            started_at=self.started_at, finished_at=time.time(), checks=checks, exchanges=exchanges,
+            tls_verification=not target.insecure, release=release, network=network,
+            interrupted=self.interrupted, note=redact(note) if note else None, fail_on=self.policy.fail_on,
+            edges=edges, selected=len(infos))
+
+    def close(self) -> None:
+        self.run.close()
+
+
+def with_history(result: RunResult, view: dict[str, Any] | None, error: str | None) -> RunResult:
+    """The result with its regression view (or why there is none)."""
+    return replace(result, history=view, history_error=redact(error) if error else None)
+
+
+def _exchanges_of(exc: BaseException | None) -> list[Exchange]:
+    if isinstance(exc, Violation):
+        return [e for e in [exc.exchange, *exc.extra] if e is not None]
+    if isinstance(exc, CouldNotJudge) and isinstance(exc.exchange, Exchange):
+        return [exc.exchange]
+    return []
 
 
 def _cut_by_deadline(verdict: Verdict) -> bool:

@@ -115,6 +115,8 @@ class Run:
         self._tls: dict[tuple[Any, ...], Future[TlsInfo]] = {}
         self._unsafe: dict[Request, Future[Exchange]] = {}
         self.distinct = 0  # distinct requests asked for, fresh repeats included
+        self.started = time.monotonic()  # the run's start: convergence times count from here
+        self.deadlines = (float("inf"), float("inf"))  # (propagation, run) as time.monotonic(); set by the engine
 
     def new_round(self) -> None:
         """A retry round: the edge may have changed, so shared answers are fetched again."""
@@ -207,6 +209,7 @@ class Attempt(Verbs):
     exchanges: list[Exchange] = field(default_factory=list)
     sent_unsafe: bool = False
     steps: int = 0  # rounds of requests sent so far (each waits for the answers of the one before)
+    data: dict[str, Any] = field(default_factory=dict)  # blocks the check attaches for the reports (edges)
 
     @property
     def target(self) -> Target:

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from .errors import TargetError
+from .model import OUTCOMES, fleet_exit_status
 
 JSON_NAME = "edgeverify.json"
 SUMMARY_MD = "summary.md"
 SUMMARY_HTML = "summary.html"
 REPORT_HTML = "report.html"
-SCHEMA = 2
 _SHARD = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
-_DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::\d{1,5})?$")
-COUNT_KEYS = ("passed", "failed", "error", "skipped", "advisory")
+COUNT_KEYS = tuple(o.value for o in OUTCOMES)
+BAD = ("failed", "could_not_judge", "interrupted")
 
 
 def parse_shard(spec: str) -> tuple[int, int]:
@@ -39,25 +38,14 @@ def shard(paths: list[str], spec: str) -> list[str]:
 
 
 def verdict(doc: dict[str, Any]) -> str:
-    """passed | failed | error | interrupted, for one target's doc."""
-    counts = doc.get("counts") or {}
-    exit_status = doc.get("exit_status")
-    if exit_status == 2:
-        return "interrupted"
-    if counts.get("failed"):
-        return "failed"
-    if counts.get("error"):
-        return "error"
-    if exit_status not in (0, None):
-        return "failed" if exit_status == 1 else "error"
-    return "passed"
+    """The run's verdict as its report wrote it (model.ExitCode.verdict): never judged again here."""
+    return str(doc.get("verdict") or "?")
 
 
 def problems(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The failed and errored checks of a doc, failures first."""
+    """The checks of a doc that fail the run: failed first, then could not judge, then interrupted."""
     checks = [c for c in doc.get("checks") or [] if isinstance(c, dict)]
-    return ([c for c in checks if c.get("status") == "failed"]
-            + [c for c in checks if c.get("status") == "error"])
+    return [c for bad in BAD for c in checks if c.get("outcome") == bad]
 
 
 def _find(inputs: Iterable[str]) -> list[Path]:
@@ -76,43 +64,21 @@ def _find(inputs: Iterable[str]) -> list[Path]:
     return found
 
 
-def _load(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TargetError(f"{path}: cannot be read as a report ({exc})") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TargetError(f"{path}, line {exc.lineno}: not JSON ({exc.msg}); expected an {JSON_NAME} report") from None
-    if not isinstance(doc, dict):
-        raise TargetError(f"{path}: expected a JSON object (an {JSON_NAME} report), found {type(doc).__name__}")
-    schema = doc.get("schema")
-    if schema != SCHEMA:
-        found = "no 'schema' key" if schema is None else f"schema {schema!r}"
-        raise TargetError(f"{path}: {found}; merge reads schema {SCHEMA} reports (written by edgeverify 0.2 or "
-                          "later). Re-run that shard with the same edgeverify version as the others.")
-    domain = doc.get("domain")
-    if not isinstance(domain, str) or not _DOMAIN.match(domain):
-        raise TargetError(f"{path}: key 'domain' is {domain!r}, not a host name")
-    for key, kind in (("checks", list), ("counts", dict)):
-        if not isinstance(doc.get(key), kind):
-            raise TargetError(f"{path}: key {key!r} missing or not a {'list' if kind is list else 'mapping'}")
-    return doc
-
-
 def merge(report_paths: list[str]) -> list[dict[str, Any]]:
-    """Read the shards' reports (files, or folders searched for edgeverify.json), one doc per domain.
+    """Read the shards' reports (files, or folders searched for edgeverify.json), one doc per domain, each read
+    back through the published schema (reports.read_report) and written again by the one serializer.
 
-    Raises TargetError (exit 4) on a file that is not a schema-2 report, or a domain found twice.
+    Raises TargetError (exit 4) on a file that is not a schema-3 report, or a domain found twice.
     """
+    from .reports import read_report, to_json
+
     seen: dict[str, Path] = {}
     docs: list[dict[str, Any]] = []
     for path in _find(report_paths):
         resolved = path.resolve()
         if resolved in seen.values():
             continue
-        doc = _load(path)
+        doc = to_json(read_report(path))
         domain = doc["domain"]
         if domain in seen:
             raise TargetError(f"{path}: domain {domain} is already reported by {seen[domain]}; each domain must be "
@@ -137,7 +103,7 @@ def worst(doc: dict[str, Any], limit: int = 3) -> list[str]:
     lines = []
     for check in problems(doc)[:limit]:
         rule = check.get("rule") or check.get("id") or check.get("nodeid") or "?"
-        text = [line.strip(" -") for line in str(check.get("actual") or check.get("message") or check.get("status")
+        text = [line.strip(" -") for line in str(check.get("actual") or check.get("message") or check.get("outcome")
                                                   ).splitlines() if line.strip(" -")]
         first = " ".join(text[:2]) if text and text[0].endswith(":") and len(text) > 1 else (text or [""])[0]
         lines.append(f"{rule}: {first}")
@@ -165,13 +131,13 @@ def fleet_markdown(docs: list[dict[str, Any]]) -> str:
     """The combined summary as Markdown: a row per target, failing targets first."""
     verdicts = [verdict(d) for d in docs]
     bad = sum(v != "passed" for v in verdicts)
-    icon = {"passed": "✅", "failed": "❌", "error": "⚠️", "interrupted": "⏹️"}
+    icon = {"passed": "✅", "failed": "❌", "bad input": "⚠️", "interrupted": "⏹️"}
     head = f"all {len(docs)} passed" if not bad else f"{bad} of {len(docs)} not passed"
     lines = [f"# edgeverify: {len(docs)} target{'s' if len(docs) != 1 else ''}, {head}", ""]
     t = totals(docs)
     lines += [", ".join(f"{t[k]} {k}" for k in COUNT_KEYS), ""]
-    lines += ["| | domain | target | verdict | passed | failed | error | skipped | advisory | worst failures | report |",
-              "|---|---|---|---|---:|---:|---:|---:|---:|---|---|"]
+    lines += ["| | domain | target | verdict | " + " | ".join(COUNT_KEYS) + " | worst failures | report |",
+              "|---|---|---|---|" + "---:|" * len(COUNT_KEYS) + "---|---|"]
     order = sorted(range(len(docs)), key=lambda i: (verdicts[i] == "passed", docs[i].get("domain") or ""))
     for i in order:
         doc, v = docs[i], verdicts[i]
@@ -214,10 +180,10 @@ def merge_command(inputs: list[str], output: str) -> int:
     if summary:
         with open(summary, "a", encoding="utf-8") as fh:
             fh.write(written[0].read_text(encoding="utf-8"))
-    bad = [d["domain"] for d in docs if verdict(d) != "passed"]
+    bad = [d["domain"] for d in docs if d["exit_status"] != 0]
     print(f"edgeverify merge: {len(docs)} targets, " + (f"{len(bad)} not passed: {', '.join(bad)}" if bad
                                                          else "all passed"))
     for path in written[:2]:
         print(f"edgeverify report: {path}")
     sys.stdout.flush()
-    return 1 if bad else 0
+    return int(fleet_exit_status(d["exit_status"] for d in docs))

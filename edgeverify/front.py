@@ -19,7 +19,9 @@ from pathlib import Path
 from .errors import EdgeverifyError
 from .redact import redact
 
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE = 0, 1, 2, 4
+from .model import ExitCode, fleet_exit_status
+
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE = ExitCode.OK, ExitCode.FAILED, ExitCode.INTERRUPTED, ExitCode.USAGE
 RUN_INI = Path(__file__).with_name("run.ini")
 
 
@@ -123,7 +125,7 @@ def _many(targets: list[str], domains: dict[str, str], args: argparse.Namespace,
         with open(folder / "output.txt", "w") as out:
             proc = subprocess.run([sys.executable, "-m", "pytest", *pytest_args(path, str(folder), extra)],
                                   stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        code = _exit(proc.returncode)
+        code = ExitCode(_exit(proc.returncode))
         mark = {EXIT_OK: "passed", EXIT_FAILED: "FAILED", EXIT_INTERRUPTED: "interrupted"}.get(code, "bad input")
         print(f"edgeverify: {domains[path]} ({path}): {mark}; report {folder / 'summary.md'}", flush=True)
         return path, code
@@ -141,22 +143,17 @@ def _many(targets: list[str], domains: dict[str, str], args: argparse.Namespace,
     for report in written:
         print(f"edgeverify report: {report}")
     print(f"edgeverify: {len(targets)} targets in {time.monotonic() - started:.1f} s")
-    codes = set(results.values())
-    for code in (EXIT_INTERRUPTED, EXIT_USAGE, EXIT_FAILED):
-        if code in codes:
-            return code
-    return EXIT_OK
+    return int(fleet_exit_status(results.values()))
 
 
 def _combined(root: Path, domains: list[str]) -> list[Path]:
-    import json
-
     from .fleet import write_fleet
+    from .reports import read_report, to_json
 
     docs = []
     for domain in domains:
         report = root / domain / "edgeverify.json"
         if report.exists():
-            docs.append(json.loads(report.read_text()))
+            docs.append(to_json(read_report(report)))
     written: list[Path] = write_fleet(docs, root)
     return written

@@ -1,8 +1,9 @@
-"""Reports: a JSON record of every check (schema 2), a Markdown summary for CI job pages, an HTML page.
+"""Reports: every output of a run is a pure function of its `RunResult` (model.py).
 
-JUnit XML is pytest's own (--junitxml), defaulted by the plugin into the same folder. Every
-exchange is stored once and referenced by its id; bodies and curl lines are kept only for the
-exchanges a failing check judged, so a report stays small however many assets a site has.
+`to_json` is the one serializer (schema 3, described by `report_schema()`, printed by `edgeverify schema
+report`) and `read_report` the typed reader that `merge` uses. The Markdown summary, JUnit XML, the
+terminal summary, the CI step summary and the HTML page read each check's outcome and the run's exit
+status from the RunResult; none of them judges anything again. Text in a RunResult is already redacted.
 """
 
 from __future__ import annotations
@@ -10,36 +11,22 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections import Counter
-from dataclasses import dataclass
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from .redact import redact, redact_deep
-from .target import Target
+from .errors import TargetError
+from .model import (OUTCOMES, SCHEMA, Acceptance, CheckResult, ExitCode, Finding, Network, Outcome, Release,
+                    RunResult)
 
 JSON_NAME = "edgeverify.json"
 MARKDOWN_NAME = "summary.md"
 HTML_NAME = "report.html"
-SCHEMA = 2
-INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED; reports are still written, saying so
-STATUSES = ("passed", "failed", "error", "skipped", "advisory")
-BAD = ("failed", "error")
-
-
-@dataclass(slots=True)
-class RunInfo:
-    """What the plugin knows about the run as a whole."""
-
-    started_at: float  # epoch seconds
-    exit_status: int
-    note: str | None = None  # why the run ended early, when it did
-    network: dict[str, float | None] | None = None
-    gate_passed: bool | None = None
-    served_after_s: float | None = None
-    gate_reason: str | None = None
-    release_seen_at: float | None = None  # epoch seconds: when the gate's request that found the release went out
+JUNIT_NAME = "junit.xml"
+STEP_SUMMARY_MAX = 1024 * 1024 - 4096  # GitHub's cap on a job's step summary is 1 MiB
+ICON = {ExitCode.OK: "✅", ExitCode.FAILED: "❌", ExitCode.INTERRUPTED: "⏹️", ExitCode.USAGE: "⚠️"}
 
 
 def tool_version() -> str:
@@ -49,144 +36,316 @@ def tool_version() -> str:
         return "edgeverify (not installed)"
 
 
-def record(report: Any, data: dict[str, Any]) -> dict[str, Any]:
-    """One check's entry, from a pytest TestReport and the data the plugin attached to it."""
-    status = "error" if report.when != "call" and report.failed else report.outcome
-    if status == "passed" and data.get("advisory"):
-        status = "advisory"
-    message = None
-    if report.failed:
-        message = redact(str(report.longrepr))
-    elif report.skipped and isinstance(report.longrepr, tuple):
-        message = redact(str(report.longrepr[2]))
-    return {**data, "nodeid": redact(report.nodeid), "status": status, "duration_s": round(report.duration, 3),
-            "message": message}
+# -- JSON: the one serializer, and its reader -------------------------------------------------------------
+
+def to_json(run: RunResult) -> dict[str, Any]:
+    """The schema-3 document (report_schema() describes it)."""
+    status = run.exit_status
+    return {
+        "schema": SCHEMA, "tool": run.tool, "domain": run.domain, "target": run.target,
+        "target_name": run.target_name, "started_at": _iso(run.started_at), "finished_at": _iso(run.finished_at),
+        "wall_s": round(run.finished_at - run.started_at, 3),
+        "exit_status": int(status), "verdict": status.verdict,
+        "interrupted": run.interrupted, "note": run.note, "tls_verification": run.tls_verification,
+        "fail_on": run.fail_on,
+        "release": {"marker": run.release.marker, "gate": run.release.gate,
+                    "served_after_s": run.release.served_after_s, "seen_at": run.release.seen_at,
+                    "reason": run.release.reason},
+        "counts": run.counts(), "suites": run.suites(),
+        "checks": [_check_json(c) for c in run.checks],
+        "exchanges": {ref: dict(ex) for ref, ex in run.exchanges.items()},
+        "network": None if run.network is None else {
+            "requests": run.network.requests, "distinct": run.network.distinct,
+            "connections": run.network.connections, "phase_s": run.network.phase_s},
+        "edges": None if run.edges is None else dict(run.edges),
+        "history": None if run.history is None else dict(run.history),
+        "history_error": run.history_error,
+    }
 
 
-def build_doc(records: list[dict[str, Any]], table: dict[str, dict[str, Any]], target: Target,
-              run: RunInfo) -> dict[str, Any]:
-    """The schema-2 document (see the README's 'Reports')."""
-    checks = sorted(records, key=lambda r: (r.get("suite") or "~", r["id"]))
-    counts = Counter(r["status"] for r in checks)
-    suites: dict[str, Counter[str]] = {}
-    for c in checks:
-        suites.setdefault(c.get("suite") or "other", Counter())[c["status"]] += 1
-    failing_refs = {ref for c in checks if c["status"] in (*BAD, "advisory") for ref in c.get("exchanges", [])}
-    exchanges = {}
-    for ref, ex in table.items():
-        if ref not in failing_refs and ex.get("curl") is not None:  # lean: request, status and headers only
-            ex = {**ex, "body_excerpt": None, "curl": None}
-        exchanges[ref] = ex
-    gate = "none" if run.gate_passed is None else ("passed" if run.gate_passed else "failed")
-    edges = next((json.loads(v) for c in checks for k, v in c.get("user_properties", []) if k == "edgeverify_edges"),
-                 None)
-    now = time.time()
-    return redact_deep({
-        "schema": SCHEMA,
-        "tool": tool_version(),
-        "domain": target.domain,
-        "target": target.source,
-        "target_name": Path(target.source).stem if target.source else target.domain,
-        "started_at": _iso(run.started_at),
-        "finished_at": _iso(now),
-        "wall_s": round(now - run.started_at, 3),
-        "exit_status": int(run.exit_status),
-        "note": run.note,
-        "tls_verification": not target.insecure,
-        "release": {"marker": target.propagation.release_marker, "served_after_s": _round(run.served_after_s),
-                    "seen_at": _round(run.release_seen_at),
-                    "gate": gate if target.propagation.release_marker else "none", "reason": run.gate_reason},
-        "counts": {s: counts.get(s, 0) for s in STATUSES},
-        "suites": {name: {s: n.get(s, 0) for s in STATUSES} for name, n in sorted(suites.items())},
-        "checks": [{k: v for k, v in c.items() if k != "exchange_table"} for c in checks],
-        "exchanges": exchanges,
-        "network": run.network,
-        **({"edges": edges} if edges else {}),
-    })  # type: ignore[return-value]
+def _check_json(c: CheckResult) -> dict[str, Any]:
+    f, a = c.finding, c.acceptance
+    return {"id": c.id, "nodeid": c.nodeid, "rule": c.rule, "suite": c.suite, "summary": c.summary,
+            "severity": c.severity, "outcome": c.outcome.value, "message": c.message,
+            "expected": f.expected if f else None, "actual": f.actual if f else None,
+            "cause": f.cause if f else None, "reproduce": f.reproduce if f else None,
+            "acceptance": None if a is None else {"reason": a.reason, "owner": a.owner, "expires": a.expires,
+                                                  "expired": a.expired, "source": a.source},
+            "attempts": c.attempts, "elapsed_s": c.elapsed_s, "converged_after_s": c.converged_after_s,
+            "pops": list(c.pops), "exchanges": list(c.exchanges)}
 
 
-def write_all(doc: dict[str, Any], folder: Path) -> list[Path]:
-    """Write the JSON, Markdown and HTML reports (and the CI job summary when the CI provides one)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    json_path = folder / JSON_NAME
-    # Compact (C encoder): at thousands of exchanges an indented report costs seconds; `jq .` indents it.
-    json_path.write_text(json.dumps(doc, separators=(",", ":"), default=str) + "\n")
-    md = markdown(doc)
-    md_path = folder / MARKDOWN_NAME
-    md_path.write_text(md)
-    paths = [json_path, md_path]
-    html = _write_html(doc, folder)
-    if html is not None:
-        paths.append(html)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a") as fh:
-            fh.write(md)
-    return paths
+def from_json(doc: Mapping[str, Any]) -> RunResult:
+    """A RunResult from a schema-3 document (validated first: see read_report)."""
+    checks = []
+    for c in doc["checks"]:
+        finding = None if c.get("expected") is None and c.get("actual") is None else Finding(
+            c.get("expected") or "", c.get("actual") or "", c.get("cause"), c.get("reproduce"))
+        a = c.get("acceptance")
+        checks.append(CheckResult(
+            id=c["id"], outcome=Outcome(c["outcome"]), rule=c.get("rule"), suite=c.get("suite"),
+            summary=c.get("summary"), severity=c.get("severity"), nodeid=c.get("nodeid") or "",
+            message=c.get("message"), finding=finding,
+            acceptance=None if a is None else Acceptance(a["reason"], a["owner"], a["expires"], a["expired"],
+                                                         a.get("source") or ""),
+            attempts=c.get("attempts") or 0, elapsed_s=c.get("elapsed_s") or 0.0,
+            converged_after_s=c.get("converged_after_s"), pops=tuple(c.get("pops") or ()),
+            exchanges=tuple(c.get("exchanges") or ())))
+    r, n = doc["release"], doc.get("network")
+    started = _epoch(doc["started_at"])
+    return RunResult(
+        domain=doc["domain"], target=doc["target"], target_name=doc["target_name"], tool=doc["tool"],
+        started_at=started, finished_at=started + float(doc["wall_s"]), checks=tuple(checks),
+        exchanges=doc.get("exchanges") or {}, tls_verification=doc["tls_verification"],
+        release=Release(r.get("marker"), r["gate"], r.get("served_after_s"), r.get("seen_at"), r.get("reason")),
+        network=None if n is None else Network(n["requests"], n["distinct"], n["connections"], n.get("phase_s")),
+        interrupted=doc.get("interrupted"), note=doc.get("note"), fail_on=doc.get("fail_on") or "any",
+        history=doc.get("history"), history_error=doc.get("history_error"), edges=doc.get("edges"))
 
 
-def _write_html(doc: dict[str, Any], folder: Path) -> Path | None:
+def read_report(path: Path) -> RunResult:
+    """Read an edgeverify.json back, validated against the published schema; TargetError (exit 4) if it is not one."""
+    import jsonschema
+
     try:
-        from .html import write_run_html
-    except ImportError:
-        return None
-    path: Path = write_run_html(doc, folder)
-    return path
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TargetError(f"{path}: cannot be read as a report ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise TargetError(f"{path}, line {exc.lineno}: not JSON ({exc.msg}); expected an {JSON_NAME} report") from None
+    if isinstance(doc, dict) and doc.get("schema") != SCHEMA:
+        found = "no 'schema' key" if doc.get("schema") is None else f"schema {doc.get('schema')!r}"
+        raise TargetError(f"{path}: {found}; this edgeverify reads schema {SCHEMA} reports. Re-run that shard "
+                          "with the same edgeverify version as the others.")
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(report_schema()).iter_errors(doc))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top)"
+        raise TargetError(f"{path}: not an {JSON_NAME} report of schema {SCHEMA}: at {where}: {error.message}")
+    return from_json(doc)
 
 
-def verdict(doc: dict[str, Any]) -> str:
-    bad = doc["counts"].get("failed", 0) + doc["counts"].get("error", 0)
-    if doc["exit_status"] == INTERRUPTED:
-        return "⚠️ interrupted"
-    return "❌ failing" if bad or doc["exit_status"] else "✅ passing"
+def report_schema() -> dict[str, Any]:
+    """The JSON Schema (2020-12) of edgeverify.json."""
+    text = {"type": ["string", "null"]}
+    num = {"type": ["number", "null"]}
+    check = {
+        "type": "object",
+        "required": ["id", "outcome", "rule", "suite", "message", "attempts", "exchanges"],
+        "properties": {
+            "id": {"type": "string", "minLength": 1}, "nodeid": {"type": "string"}, "rule": text, "suite": text,
+            "summary": text, "severity": {"enum": ["fail", "advisory", None]},
+            "outcome": {"enum": [o.value for o in OUTCOMES]}, "message": text, "expected": text, "actual": text,
+            "cause": text, "reproduce": text,
+            "acceptance": {"oneOf": [{"type": "null"}, {
+                "type": "object", "required": ["reason", "owner", "expires", "expired"],
+                "properties": {"reason": {"type": "string"}, "owner": {"type": "string"},
+                               "expires": {"type": "string", "format": "date"}, "expired": {"type": "boolean"},
+                               "source": {"type": "string"}}}]},
+            "attempts": {"type": "integer", "minimum": 0}, "elapsed_s": {"type": "number"},
+            "converged_after_s": num, "pops": {"type": "array", "items": {"type": "string"}},
+            "exchanges": {"type": "array", "items": {"type": "string"}}}}
+    counts = {"type": "object", "required": [o.value for o in OUTCOMES],
+              "properties": {o.value: {"type": "integer", "minimum": 0} for o in OUTCOMES}}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://edgeverify.invalid/schema/report-{SCHEMA}.json",
+        "title": "edgeverify run report (edgeverify.json)",
+        "type": "object",
+        "required": ["schema", "tool", "domain", "target", "target_name", "started_at", "finished_at", "wall_s",
+                     "exit_status", "verdict", "tls_verification", "release", "counts", "suites", "checks",
+                     "exchanges"],
+        "properties": {
+            "schema": {"const": SCHEMA}, "tool": {"type": "string"},
+            "domain": {"type": "string", "pattern": r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::\d{1,5})?$"},
+            "target": {"type": "string"}, "target_name": {"type": "string"},
+            "started_at": {"type": "string", "format": "date-time"},
+            "finished_at": {"type": "string", "format": "date-time"}, "wall_s": {"type": "number", "minimum": 0},
+            "exit_status": {"enum": [int(c) for c in ExitCode]},
+            "verdict": {"enum": [c.verdict for c in ExitCode]},
+            "interrupted": text, "note": text, "tls_verification": {"type": "boolean"},
+            "fail_on": {"enum": ["any", "new"]},
+            "release": {"type": "object", "required": ["gate"],
+                        "properties": {"marker": text, "gate": {"enum": ["none", "passed", "failed"]},
+                                       "served_after_s": num, "seen_at": num, "reason": text}},
+            "counts": counts, "suites": {"type": "object", "additionalProperties": counts},
+            "checks": {"type": "array", "items": check},
+            "exchanges": {"type": "object", "additionalProperties": {"type": "object"}},
+            "network": {"type": ["object", "null"]}, "edges": {"type": ["object", "null"]},
+            "history": {"type": ["object", "null"]}, "history_error": text}}
 
 
-def markdown(doc: dict[str, Any]) -> str:
-    """A short summary: verdict, a row per suite, then each failure in full."""
-    checks = doc["checks"]
-    bad = [c for c in checks if c["status"] in BAD]
-    lines = [f"# edgeverify: {doc['domain']} — {verdict(doc)}", "",
-             f"Target `{doc['target']}`, finished {doc['finished_at']} in {doc['wall_s']:.1f} s. "
-             + ", ".join(f"{n} {s}" for s, n in doc["counts"].items() if n) + ".", ""]
-    if doc.get("note"):
-        lines += [f"> **Run ended early:** {doc['note']}", ""]
-    if not doc["tls_verification"]:
+# -- Markdown, terminal, JUnit ---------------------------------------------------------------------------
+
+def headline(run: RunResult) -> str:
+    """The run in one line: its verdict, exit status and counts."""
+    status = run.exit_status
+    counts = ", ".join(f"{n} {Outcome(o).label}" for o, n in run.counts().items() if n) or "no check"
+    why = f" ({run.interrupted})" if run.interrupted else ""
+    new_only = " (--fail-on new: only failures new since the last run fail it)" if run.fail_on == "new" else ""
+    return f"{run.domain}: {status.verdict}{why}, exit {int(status)}: {counts}{new_only}"
+
+
+def suite_mark(counts: Mapping[str, int]) -> str:
+    if counts[Outcome.FAILED.value] or counts[Outcome.COULD_NOT_JUDGE.value]:
+        return "❌"
+    if counts[Outcome.INTERRUPTED.value]:
+        return "⏹️"
+    if counts[Outcome.ADVISORY.value] or counts[Outcome.ACCEPTED.value]:
+        return "⚠️"
+    return "✅" if counts[Outcome.PASSED.value] else "➖"
+
+
+def _check_text(c: CheckResult) -> str:
+    text = (c.message or "").strip()
+    if c.acceptance is not None:
+        text = f"{text}\n  Known issue: {c.acceptance.note()}".strip()
+    return text
+
+
+def markdown(run: RunResult, limit: int | None = None) -> str:
+    """A short summary: verdict, a row per suite, then each check that did not pass, in full.
+    `limit`: at most that many bytes (the step summary), ending with a pointer to the full report."""
+    status = run.exit_status
+    lines = [f"# edgeverify: {run.domain} — {ICON[status]} {status.verdict} (exit {int(status)})", "",
+             f"Target `{run.target}`, finished {_iso(run.finished_at)} in {run.finished_at - run.started_at:.1f} s. "
+             + ", ".join(f"{n} {Outcome(o).label}" for o, n in run.counts().items() if n) + ".", ""]
+    if run.interrupted:
+        lines += [f"> **Interrupted** ({run.interrupted}): checks still running or retrying are shown as "
+                  "interrupted, never as passed.", ""]
+    if run.note:
+        lines += [f"> **Run ended early:** {run.note}", ""]
+    if run.fail_on == "new":
+        lines += ["> `--fail-on new`: only failures new since the last run (and expired known issues) fail the run.",
+                  ""]
+    if not run.tls_verification:
         lines += ["> **TLS verification was OFF** (--insecure): certificates were not checked; do not trust a pass.", ""]
-    release = doc["release"]
-    if release["marker"]:
-        waited = release["served_after_s"]
-        lines += [f"Release `{release['marker']}`: " + (f"served after {waited:.1f} s." if waited is not None
-                                                         else "not confirmed (see failures)."), ""]
-    lines += ["| suite | verdict | passed | failed | errors | advisory | skipped |", "|---|---|---|---|---|---|---|"]
-    for suite, n in doc["suites"].items():
-        mark = "❌" if n["failed"] or n["error"] else ("⚠️" if n["advisory"] else "✅")
-        lines.append(f"| {suite} | {mark} | {n['passed']} | {n['failed']} | {n['error']} | {n['advisory']} "
-                     f"| {n['skipped']} |")
-    net = doc.get("network")
-    if net:
-        lines += ["", f"{net['requests']} requests on the wire ({net['distinct']} distinct), "
-                      f"{net['connections']} connections."]
-    converged = [c for c in checks if c.get("converged_after_s")]
+    if run.release.marker:
+        waited = run.release.served_after_s
+        lines += [f"Release `{run.release.marker}`: " + (
+            f"served after {waited:.1f} s." if waited is not None else
+            "not served (see failures)." if run.release.gate == "failed" else "not waited for."), ""]
+    heads = [o.label for o in OUTCOMES]
+    lines += ["| suite | verdict | " + " | ".join(heads) + " |", "|---|---|" + "---|" * len(heads)]
+    for suite, n in run.suites().items():
+        lines.append(f"| {suite} | {suite_mark(n)} | " + " | ".join(str(n[o.value]) for o in OUTCOMES) + " |")
+    if run.network:
+        net = run.network
+        lines += ["", f"{net.requests} requests on the wire ({net.distinct} distinct), {net.connections} connections."]
+    converged = [c for c in run.checks if c.converged_after_s]
     if converged:
         lines += ["", "## Convergence", ""]
-        lines += [f"- `{c['id']}` passed after {c['attempts']} attempts, {c['converged_after_s']:.1f} s"
-                  for c in converged]
-    for title, group, key in (("Failures", bad, "message"),
-                              ("Advisory findings", [c for c in checks if c["status"] == "advisory"], "advisory")):
+        lines += [f"- `{c.id}` passed after {c.attempts} attempts, {c.converged_after_s:.1f} s" for c in converged]
+    groups = (("Failures", run.bad()),
+              ("Accepted known issues", [c for c in run.checks if c.outcome is Outcome.ACCEPTED]),
+              ("Advisory findings", [c for c in run.checks if c.outcome is Outcome.ADVISORY]))
+    for title, group in groups:
         if group:
             lines += ["", f"## {title}", ""]
             for c in group:
-                lines += [f"### `{c['id']}`", "", "```", str(c.get(key) or "").strip(), "```", ""]
-    if doc.get("history"):
+                lines += [f"### `{c.id}`: {c.outcome.label}", "", "```", _check_text(c), "```", ""]
+    if run.history:
         from .history import markdown as history_markdown
 
-        lines += ["", history_markdown(doc["history"]).strip()]
-    return "\n".join(lines) + "\n"
+        lines += ["", history_markdown(dict(run.history)).strip()]
+    if run.history_error:
+        lines += ["", f"> Run history not recorded: {run.history_error}"]
+    text = "\n".join(lines) + "\n"
+    if limit is not None and len(text.encode()) > limit:
+        cut = text.encode()[:limit - 400].decode(errors="ignore")
+        text = cut.rsplit("\n", 1)[0] + (f"\n\n… cut at {limit} bytes: the full report is {HTML_NAME} and "
+                                          f"{JSON_NAME} in the reports folder.\n")
+    return text
+
+
+def terminal(run: RunResult) -> list[str]:
+    """The terminal summary: each check that did not pass with its outcome, then the headline."""
+    lines = []
+    if not run.tls_verification:
+        lines.append("edgeverify: WARNING: TLS VERIFICATION WAS OFF (--insecure): do not trust a pass.")
+    for c in run.checks:
+        if c.outcome is Outcome.ACCEPTED or (c.outcome is Outcome.FAILED and c.acceptance is not None):
+            assert c.acceptance is not None
+            lines.append(f"edgeverify: {c.outcome.label}: {c.id}: {c.acceptance.note()}")
+        elif c.outcome is Outcome.INTERRUPTED:
+            lines.append(f"edgeverify: interrupted: {c.id}")
+    for c in run.checks:
+        if c.converged_after_s:
+            lines.append(f"edgeverify: converged: {c.id} passed after {c.attempts} attempts, "
+                         f"{c.converged_after_s:.1f} s")
+    if run.release.marker and run.release.served_after_s is not None:
+        lines.append(f"edgeverify: release {run.release.marker} served after {run.release.served_after_s:.1f} s")
+    if run.note:
+        lines.append(f"edgeverify: {run.note}")
+    if run.history_error:
+        lines.append(f"edgeverify: WARNING: run history not recorded: {run.history_error}")
+    lines.append(f"edgeverify: {headline(run)}")
+    return lines
+
+
+JUNIT_ELEMENT = {Outcome.FAILED: "failure", Outcome.COULD_NOT_JUDGE: "error", Outcome.INTERRUPTED: "error",
+                 Outcome.SKIPPED: "skipped", Outcome.ACCEPTED: "skipped"}
+
+
+def junit(run: RunResult) -> str:
+    """JUnit XML (the schema Jenkins and GitLab read): a testcase per check; properties on the testsuite."""
+    counts = run.counts()
+    suite = ET.Element("testsuite", {
+        "name": f"edgeverify {run.domain}", "tests": str(len(run.checks)),
+        "failures": str(counts[Outcome.FAILED.value]),
+        "errors": str(counts[Outcome.COULD_NOT_JUDGE.value] + counts[Outcome.INTERRUPTED.value]),
+        "skipped": str(counts[Outcome.SKIPPED.value] + counts[Outcome.ACCEPTED.value]),
+        "time": f"{run.finished_at - run.started_at:.3f}", "timestamp": _iso(run.started_at)})
+    props = ET.SubElement(suite, "properties")
+    for name, value in (("exit_status", int(run.exit_status)), ("verdict", run.exit_status.verdict),
+                        ("interrupted", run.interrupted or ""), ("target", run.target)):
+        ET.SubElement(props, "property", {"name": f"edgeverify.{name}", "value": str(value)})
+    for c in run.checks:
+        classname = f"edgeverify.{c.suite or 'other'}"
+        case = ET.SubElement(suite, "testcase", {"classname": classname, "name": c.id, "time": f"{c.elapsed_s:.3f}"})
+        element = JUNIT_ELEMENT.get(c.outcome)
+        text = _check_text(c)
+        if element is not None:
+            first = (text.splitlines() or [c.outcome.label])[0]
+            node = ET.SubElement(case, element, {"message": f"{c.outcome.label}: {first}"[:1000],
+                                                 "type": c.outcome.value})
+            node.text = text
+        elif c.outcome is Outcome.ADVISORY:
+            ET.SubElement(case, "system-out").text = f"advisory: {text}"
+    ET.indent(suite)
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<testsuites>\n' + ET.tostring(suite, encoding="unicode")
+            + "\n</testsuites>\n")
+
+
+# -- writing ---------------------------------------------------------------------------------------------
+
+def write_all(run: RunResult, folder: Path, *, junit_path: Path | None = None, step_summary: bool = True
+              ) -> list[Path]:
+    """Write the JSON, Markdown, JUnit and HTML reports (and the CI job summary when the CI provides one)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = to_json(run)
+    json_path = folder / JSON_NAME
+    # Compact (C encoder): at thousands of exchanges an indented report costs seconds; `jq .` indents it.
+    json_path.write_text(json.dumps(doc, separators=(",", ":"), default=str) + "\n")
+    md_path = folder / MARKDOWN_NAME
+    md_path.write_text(markdown(run))
+    junit_file = junit_path or folder / JUNIT_NAME
+    junit_file.parent.mkdir(parents=True, exist_ok=True)
+    junit_file.write_text(junit(run))
+    from .html import write_run_html
+
+    paths = [json_path, md_path, junit_file, write_run_html(doc, folder)]
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary and step_summary:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(markdown(run, limit=STEP_SUMMARY_MAX))
+    return paths
 
 
 def _iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 3)
+def _epoch(iso: str) -> float:
+    import calendar
+
+    return float(calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")))

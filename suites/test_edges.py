@@ -1,29 +1,17 @@
 """edges: every edge location serves the same release, entry document and verdicts (not just the nearest edge)."""
 
-import json
-import time
-
 import pytest
 
 from edgeverify.edges import check_consistent, edges_block, run_edges, timeline
 
-_STARTED = time.monotonic()  # the run's start, on this process: the propagation deadline counts from here
-
-
-def _deadlines(config, target):
-    """(propagation deadline, run deadline): the run's own."""
-    from edgeverify.plugin import deadlines
-
-    return deadlines(config)
-
 
 @pytest.mark.rule("edges.consistent")
-def test_every_edge_serves_the_same_release(target, request, pytestconfig):
+def test_every_edge_serves_the_same_release(edge, target):
     if target.edges.mode == "nearest":
         pytest.skip("edges.mode is nearest (the default): only the nearest edge is verified, by the other suites")
-    deadline, run_deadline = _deadlines(pytestconfig, target)
-    run = run_edges(target, deadline=deadline, started=_STARTED, run_deadline=run_deadline)
-    request.node.user_properties.append(("edgeverify_edges", json.dumps(edges_block(run))))  # for the reports
+    deadline, run_deadline = edge.run.deadlines
+    run = run_edges(target, deadline=deadline, started=edge.run.started, run_deadline=run_deadline)
+    edge.data["edges"] = edges_block(run)  # for the reports
     for line in timeline(run):
         print(f"edgeverify edges: {line}")
     if not run.results:

@@ -20,7 +20,9 @@ from .known import KnownIssues
 from .store import Clock, Database, open_db, to_epoch
 
 RunId = NewType("RunId", int)
-LETTER = {"passed": "P", "failed": "F", "error": "E", "skipped": "S", "advisory": "A"}
+# A check's outcome (model.Outcome) as one letter; an accepted known issue is a failure stored with accepted=1.
+LETTER = {"passed": "P", "failed": "F", "could_not_judge": "E", "accepted": "F", "skipped": "S", "advisory": "A",
+          "interrupted": "I"}
 FAILING = frozenset("FE")
 TITLE_MAX = 300
 CAUSE_MAX = 1000
@@ -82,17 +84,17 @@ def started_epoch(doc: dict[str, Any]) -> float:
 
 
 def accepted_ids(doc: dict[str, Any], known: KnownIssues | None, today: dt.date) -> set[str]:
-    """Ids of the failing checks accepted (and not expired) by `known`, else by the doc's history block."""
+    """Ids of the failing checks accepted (and not expired) by `known` when given, else as the run decided them
+    (outcome "accepted")."""
     if known is not None:
         found = set()
         for check in doc.get("checks", []):
-            if LETTER.get(check.get("status", "")) in FAILING:
+            if LETTER.get(check.get("outcome", "")) in FAILING:
                 issue = known.match(check)
                 if issue is not None and not issue.expired(today):
                     found.add(str(check["id"]))
         return found
-    block = doc.get("history") or {}
-    return {str(a["id"]) for a in block.get("accepted", []) if not a.get("expired")}
+    return {str(c["id"]) for c in doc.get("checks", []) if c.get("outcome") == "accepted"}
 
 
 def convergence(doc: dict[str, Any]) -> float | None:
@@ -146,9 +148,9 @@ def _insert(db: Database, docs: Iterable[dict[str, Any]], known: KnownIssues | N
             targets[(name, domain)] = int(db.query("SELECT id FROM targets WHERE name = ? AND domain = ?",
                                                    (name, domain))[0][0])
         started = started_epoch(doc)
-        checks = [c for c in doc.get("checks", []) if c.get("id") and LETTER.get(c.get("status", ""))]
+        checks = [c for c in doc.get("checks", []) if c.get("id") and LETTER.get(c.get("outcome", ""))]
         accepted = accepted_ids(doc, known, utc_date(now))
-        failures = sum(1 for c in checks if LETTER[c["status"]] in FAILING and str(c["id"]) not in accepted)
+        failures = sum(1 for c in checks if LETTER[c["outcome"]] in FAILING and str(c["id"]) not in accepted)
         release = doc.get("release") or {}
         finished = to_epoch(str(doc["finished_at"]), "finished_at") if doc.get("finished_at") else None
         inserted = db.query(
@@ -166,7 +168,7 @@ def _insert(db: Database, docs: Iterable[dict[str, Any]], known: KnownIssues | N
         _item_ids(db, checks, items)
         rows = []
         for c in checks:
-            letter = LETTER[c["status"]]
+            letter = LETTER[c["outcome"]]
             finding = letter != "P" and letter != "S"
             pops = c.get("pops") or []
             rows.append((run_id, items[str(c["id"])], letter, int(str(c["id"]) in accepted), c.get("attempts"),

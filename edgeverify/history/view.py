@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections import defaultdict
-from typing import Any, Literal
+from typing import Any
 
 from .known import KnownIssues
 from .record import FAILING, LETTER, accepted_ids, convergence, started_epoch, target_identity, utc_date
@@ -24,10 +24,10 @@ def regression_view(doc: dict[str, Any], url: str | None, *, known: KnownIssues 
 
     Works before or after `record_run(doc, ...)`. url None: no database (only `accepted` and this run's trend)."""
     today = utc_date((clock or time.time)())
-    now_status = {str(c["id"]): LETTER[c["status"]] for c in doc.get("checks", [])
-                  if c.get("id") and c.get("status") in LETTER}
+    now_status = {str(c["id"]): LETTER[c["outcome"]] for c in doc.get("checks", [])
+                  if c.get("id") and c.get("outcome") in LETTER}
     accepted = _accepted(doc, known, today)
-    waived = accepted_ids(doc, known, today) if known is not None else set()
+    waived = accepted_ids(doc, known, today)
     failing = sorted(cid for cid, s in now_status.items() if s in FAILING and cid not in waived)
     started = started_epoch(doc)
     marker = (doc.get("release") or {}).get("marker")
@@ -55,22 +55,6 @@ def regression_view(doc: dict[str, Any], url: str | None, *, known: KnownIssues 
     }
 
 
-def exit_code(doc: dict[str, Any], history: dict[str, Any] | None, fail_on: Literal["any", "new"] = "any") -> int:
-    """The run's exit status with accepted failures waived, and with fail_on="new" failing only on regressions
-    (new since the last run) and expired acceptances. Statuses other than 0/1 (interrupted, usage) are kept."""
-    status = int(doc.get("exit_status", 0))
-    if status not in (0, 1) or history is None:
-        return status
-    waived = {a["id"] for a in history.get("accepted", []) if not a.get("expired")}
-    expired = [a["id"] for a in history.get("accepted", []) if a.get("expired")]
-    if fail_on == "new":
-        return 1 if expired or [c for c in history.get("new_since_last", []) if c not in waived] else 0
-    failing = [c for c in doc.get("checks", []) if LETTER.get(c.get("status", "")) in FAILING]
-    if status == 1 and failing and all(str(c["id"]) in waived for c in failing):
-        return 0
-    return status
-
-
 def accepted_note(entry: dict[str, Any]) -> str:
     """The line a report prints for an accepted failure: "accepted until DATE, expired" once past its date."""
     if entry.get("expired"):
@@ -92,11 +76,12 @@ class _Run:
 
 
 def _accepted(doc: dict[str, Any], known: KnownIssues | None, today: Any) -> list[dict[str, Any]]:
-    if known is None:
-        return []
+    if known is None:  # as the run decided (model.outcome): the checks a known issue covers
+        return [{"id": str(c["id"]), "rule": c.get("rule"), **c["acceptance"]}
+                for c in sorted(doc.get("checks", []), key=lambda c: str(c.get("id"))) if c.get("acceptance")]
     found = []
     for check in sorted(doc.get("checks", []), key=lambda c: str(c.get("id"))):
-        if LETTER.get(check.get("status", "")) not in FAILING:
+        if LETTER.get(check.get("outcome", "")) not in FAILING:
             continue
         issue = known.match(check)
         if issue is not None:
@@ -110,7 +95,7 @@ def _suite_failures(doc: dict[str, Any]) -> dict[str, int]:
     for c in doc.get("checks", []):
         if c.get("suite"):
             counts.setdefault(str(c["suite"]), 0)
-            if LETTER.get(c.get("status", "")) in FAILING:
+            if LETTER.get(c.get("outcome", "")) in FAILING:
                 counts[str(c["suite"])] += 1
     return counts
 

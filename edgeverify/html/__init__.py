@@ -13,11 +13,17 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from ..fleet import COUNT_KEYS, REPORT_HTML, problems, report_link, totals, verdict, worst
+from ..fleet import REPORT_HTML, problems, report_link, totals, worst
+from ..model import OUTCOMES, Outcome
+
+COUNT_KEYS = tuple(o.value for o in OUTCOMES)
+BAD = ("failed", "could_not_judge", "interrupted")
+CSS = {"passed": "passed", "failed": "failed", "could_not_judge": "error", "interrupted": "error",
+       "accepted": "advisory", "advisory": "advisory", "skipped": "skipped"}
 
 SUITE_COLOURS = ("#0969da", "#8250df", "#bf3989", "#1b7c83", "#e16f24", "#6639ba", "#57606a", "#0550ae",
                  "#b35900", "#3192aa")
-STRIP_CLASSES = {"P": "passed", "F": "failed", "E": "error", "S": "skipped"}
+STRIP_CLASSES = {"P": "passed", "F": "failed", "E": "error", "S": "skipped", "I": "error"}
 MAX_ROWS = 40
 
 
@@ -153,7 +159,8 @@ def _check_view(check: dict[str, Any], exchanges: dict[str, Any], anchor: str, m
     cid = str(check.get("id") or check.get("nodeid") or "?")
     refs = [x for x in check.get("exchanges") or [] if isinstance(x, str)]
     return {"anchor": anchor, "id": cid, "rule": check.get("rule") or "", "suite": check.get("suite") or "",
-            "summary": check.get("summary") or "", "status": check.get("status") or "?",
+            "summary": check.get("summary") or "", "status": _label(check.get("outcome")),
+            "outcome": str(check.get("outcome") or "?"), "cls": CSS.get(str(check.get("outcome")), "error"),
             "nodeid": check.get("nodeid") or "", "message": check.get("message") or "",
             "expected": _lines(check.get("expected")), "actual": _lines(check.get("actual")),
             "cause": _lines(check.get("cause")),
@@ -163,7 +170,7 @@ def _check_view(check: dict[str, Any], exchanges: dict[str, Any], anchor: str, m
             "pops": [str(p) for p in check.get("pops") or []], "marks": marks.get(cid, []),
             # the page shows the exchanges of failures and advisories only (a passing check's can be thousands)
             "exchanges": [_exchange_view(x, exchanges.get(x)) for x in refs if x in exchanges]
-            if check.get("status") in ("failed", "error", "advisory") else []}
+            if check.get("outcome") not in ("passed", "skipped") else []}
 
 
 def _convergence(doc: dict[str, Any], checks: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -177,7 +184,7 @@ def _convergence(doc: dict[str, Any], checks: list[dict[str, Any]]) -> dict[str,
         rows.append({"label": f"release {release.get('marker') or ''}", "full": True, "cls": "bar-failed",
                      "note": f"not served: {_clip(release.get('reason') or 'the release gate failed', 60)}"})
     late = [c for c in checks if _num(c.get("converged_after_s"))]
-    gave_up = [c for c in checks if c.get("status") in ("failed", "error") and (c.get("attempts") or 0) > 1]
+    gave_up = [c for c in checks if c.get("outcome") in BAD and (c.get("attempts") or 0) > 1]
     for c in sorted(late, key=lambda c: -c["converged_after_s"]):
         rows.append({"label": c.get("id") or c.get("nodeid"), "value": c["converged_after_s"], "cls": "bar-converged",
                      "note": f"{_secs(c['converged_after_s'])} · {c.get('attempts') or '?'} attempts"})
@@ -298,20 +305,28 @@ def _status_cls(status: str) -> str:
     return status if status in ("passed", "failed", "error", "skipped", "advisory") else "error"
 
 
+def _label(outcome: Any) -> str:
+    try:
+        return Outcome(outcome).label
+    except ValueError:
+        return "?"
+
+
 def _suites(doc: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for name, counts in (doc.get("suites") or {}).items():
         if not isinstance(counts, dict):
             continue
         c = {k: _count(counts.get(k)) for k in COUNT_KEYS}
-        v = "failed" if c["failed"] else "error" if c["error"] else "passed" if c["passed"] else "skipped"
+        v = ("failed" if c["failed"] else "error" if c["could_not_judge"] or c["interrupted"]
+             else "passed" if c["passed"] else "advisory" if c["advisory"] or c["accepted"] else "skipped")
         total = sum(c.values()) or 1
         x = 0.0
         parts = []
-        for key in ("passed", "advisory", "failed", "error", "skipped"):
+        for key in ("passed", "advisory", "accepted", "failed", "could_not_judge", "interrupted", "skipped"):
             if c[key]:
                 w = 160 * c[key] / total
-                parts.append({"x": round(x, 1), "w": round(w, 1), "cls": key, "n": c[key]})
+                parts.append({"x": round(x, 1), "w": round(w, 1), "cls": CSS[key], "n": c[key]})
                 x += w
         rows.append({"name": str(name), "verdict": v, "counts": c, "parts": parts})
     return sorted(rows, key=lambda r: (r["verdict"] == "passed", r["verdict"] == "skipped", r["name"]))
@@ -326,11 +341,12 @@ def _run_view(doc: dict[str, Any]) -> dict[str, Any]:
     views = [_check_view(c, exchanges, anchors[str(c.get("id") or c.get("nodeid"))], marks) for c in checks]
     by_status: dict[str, list[dict[str, Any]]] = {}
     for v in views:
-        by_status.setdefault(v["status"], []).append(v)
+        by_status.setdefault(v["outcome"], []).append(v)
     counts = {k: (doc.get("counts") or {}).get(k, 0) for k in COUNT_KEYS}
     release = _mapping(doc.get("release"))
     network = _mapping(doc.get("network"))
-    return {"doc": doc, "domain": str(doc.get("domain") or "?"), "verdict": verdict(doc), "counts": counts,
+    return {"doc": doc, "domain": str(doc.get("domain") or "?"), "verdict": str(doc.get("verdict") or "?"),
+            "counts": counts,
             "target": doc.get("target") or "", "target_name": doc.get("target_name") or "",
             "tool": doc.get("tool") or "edgeverify", "started_at": doc.get("started_at") or "",
             "finished_at": doc.get("finished_at") or "", "wall_s": doc.get("wall_s"),
@@ -338,8 +354,9 @@ def _run_view(doc: dict[str, Any]) -> dict[str, Any]:
             "release": {"marker": release.get("marker"), "served_after_s": release.get("served_after_s"),
                         "gate": release.get("gate"), "reason": release.get("reason")},
             "network": network, "suites": _suites(doc),
-            "failures": by_status.get("failed", []) + by_status.get("error", []),
-            "advisories": by_status.get("advisory", []), "skipped": by_status.get("skipped", []),
+            "failures": [v for k in BAD for v in by_status.get(k, [])],
+            "advisories": by_status.get("accepted", []) + by_status.get("advisory", []),
+            "skipped": by_status.get("skipped", []),
             "passed": by_status.get("passed", []), "anchors": anchors, "history": history,
             "convergence": _convergence(doc, checks), "edges": _edges(doc)}
 
@@ -354,7 +371,8 @@ def render_fleet(docs: list[dict[str, Any]]) -> str:
     rows = []
     for doc in docs:
         rows.append({"domain": str(doc.get("domain") or "?"), "target_name": doc.get("target_name") or "",
-                     "verdict": verdict(doc), "counts": {k: (doc.get("counts") or {}).get(k, 0) for k in COUNT_KEYS},
+                     "verdict": str(doc.get("verdict") or "?"),
+                     "counts": {k: (doc.get("counts") or {}).get(k, 0) for k in COUNT_KEYS},
                      "worst": worst(doc), "more": max(0, len(problems(doc)) - 3), "link": report_link(doc),
                      "wall_s": doc.get("wall_s"), "tls_off": doc.get("tls_verification") is False,
                      "release": (doc.get("release") or {}).get("marker") if isinstance(doc.get("release"), dict)

@@ -1,0 +1,364 @@
+"""The run model: what a run found, typed, and the one place that decides outcomes and the exit status.
+
+The engine produces a `Verdict` per check (how its function ended). `outcome()` turns a verdict into the
+check's `Outcome`, with the target's context (known issues, --strict-advisories, an interrupt);
+`exit_status()` turns a `RunResult` into the run's `ExitCode`. Nothing else decides either: every output
+(terminal, JUnit, JSON, Markdown, HTML, step summary, history, merge) reads them from the RunResult.
+
+All text in a RunResult is redacted when the result is formed (`check_result`, `evidence_table`), so no
+output needs to redact again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum, IntEnum
+from typing import TYPE_CHECKING, Any, Literal
+
+from .errors import CouldNotJudge
+from .redact import redact, redact_deep
+
+if TYPE_CHECKING:
+    from .exchange import Exchange
+    from .history.known import KnownIssues
+
+SCHEMA = 3
+
+
+class Outcome(str, Enum):
+    """How one check ended, as every output shows it."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    COULD_NOT_JUDGE = "could_not_judge"  # no whole answer, the release gate, the run's deadline, a bug
+    ACCEPTED = "accepted"  # failed, and a known issue accepts it until a date
+    ADVISORY = "advisory"  # an advisory rule's finding (fails only with --strict-advisories)
+    SKIPPED = "skipped"
+    INTERRUPTED = "interrupted"  # still running or retrying when the run was interrupted
+
+    @property
+    def bad(self) -> bool:
+        """This outcome fails the run (under --fail-on any)."""
+        return self in BAD
+
+    @property
+    def label(self) -> str:
+        return LABELS[self]
+
+
+BAD = frozenset({Outcome.FAILED, Outcome.COULD_NOT_JUDGE, Outcome.INTERRUPTED})
+OUTCOMES = tuple(Outcome)
+LABELS = {Outcome.PASSED: "passed", Outcome.FAILED: "FAILED", Outcome.COULD_NOT_JUDGE: "could not judge",
+          Outcome.ACCEPTED: "accepted (known issue)", Outcome.ADVISORY: "advisory", Outcome.SKIPPED: "skipped",
+          Outcome.INTERRUPTED: "interrupted"}
+
+
+class ExitCode(IntEnum):
+    """The exit status of `edgeverify run` and of pytest with --target."""
+
+    OK = 0  # every check passed (advisories, skips and accepted known issues do not fail)
+    FAILED = 1  # a check failed or could not be judged
+    INTERRUPTED = 2  # Ctrl-C or SIGTERM: the reports are still written
+    USAGE = 4  # bad input: target file, option, known-issues file, a selection matching nothing
+
+    @property
+    def verdict(self) -> str:
+        """One word for the whole run: passed, failed, interrupted, or bad input."""
+        return {ExitCode.OK: "passed", ExitCode.FAILED: "failed", ExitCode.INTERRUPTED: "interrupted"}.get(
+            self, "bad input")
+
+
+# -- what the engine hands over ----------------------------------------------------------------------
+
+Ending = Literal["passed", "violation", "could_not_judge", "skipped", "interrupted", "error"]
+
+
+@dataclass(slots=True)
+class Verdict:
+    """How one check's function ended in its last attempt (the engine's output, before any policy)."""
+
+    ending: Ending
+    exception: BaseException | None = None
+    attempts: int = 0
+    elapsed_s: float = 0.0
+    converged_after_s: float | None = None
+    exchanges: list[Exchange] = field(default_factory=list)
+    sent_unsafe: bool = False  # never retried: the unsafe request goes out once per run
+    data: dict[str, Any] = field(default_factory=dict)  # blocks a check attaches for the reports (edges)
+
+    @property
+    def retryable(self) -> bool:
+        from .rules import Violation
+
+        if self.ending == "could_not_judge":
+            return True
+        return self.ending == "violation" and not (isinstance(self.exception, Violation) and self.exception.advisory)
+
+
+def ending_of(exc: BaseException | None) -> Ending:
+    """Classify how a check's function ended."""
+    from .rules import Violation
+
+    if exc is None:
+        return "passed"
+    if isinstance(exc, Violation):
+        return "violation"
+    if isinstance(exc, CouldNotJudge):
+        return "could_not_judge"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    outcomes = sys.modules.get("_pytest.outcomes")  # pytest.skip() in a check or a fixture (pytest is loaded)
+    if outcomes is not None and isinstance(exc, outcomes.Skipped):
+        return "skipped"
+    return "error"
+
+
+# -- the typed result -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A rule's violation as a person reads it, diagnosed once with the target's context."""
+
+    expected: str
+    actual: str
+    cause: str | None
+    reproduce: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """The known issue that covers a failing check."""
+
+    reason: str
+    owner: str
+    expires: str  # ISO date: accepted through this day (UTC)
+    expired: bool
+    source: str = ""
+
+    def note(self) -> str:
+        if self.expired:
+            return f"accepted until {self.expires}, expired ({self.reason}; owner {self.owner})"
+        return f"accepted until {self.expires}: {self.reason} (owner {self.owner})"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One check of one run."""
+
+    id: str
+    outcome: Outcome
+    rule: str | None = None
+    suite: str | None = None
+    summary: str | None = None
+    severity: str | None = None
+    nodeid: str = ""
+    message: str | None = None  # the finding rendered, why it could not be judged, or why it was skipped
+    finding: Finding | None = None
+    acceptance: Acceptance | None = None
+    attempts: int = 0
+    elapsed_s: float = 0.0
+    converged_after_s: float | None = None
+    pops: tuple[str, ...] = ()
+    exchanges: tuple[str, ...] = ()  # references into RunResult.exchanges
+
+    @property
+    def item(self) -> str:
+        """What a known issue's `item` glob matches: the rule id with the check's subject, e.g. hsts[/pricing]."""
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    marker: str | None = None
+    gate: Literal["none", "passed", "failed"] = "none"
+    served_after_s: float | None = None
+    seen_at: float | None = None  # epoch seconds: when the request that first found the release was sent
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    requests: int
+    distinct: int
+    connections: int
+    phase_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """One run against one target: every check's outcome and the evidence behind it."""
+
+    domain: str
+    target: str  # the target file
+    target_name: str
+    tool: str
+    started_at: float  # epoch seconds
+    finished_at: float
+    checks: tuple[CheckResult, ...]
+    exchanges: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # ref -> recorded exchange
+    tls_verification: bool = True
+    release: Release = Release()
+    network: Network | None = None
+    interrupted: str | None = None  # why the run was interrupted (a signal), when it was
+    note: str | None = None  # why the run ended early otherwise (the run's deadline)
+    fail_on: Literal["any", "new"] = "any"
+    history: Mapping[str, Any] | None = None  # the regression view (history/view.py)
+    history_error: str | None = None
+    edges: Mapping[str, Any] | None = None  # the edges block (edges/verify.py)
+    selected: int | None = None  # checks selected (None: as many as there are results)
+
+    @property
+    def exit_status(self) -> ExitCode:
+        return exit_status(self)
+
+    def counts(self, checks: Iterable[CheckResult] | None = None) -> dict[str, int]:
+        found = dict.fromkeys((o.value for o in OUTCOMES), 0)
+        for c in self.checks if checks is None else checks:
+            found[c.outcome.value] += 1
+        return found
+
+    def suites(self) -> dict[str, dict[str, int]]:
+        by: dict[str, list[CheckResult]] = {}
+        for c in self.checks:
+            by.setdefault(c.suite or "other", []).append(c)
+        return {name: self.counts(group) for name, group in sorted(by.items())}
+
+    def bad(self) -> list[CheckResult]:
+        """The checks that fail the run (or would, under --fail-on any), failures first."""
+        order = {Outcome.FAILED: 0, Outcome.COULD_NOT_JUDGE: 1, Outcome.INTERRUPTED: 2}
+        return sorted((c for c in self.checks if c.outcome.bad), key=lambda c: order[c.outcome])
+
+
+# -- the one place that decides ----------------------------------------------------------------------
+
+def outcome(verdict: Verdict, *, advisory: bool, strict_advisories: bool,
+            acceptance: Acceptance | None) -> Outcome:
+    """A check's outcome from how it ended and the run's policy: the only function that decides one."""
+    ending = verdict.ending
+    if ending == "interrupted":
+        return Outcome.INTERRUPTED
+    if ending == "skipped":
+        return Outcome.SKIPPED
+    if ending == "passed":
+        return Outcome.PASSED
+    if ending in ("could_not_judge", "error"):  # missing evidence is never accepted as a known failure
+        return Outcome.COULD_NOT_JUDGE
+    if advisory and not strict_advisories:
+        return Outcome.ADVISORY
+    if acceptance is not None and not acceptance.expired:
+        return Outcome.ACCEPTED
+    return Outcome.FAILED
+
+
+def exit_status(run: RunResult) -> ExitCode:
+    """The run's exit status: the only function that decides it."""
+    if run.interrupted:
+        return ExitCode.INTERRUPTED
+    bad = [c for c in run.checks if c.outcome.bad]
+    if run.fail_on == "new" and run.history is not None:
+        new = set(run.history.get("new_since_last") or ())
+        bad = [c for c in bad if c.id in new or (c.acceptance is not None and c.acceptance.expired)]
+    return ExitCode.FAILED if bad else ExitCode.OK
+
+
+def fleet_exit_status(codes: Iterable[int]) -> ExitCode:
+    """Many targets' exit statuses as one: interrupted before bad input before failed before passed."""
+    codes = {ExitCode(c) for c in codes}
+    for code in (ExitCode.INTERRUPTED, ExitCode.USAGE, ExitCode.FAILED):
+        if code in codes:
+            return code
+    return ExitCode.OK
+
+
+# -- forming results -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class CheckInfo:
+    """What the collector knows of a check before it runs."""
+
+    id: str
+    rule: str | None = None
+    suite: str | None = None
+    summary: str | None = None
+    severity: str | None = None
+    nodeid: str = ""
+
+
+def acceptance_for(info: CheckInfo, known: KnownIssues | None, today: dt.date) -> Acceptance | None:
+    if known is None or info.rule is None:
+        return None
+    issue = known.match({"id": info.id, "rule": info.rule})
+    if issue is None:
+        return None
+    return Acceptance(redact(issue.reason), redact(issue.owner), issue.expires.isoformat(), issue.expired(today),
+                      f"{known.source}:{issue.line}" if issue.line else known.source)
+
+
+def check_result(info: CheckInfo, verdict: Verdict, refs: tuple[str, ...], *, api_prefix: str = "/api/",
+                 strict_advisories: bool = False, known: KnownIssues | None = None,
+                 today: dt.date | None = None) -> CheckResult:
+    """Form a check's result: diagnose its finding once with the target's context, decide its outcome, redact."""
+    from .rules import Violation
+
+    exc = verdict.exception
+    violation = exc if isinstance(exc, Violation) else None
+    finding = None
+    rule = info.rule
+    if violation is not None:
+        violation.context(api_prefix)
+        rule = violation.rule.id
+        finding = Finding(redact(violation.expected), redact(violation.actual),
+                          redact(violation.likely) if violation.likely else None,
+                          redact(violation.reproduce) if violation.reproduce else None)
+    acceptance = acceptance_for(info, known, today or dt.datetime.now(dt.timezone.utc).date()) \
+        if verdict.ending == "violation" else None
+    result = outcome(verdict, advisory=info.severity == "advisory", strict_advisories=strict_advisories,
+                     acceptance=acceptance)
+    pops = sorted({p for p in (ex.header("x-amz-cf-pop") for ex in verdict.exchanges) if p})
+    return CheckResult(
+        id=info.id, outcome=result, rule=rule, suite=info.suite, summary=info.summary, severity=info.severity,
+        nodeid=redact(info.nodeid), message=_message(verdict, result), finding=finding, acceptance=acceptance,
+        attempts=verdict.attempts, elapsed_s=round(verdict.elapsed_s, 3),
+        converged_after_s=None if verdict.converged_after_s is None else round(verdict.converged_after_s, 3),
+        pops=tuple(pops), exchanges=refs)
+
+
+def _message(verdict: Verdict, result: Outcome) -> str | None:
+    from .rules import Violation
+
+    exc = verdict.exception
+    if isinstance(exc, Violation):
+        text = exc.render()
+        if result is Outcome.INTERRUPTED:
+            text = "interrupted while retrying; the last answer:\n" + text
+        return redact(text)
+    if exc is None:
+        return "interrupted: the run was interrupted before this check ended" if result is Outcome.INTERRUPTED \
+            else None
+    if result is Outcome.SKIPPED:
+        return redact(str(getattr(exc, "msg", None) or exc))
+    if result is Outcome.INTERRUPTED:
+        return redact(f"interrupted: {exc}" if str(exc) else "interrupted: the run was interrupted")
+    if isinstance(exc, CouldNotJudge):
+        text = str(exc)
+        return redact(text if text.startswith("could not judge") else f"could not judge: {text}")
+    return redact(f"could not judge: the check itself failed ({type(exc).__name__}: {exc})")
+
+
+def evidence_table(checks: Iterable[CheckResult], verdicts: Mapping[str, Verdict],
+                   refs: Mapping[int, str]) -> dict[str, Mapping[str, Any]]:
+    """Each exchange judged once, by reference: in full (body excerpt, curl line) where a check that did not
+    pass judged it, lean (request, status, headers) elsewhere. Decided here only."""
+    table: dict[str, Mapping[str, Any]] = {}
+    full_refs = {ref for c in checks if c.outcome not in (Outcome.PASSED, Outcome.SKIPPED) for ref in c.exchanges}
+    for verdict in verdicts.values():
+        for ex in verdict.exchanges:
+            ref = refs[id(ex)]
+            if ref not in table or (ref in full_refs and table[ref].get("curl") is None):
+                data = redact_deep(ex.to_dict(ref in full_refs))
+                assert isinstance(data, dict)
+                table[ref] = data
+    return table

@@ -1,0 +1,105 @@
+"""The run's options: pytest's command line (and environment) over the target file, validated once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+from .errors import TargetError
+from .target import RANGES, Target, check_connect_to, load_target, validate_seconds
+
+
+def addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("edgeverify", "edgeverify: verify a CDN-fronted domain")
+    group.addoption("--target", default=os.environ.get("EDGEVERIFY_TARGET"), metavar="FILE",
+                    help="target YAML describing the domain (env EDGEVERIFY_TARGET); runs the packaged suites")
+    group.addoption("--connect-to", action="append", default=None, metavar="HOST:PORT:ADDR:PORT",
+                    help="like curl --connect-to; repeatable; replaces the target's connect_to "
+                         "(env EDGEVERIFY_CONNECT_TO, space-separated)")
+    group.addoption("--ca-bundle", default=os.environ.get("EDGEVERIFY_CA_BUNDLE"), metavar="PEM",
+                    help="CA bundle that must verify the edge's certificate (env EDGEVERIFY_CA_BUNDLE)")
+    group.addoption("--http1.1", dest="http11", action="store_true", default=os.environ.get("EDGEVERIFY_HTTP2") == "0",
+                    help="speak HTTP/1.1 only, not offering HTTP/2 (target key http2: false; env EDGEVERIFY_HTTP2=0)")
+    group.addoption("--insecure", action="store_true", default=False,
+                    help="turn TLS verification OFF (reported loudly); certificate checks will fail")
+    group.addoption("--propagation-timeout", default=None, metavar="SECONDS",
+                    help="retry failing checks until this many seconds after the run starts")
+    group.addoption("--run-timeout", default=None, metavar="SECONDS",
+                    help="end the whole run after this many seconds (default: timeouts.run, or the propagation "
+                         "deadline plus 120 s); checks still running end unjudged, reports are written")
+    group.addoption("--reports-dir", default="reports", metavar="DIR",
+                    help="where junit.xml, edgeverify.json, summary.md and report.html are written (default: reports)")
+    group.addoption("--strict-advisories", action="store_true", default=False,
+                    help="advisory findings fail the run (pytest already owns --strict)")
+    group.addoption("--history", default=os.environ.get("EDGEVERIFY_HISTORY"), metavar="URL",
+                    help="run history: sqlite:///PATH or postgresql://... (env EDGEVERIFY_HISTORY; default "
+                         "REPORTS-DIR/history.sqlite; 'off' records nothing)")
+    group.addoption("--known-issues", default=None, metavar="FILE",
+                    help="YAML of accepted failures (rule, item pattern, reason, owner, expires)")
+    group.addoption("--fail-on", default="any", choices=("any", "new"),
+                    help="'new': fail only on failures new since the last run (and expired acceptances)")
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What varies per run besides the target."""
+
+    run_seconds: float
+    reports_dir: Path
+    junit_path: Path | None  # pytest's --junitxml, when given: our JUnit goes there too
+    strict_advisories: bool
+    history: str | None
+    known_issues: Any  # history.known.KnownIssues | None
+    fail_on: Literal["any", "new"]
+
+
+def load(config: pytest.Config, path: str) -> tuple[Target, RunOptions]:
+    """The target with the command line's overrides, and the run's options; TargetError on bad input."""
+    target = load_target(path)
+    specs = config.getoption("connect_to") or os.environ.get("EDGEVERIFY_CONNECT_TO", "").split()
+    checked = []
+    for spec in specs:
+        try:
+            checked.append(check_connect_to(spec, target.domain))
+        except ValueError as exc:
+            raise TargetError(f"--connect-to {spec}: {exc}.") from None
+    if checked:
+        target.connect_to = checked
+    if config.getoption("ca_bundle"):
+        target.ca_bundle = config.getoption("ca_bundle")
+    if target.ca_bundle and not Path(target.ca_bundle).is_file():
+        raise TargetError(f"CA bundle {target.ca_bundle} (from {path} or --ca-bundle): file not found.")
+    if config.getoption("insecure"):
+        target.insecure = True
+    if config.getoption("http11"):
+        target.http2 = False
+    timeout = _seconds(config, "propagation_timeout", "--propagation-timeout", *RANGES["propagation.timeout"])
+    if timeout is not None:
+        target.propagation.timeout = timeout
+    run_seconds = _seconds(config, "run_timeout", "--run-timeout", *RANGES["timeouts.run"])
+    known = None
+    if config.getoption("known_issues"):
+        from .history import load_known_issues
+
+        known = load_known_issues(config.getoption("known_issues"))
+    junit = config.option.xmlpath
+    return target, RunOptions(
+        run_seconds=run_seconds if run_seconds is not None else target.run_deadline_s(),
+        reports_dir=Path(config.getoption("reports_dir")), junit_path=Path(junit) if junit else None,
+        strict_advisories=config.getoption("strict_advisories"), history=config.getoption("history"),
+        known_issues=known, fail_on=config.getoption("fail_on"))
+
+
+def _seconds(config: pytest.Config, option: str, flag: str, minimum: float, maximum: float) -> float | None:
+    raw = config.getoption(option)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise TargetError(f"{flag} {raw!r}: not a number of seconds.") from None
+    return validate_seconds(value, flag, minimum, maximum)
