@@ -7,6 +7,7 @@ import os
 import sys
 
 from .errors import EdgeverifyError
+from .model import ExitCode
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,6 +56,8 @@ def _main(argv: list[str]) -> int:
     shard = sub.add_parser("shard", help="print the target files that shard K of N verifies (deterministic)")
     shard.add_argument("spec", metavar="K/N")
     shard.add_argument("paths", nargs="+", metavar="TARGET")
+    schema = sub.add_parser("schema", help="print the JSON Schema of a file edgeverify writes (report: edgeverify.json)")
+    schema.add_argument("kind", choices=["report"])
     recipe = sub.add_parser("recipe", help="list the CI recipes shipped with edgeverify, or print one")
     recipe.add_argument("name", nargs="?")
     args, rest = parser.parse_known_args(argv)
@@ -82,13 +85,20 @@ def _main(argv: list[str]) -> int:
             for path in shard_paths(args.paths, args.spec):
                 print(path)
             return 0
+        if args.command == "schema":
+            import json
+
+            from .reports import report_schema
+
+            print(json.dumps(report_schema(), indent=2))
+            return 0
         if args.command == "recipe":
             from .recipes import recipe_command
 
             return recipe_command(args.name)
     except EdgeverifyError as exc:
         print(f"edgeverify: {exc}", file=sys.stderr)
-        return 4
+        return int(ExitCode.USAGE)
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -107,6 +107,7 @@ class Engine:
         self.verdicts: dict[str, Verdict] = {}
         self.interrupted: str | None = None  # why, once interrupted
         self.deadline_hit = False  # the run's deadline ended checks still running
+        self.halted: str | None = None  # why nothing more is judged (the deploy never finished, the deadline)
         self._open: dict[str, Check] = {}  # checks started, or waiting, whose verdict is not final
         self._results: dict[str, CheckResult] = {}
         self._refs: dict[int, str] = {}
@@ -164,10 +165,11 @@ class Engine:
         """Run checks to their final verdicts (kept in self.verdicts). An interrupt (KeyboardInterrupt, which
         the signal handlers raise) ends every check not yet final as interrupted, and is not re-raised."""
         pending = [c for c in checks if c.id not in self.verdicts and c.id not in self._open]
-        if not pending or self.interrupted:
-            return self.verdicts
         for c in pending:
             self._open[c.id] = c
+        if self.interrupted or self.halted:  # stopped before these began: they end as the others did
+            self.interrupt(self.interrupted or self.halted or "", deadline=self.interrupted is None)
+            return self.verdicts
         try:
             self._run(pending)
         except KeyboardInterrupt as exc:
@@ -235,7 +237,7 @@ class Engine:
         """End every check still running, retrying or waiting, its last answer kept: as interrupted, or with
         `deadline` (the run's deadline, the deploy never finishing) as could not judge."""
         if deadline:
-            self.deadline_hit = True
+            self.halted = self.halted or reason
         else:
             self.interrupted = self.interrupted or reason
         self.stop.set()
@@ -300,6 +302,8 @@ class Engine:
         if verdict is None:
             if self.interrupted:
                 verdict = Verdict("interrupted", CouldNotJudge("not run: the run was interrupted"))
+            elif self.halted:
+                verdict = Verdict("could_not_judge", CouldNotJudge(f"not run: {self.halted}"))
             elif self.deadline_hit:
                 verdict = Verdict("could_not_judge", CouldNotJudge(
                     "not run: the run's deadline (timeouts.run / --run-timeout) passed"))
@@ -342,8 +346,9 @@ class Engine:
         network = Network(stats.requests, self.run.distinct, stats.connections,
                           None if self.phase_s is None else round(self.phase_s, 3))
         edges = next((v.data["edges"] for v in verdicts.values() if "edges" in v.data), None)
-        if note is None and self.deadline_hit:
-            note = "the run's deadline (timeouts.run / --run-timeout) passed; checks still running ended unjudged"
+        if note is None and (self.deadline_hit or self.halted):
+            note = self.halted or ("the run's deadline (timeouts.run / --run-timeout) passed; checks still running "
+                                   "ended unjudged")
         target = self.target
         return RunResult(
             domain=target.domain, target=target.source or "", tool=tool_version(),

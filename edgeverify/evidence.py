@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .client import SAFE_METHODS, EdgeClient, Verbs
+from .client import SAFE_METHODS, Verbs
 from .errors import CouldNotJudge
 from .exchange import Exchange, TlsInfo
 from .target import Target
+from .transport import Transport
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,7 @@ class Ledger:
 class Run:
     """The requests of one process's checks: shared answers per round, unsafe ones once per run."""
 
-    def __init__(self, target: Target, transport: EdgeClient, ledger: Ledger | None = None) -> None:
+    def __init__(self, target: Target, transport: Transport, ledger: Ledger | None = None) -> None:
         self.target = target
         self.transport = transport
         self.ledger = ledger or Ledger(None)

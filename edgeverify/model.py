@@ -163,11 +163,7 @@ class CheckResult:
     converged_after_s: float | None = None
     pops: tuple[str, ...] = ()
     exchanges: tuple[str, ...] = ()  # references into RunResult.exchanges
-
-    @property
-    def item(self) -> str:
-        """What a known issue's `item` glob matches: the rule id with the check's subject, e.g. hsts[/pricing]."""
-        return self.id
+    properties: tuple[tuple[str, str], ...] = ()  # facts a check records beside its outcome ("checked": "13 of 13")
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,7 +311,8 @@ def check_result(info: CheckInfo, verdict: Verdict, refs: tuple[str, ...], *, ap
                           redact(violation.reproduce) if violation.reproduce else None)
     acceptance = acceptance_for(info, known, today or dt.datetime.now(dt.timezone.utc).date()) \
         if verdict.ending == "violation" else None
-    result = outcome(verdict, advisory=info.severity == "advisory", strict_advisories=strict_advisories,
+    advisory = violation.advisory if violation is not None else info.severity == "advisory"  # a rule may soften
+    result = outcome(verdict, advisory=advisory, strict_advisories=strict_advisories,
                      acceptance=acceptance)
     pops = sorted({p for p in (ex.header("x-amz-cf-pop") for ex in verdict.exchanges) if p})
     return CheckResult(
@@ -323,7 +320,8 @@ def check_result(info: CheckInfo, verdict: Verdict, refs: tuple[str, ...], *, ap
         nodeid=redact(info.nodeid), message=_message(verdict, result), finding=finding, acceptance=acceptance,
         attempts=verdict.attempts, elapsed_s=round(verdict.elapsed_s, 3),
         converged_after_s=None if verdict.converged_after_s is None else round(verdict.converged_after_s, 3),
-        pops=tuple(pops), exchanges=refs)
+        pops=tuple(pops), exchanges=refs,
+        properties=tuple((redact(str(k)), redact(str(v))) for k, v in verdict.data.get("properties", ())))
 
 
 def _message(verdict: Verdict, result: Outcome) -> str | None:

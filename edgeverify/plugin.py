@@ -10,9 +10,7 @@ concurrently in this process over one transfer loop.
 from __future__ import annotations
 
 import gc
-import os
-import signal
-import threading
+import inspect
 import time
 from collections.abc import Generator
 from pathlib import Path
@@ -25,13 +23,13 @@ from .errors import EdgeverifyError, TargetError
 from .model import CheckInfo, CheckResult, ExitCode, Outcome, RunResult, Verdict, ending_of
 from .redact import redact
 from .rules import RULES
+from .stopping import Stopper
 from .target import Target
 
 SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "config", "edges")
 ENGINE_ARGS = frozenset({"edge", "target"})  # what the engine gives a check without pytest's fixtures
 INSECURE_WARNING = ("edgeverify: WARNING: TLS VERIFICATION IS OFF (--insecure / insecure: true). "
                     "Certificates are not checked; do not trust a pass.")
-DEADLINE_GRACE_S = 5.0  # past timeouts.run, a run still going (a hung AWS call, say) is stopped
 
 
 def suites_dir() -> Path:
@@ -43,6 +41,12 @@ def suites_dir() -> Path:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     options.addoption(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hooks
+
+    pluginmanager.add_hookspecs(hooks)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -124,11 +128,12 @@ class EdgeverifyPlugin:
         self.infos: dict[str, CheckInfo] = {}
         self.result: RunResult | None = None
         self.report_paths: list[Path] = []
-        self._interrupted = threading.Event()
-        self._deadline_timer: threading.Timer | None = None
-        from .client import EdgeClient  # pycurl is loaded only for a run
+        self.stopper = Stopper(on_deadline=self._deadline)
+        transport = config.hook.pytest_edgeverify_transport(target=target, deadline=self.run_deadline)
+        if transport is None:
+            from .client import EdgeClient  # pycurl is loaded only for a run
 
-        transport = EdgeClient(target, deadline=self.run_deadline)
+            transport = EdgeClient(target, deadline=self.run_deadline)
         self.engine = Engine(Run(target, transport), now + target.propagation.timeout, self.run_deadline,
                              Policy(opts.strict_advisories, opts.known_issues, opts.fail_on), self._progress)
 
@@ -147,13 +152,7 @@ class EdgeverifyPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """Stop signals end the run like Ctrl-C (the first counts); wait for the deploy when the target says so."""
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, self._stop)
-            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-                signal.signal(signal.SIGINT, self._stop)
-        self._deadline_timer = threading.Timer(self.options.run_seconds + DEADLINE_GRACE_S, self._expire)
-        self._deadline_timer.daemon = True
-        self._deadline_timer.start()
+        self.stopper.start(self.options.run_seconds)
         t = self.target
         if (t.aws.distribution_id or t.aws.stack) and t.aws.wait and not self.config.option.collectonly:
             from .aws.wait import NotDeployed, wait_before_run  # boto3 only for targets that name AWS
@@ -165,14 +164,10 @@ class EdgeverifyPlugin:
             except EdgeverifyError as exc:
                 raise pytest.UsageError(f"edgeverify: {redact(str(exc))}") from None
 
-    def _stop(self, signum: int, frame: Any) -> None:
-        if not self._interrupted.is_set():
-            self._interrupted.set()
-            raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    def _expire(self) -> None:
+    def _deadline(self) -> None:
         self.engine.deadline_hit = True
-        os.kill(os.getpid(), signal.SIGTERM)  # the same path as Ctrl-C, even where SIGINT is ignored
+        self.engine.halted = "the run's deadline (timeouts.run / --run-timeout) passed; checks still running ended " \
+                             "unjudged"
 
     # -- collection -------------------------------------------------------------------------------
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
@@ -198,10 +193,11 @@ class EdgeverifyPlugin:
         from .engine import Check
 
         assert isinstance(item, pytest.Function)
-        argnames = set(item.fixturenames) & set(item._fixtureinfo.argnames)
+        argnames = set(inspect.signature(item.obj).parameters)
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if kwargs is None:  # for the batch: only checks whose every argument the engine can give
-            if "edge" not in argnames or not argnames <= ENGINE_ARGS | set(params):
+        if kwargs is None:  # for the batch: only checks whose every argument the engine can give (pytest skips
+            # an empty parameter set itself, in setup)
+            if "edge" not in argnames or not argnames <= ENGINE_ARGS | set(params) or item.get_closest_marker("skip"):
                 return None
             kwargs = {name: params[name] for name in argnames if name in params}
             if "target" in argnames:
@@ -230,7 +226,9 @@ class EdgeverifyPlugin:
         if info is None:
             return None
         if info.id not in self.engine.verdicts:  # a check that takes pytest fixtures (the AWS audit): runs once
-            self.engine.run_checks([self._check(pyfuncitem, dict(pyfuncitem.funcargs))])
+            args = inspect.signature(pyfuncitem.obj).parameters
+            self.engine.run_checks([self._check(pyfuncitem, {n: pyfuncitem.funcargs[n] for n in args})])
+            self.engine.verdicts[info.id].data["properties"] = list(pyfuncitem.user_properties)
         self._replay(self.engine.result_of(info))
         return True
 
@@ -262,8 +260,7 @@ class EdgeverifyPlugin:
 
     # -- the end: one RunResult, every output from it ---------------------------------------------
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if self._deadline_timer is not None:
-            self._deadline_timer.cancel()
+        self.stopper.cancel()
         self.engine.close()
         if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
             selection = " ".join(f"{flag} {value!r}" for flag, value in (("-k", self.config.option.keyword),
@@ -274,32 +271,20 @@ class EdgeverifyPlugin:
             return
         if self.config.option.collectonly or exitstatus == pytest.ExitCode.USAGE_ERROR:
             return
-        if exitstatus == pytest.ExitCode.INTERRUPTED or self._interrupted.is_set():
-            self.engine.interrupt("interrupted", deadline=self.engine.deadline_hit)
-        infos = [self.infos[i.nodeid] for i in session.items if i.nodeid in self.infos]
-        result = self.engine.result(infos)
-        result = self._history(result)
+        if exitstatus == pytest.ExitCode.INTERRUPTED or self.stopper.interrupted.is_set():
+            self.engine.interrupt(self.engine.halted or "interrupted", deadline=self.engine.halted is not None)
+        result = self.engine.result([self.infos[i.nodeid] for i in session.items if i.nodeid in self.infos])
+        if self.options.history != "off":
+            from .history import compare_and_record
+
+            result = compare_and_record(result, self.options.history, self.options.reports_dir)
         self.result = result
-        self.report_paths = reports.write_all(
-            result, self.options.reports_dir, junit_path=self.options.junit_path)
+        self.report_paths = reports.write_all(result, self.options.reports_dir, junit_path=self.options.junit_path)
         session.exitstatus = result.exit_status
         gc.freeze()  # the run's evidence is only freed at exit: pytest's closing collections need not walk it
 
-    def _history(self, result: RunResult) -> RunResult:
-        """Compare with and record into the run history (a failure to do so is said, never fatal)."""
-        if self.options.history == "off":
-            return result
-        from . import history
-        from .engine import with_history
-        from .reports import to_json
-
-        try:
-            url = history.history_url(self.options.history, self.options.reports_dir)
-            with_view = with_history(result, history.regression_view(to_json(result), url), None)
-            history.record_run(to_json(with_view), url)
-            return with_view
-        except EdgeverifyError as exc:
-            return with_history(result, None, str(exc))
+    def pytest_unconfigure(self) -> None:
+        self.stopper.restore()
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.result is None:

@@ -72,7 +72,7 @@ def _check_json(c: CheckResult) -> dict[str, Any]:
             "acceptance": None if a is None else {"reason": a.reason, "owner": a.owner, "expires": a.expires,
                                                   "expired": a.expired, "source": a.source},
             "attempts": c.attempts, "elapsed_s": c.elapsed_s, "converged_after_s": c.converged_after_s,
-            "pops": list(c.pops), "exchanges": list(c.exchanges)}
+            "pops": list(c.pops), "exchanges": list(c.exchanges), "properties": [list(p) for p in c.properties]}
 
 
 def from_json(doc: Mapping[str, Any]) -> RunResult:
@@ -90,7 +90,8 @@ def from_json(doc: Mapping[str, Any]) -> RunResult:
                                                          a.get("source") or ""),
             attempts=c.get("attempts") or 0, elapsed_s=c.get("elapsed_s") or 0.0,
             converged_after_s=c.get("converged_after_s"), pops=tuple(c.get("pops") or ()),
-            exchanges=tuple(c.get("exchanges") or ())))
+            exchanges=tuple(c.get("exchanges") or ()),
+            properties=tuple((str(k), str(v)) for k, v in c.get("properties") or ())))
     r, n = doc["release"], doc.get("network")
     started = _epoch(doc["started_at"])
     return RunResult(
@@ -119,8 +120,11 @@ def read_report(path: Path) -> RunResult:
                           "with the same edgeverify version as the others.")
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(report_schema()).iter_errors(doc))
     if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top)"
-        raise TargetError(f"{path}: not an {JSON_NAME} report of schema {SCHEMA}: at {where}: {error.message}")
+        where = "/".join(str(p) for p in error.absolute_path)
+        what = (f"{error.instance!r} is not a host name" if where == "domain" and error.validator == "pattern"
+                else error.message)
+        raise TargetError(f"{path}: not an {JSON_NAME} report of schema {SCHEMA}: "
+                          + (f"key '{where}': {what}" if where else what))
     return from_json(doc)
 
 
@@ -143,7 +147,9 @@ def report_schema() -> dict[str, Any]:
                                "source": {"type": "string"}}}]},
             "attempts": {"type": "integer", "minimum": 0}, "elapsed_s": {"type": "number"},
             "converged_after_s": num, "pops": {"type": "array", "items": {"type": "string"}},
-            "exchanges": {"type": "array", "items": {"type": "string"}}}}
+            "exchanges": {"type": "array", "items": {"type": "string"}},
+            "properties": {"type": "array", "items": {"type": "array", "items": {"type": "string"},
+                                                      "minItems": 2, "maxItems": 2}}}}
     counts = {"type": "object", "required": [o.value for o in OUTCOMES],
               "properties": {o.value: {"type": "integer", "minimum": 0} for o in OUTCOMES}}
     return {
@@ -261,13 +267,15 @@ def terminal(run: RunResult) -> list[str]:
     """The terminal summary: each check that did not pass with its outcome, then the headline."""
     lines = []
     if not run.tls_verification:
-        lines.append("edgeverify: WARNING: TLS VERIFICATION WAS OFF (--insecure): do not trust a pass.")
+        lines.append("edgeverify: WARNING: TLS VERIFICATION IS OFF (--insecure): certificates were not checked; do not trust a pass.")
     for c in run.checks:
         if c.outcome is Outcome.ACCEPTED or (c.outcome is Outcome.FAILED and c.acceptance is not None):
             assert c.acceptance is not None
             lines.append(f"edgeverify: {c.outcome.label}: {c.id}: {c.acceptance.note()}")
         elif c.outcome is Outcome.INTERRUPTED:
             lines.append(f"edgeverify: interrupted: {c.id}")
+        elif c.outcome is Outcome.ADVISORY:
+            lines.append(f"edgeverify: advisory (not failing; --strict-advisories fails it): {c.message}")
     for c in run.checks:
         if c.converged_after_s:
             lines.append(f"edgeverify: converged: {c.id} passed after {c.attempts} attempts, "
@@ -309,8 +317,10 @@ def junit(run: RunResult) -> str:
             node = ET.SubElement(case, element, {"message": f"{c.outcome.label}: {first}"[:1000],
                                                  "type": c.outcome.value})
             node.text = text
-        elif c.outcome is Outcome.ADVISORY:
-            ET.SubElement(case, "system-out").text = f"advisory: {text}"
+        out = [f"advisory: {text}"] if c.outcome is Outcome.ADVISORY else []
+        out += [f"{name}: {value}" for name, value in c.properties]  # Jenkins' schema has no testcase properties
+        if out:
+            ET.SubElement(case, "system-out").text = "\n".join(out)
     ET.indent(suite)
     return ('<?xml version="1.0" encoding="utf-8"?>\n<testsuites>\n' + ET.tostring(suite, encoding="unicode")
             + "\n</testsuites>\n")

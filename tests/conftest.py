@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["pytester"]  # tests/plugin: the plugin run in-process on scripted answers
+
 ROOT = Path(__file__).resolve().parents[1]
 LAB_TARGET = ROOT / "targets" / "local-lab.yaml"
 
@@ -34,12 +36,12 @@ class Run:
         """rule id -> failure message, for every failed (or advisory-flagged) check."""
         found: dict[str, str] = {}
         for c in self.checks:
-            if c["status"] in ("failed", "error", "advisory") and c.get("rule"):
+            if c["outcome"] not in ("passed", "skipped", "accepted") and c.get("rule"):
                 found.setdefault(c["rule"], c.get("message") or c.get("advisory") or "")
         return found
 
-    def statuses(self) -> dict[str, str]:
-        return {c["id"]: c["status"] for c in self.checks}
+    def outcomes(self) -> dict[str, str]:
+        return {c["id"]: c["outcome"] for c in self.checks}
 
 
 @pytest.fixture(scope="session")

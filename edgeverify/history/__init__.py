@@ -15,8 +15,8 @@ from .known import KnownIssue, KnownIssues, load_known_issues
 from .record import DEFAULT_RETENTION, Retention, RunId, record_run, record_runs
 from .retention import Pruned, prune
 from .store import history_url, open_db
-from .view import accepted_note, markdown, regression_view
+from .view import accepted_note, compare_and_record, markdown, regression_view
 
 __all__ = ["DEFAULT_RETENTION", "HistoryError", "KnownIssue", "KnownIssues", "KnownIssuesError", "Pruned",
-           "Retention", "RunId", "accepted_note", "history_url", "load_known_issues", "markdown",
+           "Retention", "RunId", "accepted_note", "compare_and_record", "history_url", "load_known_issues", "markdown",
            "open_db", "prune", "record_run", "record_runs", "regression_view"]

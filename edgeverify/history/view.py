@@ -5,11 +5,15 @@ from __future__ import annotations
 import itertools
 import time
 from collections import defaultdict
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .known import KnownIssues
-from .record import FAILING, LETTER, accepted_ids, convergence, started_epoch, target_identity, utc_date
+from .record import FAILING, LETTER, record_run, accepted_ids, convergence, started_epoch, target_identity, utc_date
 from .store import Clock, Database, open_db, to_iso
+
+if TYPE_CHECKING:
+    from ..model import RunResult
 
 FLAKY_CHANGES = 2  # K: more status changes than this ...
 FLAKY_RUNS = 10  # N: ... in this many runs (the current one included) marks a check flaky
@@ -53,6 +57,24 @@ def regression_view(doc: dict[str, Any], url: str | None, *, known: KnownIssues 
         "accepted": accepted,
         "trend": [r.trend() for r in [*reversed(previous[:max(trend_runs - 1, 0)]), current]],
     }
+
+
+def compare_and_record(result: RunResult, option: str | None, reports_dir: Path) -> RunResult:
+    """The run compared with its target's earlier runs, then recorded; a failure to do either is said in the
+    result (history_error), never fatal."""
+    from ..engine import with_history
+    from ..errors import EdgeverifyError
+    from ..reports import to_json
+
+    from .store import history_url
+
+    try:
+        url = history_url(option, reports_dir)
+        compared = with_history(result, regression_view(to_json(result), url), None)
+        record_run(to_json(compared), url)
+        return compared
+    except EdgeverifyError as exc:
+        return with_history(result, None, str(exc))
 
 
 def accepted_note(entry: dict[str, Any]) -> str:

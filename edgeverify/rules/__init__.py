@@ -34,9 +34,9 @@ RULES: dict[str, Rule] = {}
 
 def rule(id: str, summary: str, why: str, source: str, severity: Severity = "fail", threshold: str = "") -> Rule:
     """Register a rule; its suite is the id's first part."""
-    if id in RULES:
-        raise ValueError(f"rule {id} registered twice")
     registered = Rule(id, id.split(".")[0], summary, why, source, severity, threshold)
+    if id in RULES and RULES[id] != registered:  # the same module imported again (pytester) registers the same rule
+        raise ValueError(f"rule {id} registered twice")
     RULES[id] = registered
     return registered
 
@@ -62,9 +62,12 @@ class Violation(AssertionError):
         self.exchange = exchange
         self.extra = extra or []
         # A known CloudFront/S3/API Gateway signature outranks the rule's own guess, unless the rule
-        # provoked that error on purpose (diagnose=False). context() redoes it with the target's API prefix.
+        # provoked that error on purpose (diagnose=False). It is looked up once, when first shown, with the
+        # target's API prefix (context(); rules are pure and do not know the target).
         self._diagnose = diagnose
-        self.signature = likely_cause(exchange) if exchange is not None and diagnose else None
+        self._api_prefix = "/api/"
+        self._signature: str | None = None
+        self._diagnosed = False
         self.cause = cause
         self.reproduce = reproduce or (exchange.curl() if exchange is not None else None)
         self.attempts: Attempts | None = None
@@ -75,9 +78,18 @@ class Violation(AssertionError):
         return self.rule.severity == "advisory"
 
     def context(self, api_prefix: str) -> None:
-        """Diagnose again knowing the target's API prefix (rules are pure and do not know the target)."""
-        if self.exchange is not None and self._diagnose:
-            self.signature = likely_cause(self.exchange, api_prefix)
+        """The target's API prefix, for the diagnosis (before it is first shown)."""
+        if not self._diagnosed:
+            self._api_prefix = api_prefix
+
+    @property
+    def signature(self) -> str | None:
+        """The recognised error signature's cause, diagnosed once."""
+        if not self._diagnosed:
+            self._diagnosed = True
+            if self.exchange is not None and self._diagnose:
+                self._signature = likely_cause(self.exchange, self._api_prefix)
+        return self._signature
 
     @property
     def likely(self) -> str | None:

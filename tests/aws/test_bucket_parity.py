@@ -188,10 +188,10 @@ def test_suite_checks_parity_through_the_edge(bucket, edge_target, site, cf, mot
                             cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=60)
     assert "1 passed" in result.stdout and "deselected" in result.stdout, result.stdout
     listed = len(site_files(site))
-    props = {p.get("name"): p.get("value") for p in ET.parse(junit).iter("property")}
-    assert props.get("checked") == f"{listed} of {listed}", props
+    outs = [case.findtext("system-out") for case in ET.parse(junit).iter("testcase")]
+    assert outs == [f"checked: {listed} of {listed}"], outs
     checks = json.loads((tmp_path / "reports" / "edgeverify.json").read_text())["checks"]
-    assert [c["user_properties"] for c in checks if c["rule"] == "config.bucket_parity"] == [
+    assert [c["properties"] for c in checks if c["rule"] == "config.bucket_parity"] == [
         [["checked", f"{listed} of {listed}"]]]
 
 

@@ -98,7 +98,7 @@ def test_advisory_when_no_api_is_declared_or_found(tmp_path, cf, s3, moto_endpoi
                                  "  bucket: site-bucket\n  bucket_prefix: nothing-here/\n", dict(os.environ),
                        "", "-k", "error_responses_swallow_api")
     assert "ADVISORY [config.error_responses_swallow_api]" in result.stdout, result.stdout
-    assert "1 passed" in result.stdout and "failed" not in result.stdout
+    assert "1 passed" in result.stdout and "failed" not in result.stdout, result.stdout
 
 
 def test_seed_distribution_reports_every_fault(tmp_path, cf, s3, moto_endpoint):

@@ -34,7 +34,7 @@ def test_discover_then_run_every_suite(lab, run_edgeverify, s3, cf, moto_endpoin
     # proves that rule on the configuration itself).
     run = run_edgeverify(lab.edge(), "-k", "not s3_oac", target=target)
     assert run.returncode == 0, run.output
-    statuses = {c["rule"]: c["status"] for c in run.checks}
+    statuses = {c["rule"]: c["outcome"] for c in run.checks}
     assert statuses["config.tls_policy"] == "passed" and statuses["config.bucket_parity"] == "passed", statuses
     assert statuses["https.redirect_status"] == "passed" and statuses["static.served"] == "passed", statuses
     assert BUCKET != "e2e-bucket"  # its own bucket: the parity module's objects do not leak in

@@ -61,7 +61,7 @@ def test_a_hostile_edge_ends_in_bound_with_the_right_verdict_and_reports(name, h
     assert "Traceback" not in out and "INTERNALERROR" not in out, out[-4000:]
     assert proc.returncode == 1, out[-3000:]
     doc = json.loads((reports / "edgeverify.json").read_text())
-    statuses = {c["id"]: c["status"] for c in doc["checks"]}
+    statuses = {c["id"]: c["outcome"] for c in doc["checks"]}
     assert (reports / "summary.md").exists() and (reports / "junit.xml").exists()
     assert {"static", "api", "cache", "https", "spa"} <= set(doc["suites"])  # one row per suite, whatever happened
     passed = [i for i, s in statuses.items() if s == "passed"]
@@ -69,11 +69,11 @@ def test_a_hostile_edge_ends_in_bound_with_the_right_verdict_and_reports(name, h
         assert passed == [], passed
     if name in NOTHING_WHOLE:
         assert [i for i in passed if not i.startswith(TLS_CHECKS)] == [], passed
-        errors = [c for c in doc["checks"] if c["status"] == "error"]
+        errors = [c for c in doc["checks"] if c["outcome"] == "could_not_judge"]
         assert errors and all("could not judge" in (c["message"] or "").lower() or "no whole answer" in
                               (c["message"] or "") for c in errors), errors[:2]
     deep = next(c for c in doc["checks"] if c["id"].startswith("test_spa.py::test_declared_deep_link"))
     if name == "redirect-loop":  # whole answers, all wrong: failures, with the redirect shown
-        assert deep["status"] == "failed" and "301" in deep["message"], deep["message"]
+        assert deep["outcome"] == "failed" and "301" in deep["message"], deep["message"]
     elif name not in NOTHING_WHOLE:  # an answer came, but no body whole enough to judge a page by: it says so
-        assert deep["status"] == "error" and "could not judge" in deep["message"], deep["message"]
+        assert deep["outcome"] == "could_not_judge" and "could not judge" in deep["message"], deep["message"]

@@ -1,4 +1,4 @@
-"""The schema-2 report of a failing lab run (fixtures/failing-run.json), and variants of it."""
+"""The schema-3 report of a failing lab run (fixtures/failing-run.json), and variants of it."""
 
 from __future__ import annotations
 
@@ -7,20 +7,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+from edgeverify.reports import from_json, to_json
+
 FIXTURE = Path(__file__).parent / "fixtures" / "failing-run.json"
-COUNT_KEYS = ("passed", "failed", "error", "skipped", "advisory")
 _LOADED: dict[str, Any] = json.loads(FIXTURE.read_text())
 
 
 def recount(doc: dict[str, Any]) -> dict[str, Any]:
-    """Recompute counts, per-suite counts and exit status from the checks' statuses."""
-    doc["counts"] = {k: sum(c["status"] == k for c in doc["checks"]) for k in COUNT_KEYS}
-    suites: dict[str, dict[str, int]] = {}
-    for c in doc["checks"]:
-        suites.setdefault(c["suite"], dict.fromkeys(COUNT_KEYS, 0))[c["status"]] += 1
-    doc["suites"] = suites
-    doc["exit_status"] = 1 if doc["counts"]["failed"] or doc["counts"]["error"] else 0
-    return doc
+    """The doc as the run model writes it: counts, per-suite counts, verdict and exit status from the outcomes."""
+    written = to_json(from_json(doc))
+    written["started_at"], written["finished_at"] = doc["started_at"], doc["finished_at"]
+    return written
 
 
 def make_doc(domain: str = "www.example.test", *, passing: bool = False, history: bool = True,
@@ -30,8 +27,8 @@ def make_doc(domain: str = "www.example.test", *, passing: bool = False, history
     doc["domain"] = domain
     if passing:
         for c in doc["checks"]:
-            if c["status"] in ("failed", "error"):
-                c.update(status="passed", expected=None, actual=None, cause=None, reproduce=None, message=None)
+            if c["outcome"] in ("failed", "could_not_judge"):
+                c.update(outcome="passed", expected=None, actual=None, cause=None, reproduce=None, message=None)
     if not history:
         doc.pop("history", None)
     if not edges:

@@ -17,7 +17,7 @@ def _norm(text: str | None) -> str:
 
 def test_every_failure_is_shown_with_expected_actual_cause_and_curl(failing_doc):
     page = parse(render_run(failing_doc))
-    failed = [c for c in failing_doc["checks"] if c["status"] == "failed"]
+    failed = [c for c in failing_doc["checks"] if c["outcome"] == "failed"]
     articles = {a.attrs["data-check"]: a for a in page.find("article", "check") if "failed" in a.classes}
     assert set(articles) == {c["id"] for c in failed}
     for check in failed:
@@ -37,7 +37,8 @@ def test_a_suite_row_per_suite_with_its_verdict(failing_doc):
     rows = {r.attrs["data-suite"]: r.attrs["data-verdict"] for r in parse(render_run(failing_doc)).find("tr", "suite-row")}
     expected = {}
     for name, c in failing_doc["suites"].items():
-        expected[name] = ("failed" if c["failed"] else "error" if c["error"] else "passed" if c["passed"]
+        expected[name] = ("failed" if c["failed"] else "error" if c["could_not_judge"] or c["interrupted"]
+                          else "passed" if c["passed"] else "advisory" if c["advisory"] or c["accepted"]
                           else "skipped")
     assert rows == expected and rows["https"] == "failed" and rows["config"] == "skipped"
 
@@ -48,7 +49,7 @@ def test_advisories_and_skipped_have_their_own_sections(failing_doc):
     assert [a.attrs["data-rule"] for a in advisory.find("article", "check")] == ["static.leaky_headers"]
     skipped = page.find("section", id="skipped")[0]
     rows = skipped.find("details")[0].find("tr")[1:]
-    reasons = {c["id"]: _norm(c["message"]) for c in failing_doc["checks"] if c["status"] == "skipped"}
+    reasons = {c["id"]: _norm(c["message"]) for c in failing_doc["checks"] if c["outcome"] == "skipped"}
     assert {r.find("td")[0].text: r.find("td")[1].text for r in rows} == reasons
 
 
@@ -70,7 +71,7 @@ def test_tls_off_is_announced_only_when_verification_was_off(failing_doc):
 
 def test_text_from_the_edge_is_escaped(failing_doc):
     evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-    check = next(c for c in failing_doc["checks"] if c["status"] == "failed")
+    check = next(c for c in failing_doc["checks"] if c["outcome"] == "failed")
     check["actual"] = check["expected"] = check["cause"] = evil
     failing_doc["domain"] = evil
     xid = check["exchanges"][0]
@@ -107,7 +108,7 @@ def test_history_regressions_flaky_strips_and_accepted(failing_doc):
     assert ongoing == [f"{o['id']} — first seen {o['first_seen']}" for o in hist["ongoing"]]
     strips = page.find("svg", "strip")
     assert len(strips) == len(hist["flaky"])
-    classes = {"P": "passed", "F": "failed", "E": "error", "S": "skipped"}
+    classes = {"P": "passed", "F": "failed", "E": "error", "S": "skipped", "I": "error"}
     for strip, flaky in zip(strips, hist["flaky"]):
         assert [next(iter(r.classes)) for r in strip.find("rect")] == [classes[ch] for ch in flaky["strip"]]
     accepted = page.find("table", "accepted")[0]
@@ -148,7 +149,7 @@ def test_edges_a_line_each_from_deploy_to_converged(failing_doc):
 
 
 def test_convergence_draws_the_release_and_each_late_check(failing_doc):
-    late = next(c for c in failing_doc["checks"] if c["status"] == "passed" and c["suite"] == "cache")
+    late = next(c for c in failing_doc["checks"] if c["outcome"] == "passed" and c["suite"] == "cache")
     late.update(attempts=4, converged_after_s=9.5)
     section = parse(render_run(failing_doc)).find("section", id="propagation")[0]
     bars = section.find("svg", "chart")[0].find("g")
@@ -191,8 +192,8 @@ def test_write_run_html(tmp_path, failing_doc):
 
 
 def test_an_error_check_shows_its_message_and_a_failed_gate_is_announced(failing_doc):
-    check = next(c for c in failing_doc["checks"] if c["status"] == "failed")
-    check.update(status="error", expected=None, actual=None, cause=None, reproduce=None,
+    check = next(c for c in failing_doc["checks"] if c["outcome"] == "failed")
+    check.update(outcome="could_not_judge", expected=None, actual=None, cause=None, reproduce=None,
                  message="ERROR [static.served] could not judge: no response (connect): connection refused")
     xid = check["exchanges"][0]
     failing_doc["exchanges"][xid].update(status=None, headers=[], error="connection refused", error_phase="connect")

@@ -20,16 +20,16 @@ def test_failing_run_writes_junit_json_and_markdown(lab, run_edgeverify, tmp_pat
     assert run.returncode == 1
     cases = ET.parse(tmp_path / "j.xml").getroot().iter("testcase")
     failures = {c.get("name"): c.find("failure") for c in cases}
-    assert failures["test_hsts_on_every_page[/]"] is not None
-    assert "FAILED [https.hsts]" in failures["test_hsts_on_every_page[/]"].get("message", "") + \
-        (failures["test_hsts_on_every_page[/]"].text or "")
+    assert failures["test_https.py::test_hsts_on_every_page[/]"] is not None
+    assert "FAILED [https.hsts]" in failures["test_https.py::test_hsts_on_every_page[/]"].get("message", "") + \
+        (failures["test_https.py::test_hsts_on_every_page[/]"].text or "")
     hsts = [c for c in run.checks if c["rule"] == "https.hsts"]
-    assert hsts and all(c["status"] == "failed" and c["attempts"] == 1 for c in hsts)
+    assert hsts and all(c["outcome"] == "failed" and c["attempts"] == 1 for c in hsts)
     first = run.exchanges(hsts[0])[0]
     assert first["x_cache"] and first["curl"].startswith("curl ")  # a failing check keeps its curl line
-    passing = [c for c in run.checks if c["status"] == "passed" and c["exchanges"]]
+    passing = [c for c in run.checks if c["outcome"] == "passed" and c["exchanges"]]
     lean = [run.doc["exchanges"][ref] for c in passing for ref in c["exchanges"]
-            if all(ref not in f["exchanges"] for f in run.checks if f["status"] == "failed")]
+            if all(ref not in f["exchanges"] for f in run.checks if f["outcome"] == "failed")]
     assert lean and all(ex["body_excerpt"] is None and ex["headers"] for ex in lean)  # lean evidence
 
 
@@ -40,7 +40,7 @@ def test_markdown_summary_reads_as_a_ci_job_summary(lab, tmp_path):
                     "--reports-dir", str(reports), "suites/test_cors.py", "--propagation-timeout=0"],
                    cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     md = (reports / "summary.md").read_text()
-    assert md.startswith("# edgeverify: www.example.test — ❌ failing")
+    assert md.startswith("# edgeverify: www.example.test — ❌ failed (exit 1)")
     assert "| cors |" in md and "## Failures" in md and "FAILED [cors.refuses_foreign]" in md
     assert "Release `build-2026.11.25-new`: served after" in md
     assert (tmp_path / "step.md").read_text() == md  # appended to the CI job summary
@@ -68,7 +68,7 @@ def test_interrupted_run_still_writes_its_reports(lab, tmp_path):
     assert proc.returncode == 2, out
     doc = json.loads((reports / "edgeverify.json").read_text())
     assert doc["exit_status"] == 2
-    assert (reports / "summary.md").read_text().startswith("# edgeverify: www.example.test — ⚠️ interrupted")
+    assert (reports / "summary.md").read_text().startswith("# edgeverify: www.example.test — ⏹️ interrupted (exit 2)")
 
 
 def test_insecure_runs_say_so_everywhere(lab, run_edgeverify, tmp_path):
@@ -106,8 +106,8 @@ def test_every_way_of_stopping_a_run_still_writes_reports(how, tmp_path):
     out, _ = proc.communicate(timeout=60)
     doc = json.loads((reports / "edgeverify.json").read_text())
     assert doc["exit_status"] == 2, out[-2000:]
-    assert {c["status"] for c in doc["checks"]} <= {"error", "skipped"}  # nothing judged: nothing passed
-    assert (reports / "summary.md").read_text().startswith("# edgeverify: www.example.test — ⚠️ interrupted")
+    assert {c["outcome"] for c in doc["checks"]} <= {"interrupted", "skipped"}  # nothing judged: nothing passed
+    assert (reports / "summary.md").read_text().startswith("# edgeverify: www.example.test — ⏹️ interrupted (exit 2)")
     assert "Traceback" not in out, out[-3000:]
     for _ in range(50):  # the lab's nginx and origins are gone: nothing is left in the run's session
         if subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True).returncode == 1:
@@ -126,7 +126,7 @@ def test_the_runs_own_deadline_ends_it_with_reports(lab, tmp_path):
     took = time.monotonic() - started
     doc = json.loads((reports / "edgeverify.json").read_text())
     assert proc.returncode == 1 and took < 4 + 30, (took, proc.stdout[-2000:])  # 4 s, start-up on a loaded machine
-    gated = [c for c in doc["checks"] if c["status"] == "error"]
+    gated = [c for c in doc["checks"] if c["outcome"] == "could_not_judge"]
     reasons = ("release gate failed", "the run's deadline")  # judged by the gate, or not run at all after it
     assert gated and all(any(r in c["message"] for r in reasons) for c in gated), gated[:1]
     assert any("release gate failed" in c["message"] for c in gated)

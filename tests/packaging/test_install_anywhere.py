@@ -37,7 +37,7 @@ def _user_repository(folder: Path) -> Path:
 
 def _ids(reports: Path) -> set[str]:
     doc = json.loads((reports / "edgeverify.json").read_text())
-    assert doc["schema"] == 2
+    assert doc["schema"] == 3
     return {c["id"] for c in doc["checks"]}
 
 

@@ -1,4 +1,4 @@
-"""Many targets: sharding, merging the shards' schema-2 reports, the combined summary (Markdown, HTML)."""
+"""Many targets: sharding, merging the shards' schema-3 reports, the combined summary (Markdown, HTML)."""
 
 from __future__ import annotations
 
@@ -15,25 +15,21 @@ from typing import Any
 import pytest
 
 from edgeverify.errors import TargetError
-from edgeverify.fleet import fleet_markdown, merge, shard, verdict, write_fleet
+from edgeverify.fleet import fleet_markdown, merge, shard, write_fleet
 from edgeverify.html import render_fleet
+from edgeverify.reports import from_json, to_json
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = json.loads((ROOT / "tests" / "html" / "fixtures" / "failing-run.json").read_text())
-KEYS = ("passed", "failed", "error", "skipped", "advisory")
-
-
 def doc_for(domain: str, passing: bool) -> dict[str, Any]:
     """The failing lab run's report (tests/html/fixtures) for another domain, its failures passed if asked."""
     doc = copy.deepcopy(FIXTURE)
     doc["domain"] = domain
     if passing:
         for c in doc["checks"]:
-            if c["status"] in ("failed", "error"):
-                c.update(status="passed", expected=None, actual=None, cause=None, reproduce=None, message=None)
-    doc["counts"] = {k: sum(c["status"] == k for c in doc["checks"]) for k in KEYS}
-    doc["exit_status"] = 0 if passing else 1
-    return doc
+            if c["outcome"] in ("failed", "could_not_judge"):
+                c.update(outcome="passed", expected=None, actual=None, cause=None, reproduce=None, message=None)
+    return to_json(from_json(doc))  # counts, verdict and exit status as the run model writes them
 
 
 def edgeverify(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -87,13 +83,6 @@ def test_shard_command(tmp_path):
 
 # -- verdict
 
-@pytest.mark.parametrize("counts,exit_status,expected", [
-    ({"passed": 3}, 0, "passed"), ({"passed": 3, "failed": 1}, 1, "failed"), ({"passed": 3, "error": 1}, 1, "error"),
-    ({"passed": 1}, 2, "interrupted"), ({"passed": 3, "advisory": 2}, 0, "passed"), ({}, 4, "error")])
-def test_verdict(counts, exit_status, expected):
-    assert verdict({"counts": counts, "exit_status": exit_status}) == expected
-
-
 # -- merge
 
 def test_merge_finds_every_shard_report(tmp_path):
@@ -122,14 +111,15 @@ def test_merge_refuses_a_domain_reported_twice(tmp_path):
 
 
 @pytest.mark.parametrize("content,message", [
-    (json.dumps({"domain": "a.test", "counts": {}, "checks": []}), "no 'schema' key; merge reads schema 2"),
-    (json.dumps({**doc_for("a.test", True), "schema": 1}), "schema 1; merge reads schema 2"),
-    ('{\n  "schema": 2,\n  "domain": \n}', "line 4: not JSON"),
-    ("[1, 2]", "expected a JSON object"),
-    (json.dumps({**doc_for("a.test", True), "domain": "../../etc"}), "key 'domain' is '../../etc', not a host name"),
-    (json.dumps({**doc_for("a.test", True), "checks": None}), "key 'checks' missing or not a list"),
+    (json.dumps({"domain": "a.test", "counts": {}, "checks": []}), "no 'schema' key; this edgeverify reads schema 3"),
+    (json.dumps({**doc_for("a.test", True), "schema": 2}), "schema 2; this edgeverify reads schema 3"),
+    ('{\n  "schema": 3,\n  "domain": \n}', "line 4: not JSON"),
+    ("[1, 2]", "[1, 2] is not of type 'object'"),
+    (json.dumps({**doc_for("a.test", True), "domain": "../../etc"}), "key 'domain': '../../etc' is not a host name"),
+    (json.dumps({**doc_for("a.test", True), "checks": None}), "key 'checks': None is not of type 'array'"),
+    (json.dumps({**doc_for("a.test", True), "checks": [{"id": "x", "outcome": "green"}]}), "key 'checks/0"),
 ])
-def test_merge_refuses_what_is_not_a_schema_2_report(tmp_path, content, message):
+def test_merge_refuses_what_is_not_a_schema_3_report(tmp_path, content, message):
     path = tmp_path / "edgeverify.json"
     path.write_text(content)
     with pytest.raises(TargetError) as err:
@@ -152,16 +142,16 @@ def test_markdown_has_a_row_per_target_failing_first(tmp_path):
     rows = [line for line in md.splitlines() if line.startswith("| ") and ".example.test" in line]
     assert [re.search(r"[abc]\.example\.test", r).group(0) for r in rows] == ["b.example.test", "a.example.test",
                                                                             "c.example.test"]
-    assert "| failed | 40 | 6 | 0 | 11 | 1 |" in rows[0] and "cors.refuses_foreign: 10 problems:" in rows[0]
+    assert "| failed | 40 | 6 | 0 | 0 | 1 | 11 | 0 |" in rows[0] and "cors.refuses_foreign: 10 problems:" in rows[0]
     assert rows[1].count("| passed |") == 1 and "[report.html](a.example.test/report.html)" in rows[1]
     assert md.startswith("# edgeverify: 3 targets, 1 of 3 not passed")
 
 
 def test_markdown_cells_cannot_break_the_table():
     doc = doc_for("a.example.test", False)
-    next(c for c in doc["checks"] if c["status"] == "failed")["actual"] = "a | b <img src=x>"
+    next(c for c in doc["checks"] if c["outcome"] == "failed")["actual"] = "a | b <img src=x>"
     row = next(line for line in fleet_markdown([doc]).splitlines() if "a.example.test" in line and "|" in line)
-    assert "a \\| b &lt;img src=x&gt;" in row and len(re.findall(r"(?<!\\)\|", row)) == 12  # 11 cells
+    assert "a \\| b &lt;img src=x&gt;" in row and len(re.findall(r"(?<!\\)\|", row)) == 14  # 13 cells
 
 
 class _Rows(HTMLParser):
