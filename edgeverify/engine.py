@@ -17,7 +17,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import CancelledError, ThreadPoolExecutor, wait
+from concurrent.futures import CancelledError, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field, replace
 from itertools import count
 from pathlib import Path
@@ -112,7 +112,8 @@ class Engine:
         self._results: dict[str, CheckResult] = {}
         self._refs: dict[int, str] = {}
         self._ref_numbers = count(1)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the release gate, evidence references
+        self._verdicts_lock = threading.Lock()  # a round's verdicts against an interrupt from another thread
         self.started_at = time.time()
         self.phase_s: float | None = None  # how long the batch of checks took, gate included (for reports)
 
@@ -194,23 +195,12 @@ class Engine:
             for c in pending_now:
                 attempts[c.id] = attempts.get(c.id, 0) + 1
             results = self._round(pending_now, start)
-            retry = []
-            for c in pending_now:
-                verdict = results[c.id]
-                previous = self.verdicts.get(c.id)
-                if previous is not None and _cut_by_deadline(verdict):  # keep the last real answer
-                    verdict = previous
-                verdict.attempts = attempts[c.id]
-                if verdict.ending == "passed" and verdict.attempts > 1:
-                    verdict.converged_after_s = verdict.elapsed_s
-                if isinstance(verdict.exception, Violation):
-                    verdict.exception.attempts = Attempts(verdict.attempts, verdict.elapsed_s,
-                                                          self.target.propagation.timeout)
-                self.verdicts[c.id] = verdict
-                if c.retry and verdict.retryable and not verdict.sent_unsafe:
-                    retry.append(c)
-                else:
-                    self._open.pop(c.id, None)
+            retry: list[Check] = []
+            with self._verdicts_lock:
+                if self.interrupted or self.halted:  # stopped from another thread: interrupt() has said how
+                    pending_now.clear()
+                    return retry
+                self._store(pending_now, results, attempts, retry)
             pending_now[:] = retry
             return retry
 
@@ -225,6 +215,26 @@ class Engine:
         for c in pending_now:  # the deadline came while they were failing: their last verdict is final
             self._open.pop(c.id, None)
 
+    def _store(self, checks: list[Check], results: dict[str, Verdict], attempts: dict[str, int],
+               retry: list[Check]) -> None:
+        """A round's verdicts; the checks to try again go to `retry`."""
+        for c in checks:
+            verdict = results[c.id]
+            previous = self.verdicts.get(c.id)
+            if previous is not None and _cut_by_deadline(verdict):  # keep the last real answer
+                verdict = previous
+            verdict.attempts = attempts[c.id]
+            if verdict.ending == "passed" and verdict.attempts > 1:
+                verdict.converged_after_s = verdict.elapsed_s
+            if isinstance(verdict.exception, Violation):
+                verdict.exception.attempts = Attempts(verdict.attempts, verdict.elapsed_s,
+                                                      self.target.propagation.timeout)
+            self.verdicts[c.id] = verdict
+            if c.retry and verdict.retryable and not verdict.sent_unsafe:
+                retry.append(c)
+            else:
+                self._open.pop(c.id, None)
+
     def _final(self, check: Check, verdict: Verdict) -> None:
         self.record(check.id, verdict)
 
@@ -236,21 +246,22 @@ class Engine:
     def interrupt(self, reason: str, *, deadline: bool = False) -> None:
         """End every check still running, retrying or waiting, its last answer kept: as interrupted, or with
         `deadline` (the run's deadline, the deploy never finishing) as could not judge."""
-        if deadline:
-            self.halted = self.halted or reason
-        else:
-            self.interrupted = self.interrupted or reason
-        self.stop.set()
-        self.run.transport.cancelled.set()
-        for cid in list(self._open):
-            last = self.verdicts.get(cid)
-            ending: Ending = "could_not_judge" if deadline else "interrupted"
-            exc = last.exception if last and isinstance(last.exception, Violation) else CouldNotJudge(
-                f"could not judge: {reason}" if deadline else reason)
-            self.verdicts[cid] = Verdict(ending, exc, attempts=last.attempts if last else 0,
-                                         elapsed_s=last.elapsed_s if last else 0.0,
-                                         exchanges=last.exchanges if last else [])
-        self._open.clear()
+        with self._verdicts_lock:
+            if deadline:
+                self.halted = self.halted or reason
+            else:
+                self.interrupted = self.interrupted or reason
+            self.stop.set()
+            self.run.transport.cancelled.set()
+            for cid in list(self._open):
+                last = self.verdicts.get(cid)
+                ending: Ending = "could_not_judge" if deadline else "interrupted"
+                exc = last.exception if last and isinstance(last.exception, Violation) else CouldNotJudge(
+                    f"could not judge: {reason}" if deadline else reason)
+                self.verdicts[cid] = Verdict(ending, exc, attempts=last.attempts if last else 0,
+                                             elapsed_s=last.elapsed_s if last else 0.0,
+                                             exchanges=last.exchanges if last else [])
+            self._open.clear()
 
     def _round(self, checks: list[Check], start: float) -> dict[str, Verdict]:
         results: dict[str, Verdict] = {}
@@ -360,6 +371,32 @@ class Engine:
 
     def close(self) -> None:
         self.run.close()
+
+
+FLEET_CONCURRENCY = 16  # targets whose checks run at once (each runs its own checks concurrently)
+
+
+def run_fleet(batches: list[tuple[Engine, list[Check]]], progress: Callable[[str], None],
+              concurrency: int = FLEET_CONCURRENCY, every_s: float = 2.0) -> None:
+    """Many targets' checks in this process, over the one transfer loop, `concurrency` targets at a time;
+    progress (targets done of total, failing so far) at most every `every_s`. An interrupt (in this, the main
+    thread) ends every target's checks still running or waiting as interrupted."""
+    total, done, failing, said = len(batches), 0, 0, time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, total)), thread_name_prefix="edgeverify-target")
+    futures = {pool.submit(engine.run_checks, checks): engine for engine, checks in batches}
+    try:
+        for future in as_completed(futures):
+            future.result()
+            done += 1
+            failing += any(v.ending not in ("passed", "skipped") for v in futures[future].verdicts.values())
+            if done == total or time.monotonic() - said >= every_s:
+                said = time.monotonic()
+                progress(f"{done} of {total} targets judged, {failing} with checks not passed so far")
+    except KeyboardInterrupt as exc:
+        for engine in futures.values():
+            engine.interrupt(str(exc) or "interrupted")
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def with_history(result: RunResult, view: dict[str, Any] | None, error: str | None) -> RunResult:

@@ -15,8 +15,9 @@ from .target import RANGES, Target, check_connect_to, load_target, validate_seco
 
 def addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("edgeverify", "edgeverify: verify a CDN-fronted domain")
-    group.addoption("--target", default=os.environ.get("EDGEVERIFY_TARGET"), metavar="FILE",
-                    help="target YAML describing the domain (env EDGEVERIFY_TARGET); runs the packaged suites")
+    group.addoption("--target", action="append", default=None, metavar="FILE",
+                    help="target YAML describing the domain (env EDGEVERIFY_TARGET); runs the packaged suites; "
+                         "repeatable: many targets run in this one process, reports in REPORTS-DIR/<domain>/")
     group.addoption("--connect-to", action="append", default=None, metavar="HOST:PORT:ADDR:PORT",
                     help="like curl --connect-to; repeatable; replaces the target's connect_to "
                          "(env EDGEVERIFY_CONNECT_TO, space-separated)")
@@ -33,6 +34,9 @@ def addoption(parser: pytest.Parser) -> None:
                          "deadline plus 120 s); checks still running end unjudged, reports are written")
     group.addoption("--reports-dir", default="reports", metavar="DIR",
                     help="where junit.xml, edgeverify.json, summary.md and report.html are written (default: reports)")
+    group.addoption("--fleet-part", action="store_true", default=False,
+                    help="(used by `edgeverify run -n`) write each target's reports into REPORTS-DIR/<domain>/ and no "
+                         "combined summary: the parent process writes it")
     group.addoption("--strict-advisories", action="store_true", default=False,
                     help="advisory findings fail the run (pytest already owns --strict)")
     group.addoption("--history", default=os.environ.get("EDGEVERIFY_HISTORY"), metavar="URL",
@@ -51,16 +55,52 @@ class RunOptions:
     run_seconds: float
     reports_dir: Path
     junit_path: Path | None  # pytest's --junitxml, when given: our JUnit goes there too
+    fleet_part: bool  # one of the processes of `edgeverify run -n N`: per-target reports only
     strict_advisories: bool
     history: str | None
     known_issues: Any  # history.known.KnownIssues | None
     fail_on: Literal["any", "new"]
 
 
-def load(config: pytest.Config, path: str) -> tuple[Target, RunOptions]:
-    """The target with the command line's overrides, and the run's options; TargetError on bad input."""
-    target = load_target(path)
+def target_paths(config: pytest.Config) -> list[str]:
+    """The target files of the run: every --target, else $EDGEVERIFY_TARGET."""
+    given = config.getoption("target") or ([os.environ["EDGEVERIFY_TARGET"]] if os.environ.get("EDGEVERIFY_TARGET")
+                                          else [])
+    return list(dict.fromkeys(given))
+
+
+def load(config: pytest.Config, paths: list[str]) -> tuple[list[Target], RunOptions]:
+    """The targets with the command line's overrides, and the run's options; TargetError on bad input."""
+    targets: list[Target] = []
+    seen: dict[str, str] = {}
     specs = config.getoption("connect_to") or os.environ.get("EDGEVERIFY_CONNECT_TO", "").split()
+    for path in paths:
+        target = _load_one(config, path, specs, only_own=len(paths) > 1)
+        if target.domain in seen:
+            raise TargetError(f"{path}: domain {target.domain} is already the target of {seen[target.domain]}; "
+                              "each domain is verified once per run")
+        seen[target.domain] = path
+        targets.append(target)
+    run_seconds = _seconds(config, "run_timeout", "--run-timeout", *RANGES["timeouts.run"])
+    known = None
+    if config.getoption("known_issues"):
+        from .history import load_known_issues
+
+        known = load_known_issues(config.getoption("known_issues"))
+    junit = config.option.xmlpath
+    return targets, RunOptions(
+        run_seconds=run_seconds if run_seconds is not None else max(t.run_deadline_s() for t in targets),
+        reports_dir=Path(config.getoption("reports_dir")), junit_path=Path(junit) if junit else None,
+        fleet_part=config.getoption("fleet_part"),
+        strict_advisories=config.getoption("strict_advisories"), history=config.getoption("history"),
+        known_issues=known, fail_on=config.getoption("fail_on"))
+
+
+def _load_one(config: pytest.Config, path: str, specs: list[str], only_own: bool) -> Target:
+    """One target with the overrides; with several targets, a --connect-to applies to its own host only."""
+    target = load_target(path)
+    if only_own:
+        specs = [s for s in specs if s.split(":")[0].lower() == target.domain.lower()]
     checked = []
     for spec in specs:
         try:
@@ -80,18 +120,7 @@ def load(config: pytest.Config, path: str) -> tuple[Target, RunOptions]:
     timeout = _seconds(config, "propagation_timeout", "--propagation-timeout", *RANGES["propagation.timeout"])
     if timeout is not None:
         target.propagation.timeout = timeout
-    run_seconds = _seconds(config, "run_timeout", "--run-timeout", *RANGES["timeouts.run"])
-    known = None
-    if config.getoption("known_issues"):
-        from .history import load_known_issues
-
-        known = load_known_issues(config.getoption("known_issues"))
-    junit = config.option.xmlpath
-    return target, RunOptions(
-        run_seconds=run_seconds if run_seconds is not None else target.run_deadline_s(),
-        reports_dir=Path(config.getoption("reports_dir")), junit_path=Path(junit) if junit else None,
-        strict_advisories=config.getoption("strict_advisories"), history=config.getoption("history"),
-        known_issues=known, fail_on=config.getoption("fail_on"))
+    return target
 
 
 def _seconds(config: pytest.Config, option: str, flag: str, minimum: float, maximum: float) -> float | None:

@@ -3,14 +3,15 @@
 Checks are collected as pytest items (so -k, -m, -x, --lf and --junitxml work); the engine runs them
 all at once before pytest's loop, and each item then replays its check's outcome (model.outcome),
 decided once. The reports, the terminal summary and the exit status are all derived from the run's
-`RunResult`. With --target, pytest-xdist does not spread checks over workers: they already run
-concurrently in this process over one transfer loop.
+`RunResult`s. Several --target files run in this one process over one transfer loop (each check an item
+per target); pytest-xdist does not spread checks over workers.
 """
 
 from __future__ import annotations
 
 import gc
 import inspect
+import itertools
 import time
 from collections.abc import Generator
 from pathlib import Path
@@ -30,6 +31,9 @@ SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "conf
 ENGINE_ARGS = frozenset({"edge", "target"})  # what the engine gives a check without pytest's fixtures
 INSECURE_WARNING = ("edgeverify: WARNING: TLS VERIFICATION IS OFF (--insecure / insecure: true). "
                     "Certificates are not checked; do not trust a pass.")
+PARAMS = (("page", lambda t: [(p, p) for p in t.static.pages]),
+          ("api_call", lambda t: [(c, c.label) for c in t.api.calls]),
+          ("deep_link", lambda t: [(p, p) for p in t.spa.deep_links]))
 
 
 def suites_dir() -> Path:
@@ -55,19 +59,19 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{suite}: the {suite} suite")
     config.addinivalue_line("markers", "rule(id): the edgeverify rule a check enforces (adds its suite marker)")
     config.addinivalue_line("markers", "release_independent: the check does not wait for the release marker")
-    path = config.getoption("target")
-    if not path or hasattr(config, "workerinput"):
+    paths = options.target_paths(config)
+    if not paths or hasattr(config, "workerinput"):
         return
     try:
-        target, opts = options.load(config, path)
+        targets, opts = options.load(config, paths)
     except TargetError as exc:
         raise pytest.UsageError(redact(str(exc))) from None
-    if getattr(config.option, "dist", "no") != "no":  # one process judges the target (see the module docstring)
+    if getattr(config.option, "dist", "no") != "no":  # one process judges the targets (see the module docstring)
         config.option.dist, config.option.tx, config.option.numprocesses = "no", [], 0
     config.option.xmlpath = None  # the JUnit report is ours, written from the RunResult (to --junitxml's path)
     if config.args_source != pytest.Config.ArgsSource.ARGS:  # no paths named: the packaged suites, nothing else
         config.args = [str(suites_dir())]
-    config.pluginmanager.register(EdgeverifyPlugin(config, target, opts), "edgeverify-run")
+    config.pluginmanager.register(EdgeverifyPlugin(config, targets, opts), "edgeverify-run")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -85,15 +89,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                                 "or set EDGEVERIFY_TARGET.")
 
 
-def plugin_of(config: pytest.Config) -> EdgeverifyPlugin:
+def target_of(config: pytest.Config) -> Target:
+    """The validated target (the first, with several), with command-line overrides applied."""
     found = config.pluginmanager.get_plugin("edgeverify-run")
     assert isinstance(found, EdgeverifyPlugin), "no --target: the edgeverify run plugin is not registered"
-    return found
-
-
-def target_of(config: pytest.Config) -> Target:
-    """The validated target, with command-line overrides applied."""
-    return plugin_of(config).target
+    return found.targets[0]
 
 
 def edge_for(request: pytest.FixtureRequest) -> None:
@@ -107,7 +107,7 @@ def target(pytestconfig: pytest.Config) -> Target:
 
 
 @pytest.fixture
-def edge(request: pytest.FixtureRequest) -> None:
+def edge(request: pytest.FixtureRequest, target: Target) -> None:  # `target`: every check is one per target
     return edge_for(request)
 
 
@@ -116,26 +116,30 @@ class CheckEnded(Exception):
 
 
 class EdgeverifyPlugin:
-    """One run against one target: builds the engine, maps outcomes onto pytest's reports, writes the reports."""
+    """One run against one or more targets: an engine each, outcomes mapped onto pytest's reports, the reports."""
 
-    def __init__(self, config: pytest.Config, target: Target, opts: options.RunOptions) -> None:
+    def __init__(self, config: pytest.Config, targets: list[Target], opts: options.RunOptions) -> None:
         from .engine import Engine, Policy
         from .evidence import Run
 
-        self.config, self.target, self.options = config, target, opts
+        self.config, self.targets, self.options = config, targets, opts
         now = time.monotonic()
         self.run_deadline = now + opts.run_seconds
-        self.infos: dict[str, CheckInfo] = {}
-        self.result: RunResult | None = None
+        self.infos: dict[str, CheckInfo] = {}  # nodeid -> the check
+        self.engine_of: dict[str, Any] = {}  # nodeid -> its target's engine
+        self.results: list[RunResult] = []
         self.report_paths: list[Path] = []
         self.stopper = Stopper(on_deadline=self._deadline)
-        transport = config.hook.pytest_edgeverify_transport(target=target, deadline=self.run_deadline)
-        if transport is None:
-            from .client import EdgeClient  # pycurl is loaded only for a run
+        self.engines = {}
+        for t in targets:
+            transport = config.hook.pytest_edgeverify_transport(target=t, deadline=self.run_deadline)
+            if transport is None:
+                from .client import EdgeClient  # pycurl is loaded only for a run
 
-            transport = EdgeClient(target, deadline=self.run_deadline)
-        self.engine = Engine(Run(target, transport), now + target.propagation.timeout, self.run_deadline,
-                             Policy(opts.strict_advisories, opts.known_issues, opts.fail_on), self._progress)
+                transport = EdgeClient(t, deadline=self.run_deadline)
+            self.engines[t.domain] = Engine(Run(t, transport), now + t.propagation.timeout, self.run_deadline,
+                                            Policy(opts.strict_advisories, opts.known_issues, opts.fail_on),
+                                            self._progress if len(targets) == 1 else None)
 
     def _progress(self, message: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -144,49 +148,62 @@ class EdgeverifyPlugin:
 
     # -- start ------------------------------------------------------------------------------------
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
-        t = self.target
         lines = [f"edgeverify: {t.domain} from {t.source}" + (f" via {' '.join(t.connect_to)}" if t.connect_to else "")
-                 + f"; propagation deadline {t.propagation.timeout:g} s"]
-        return lines + ([INSECURE_WARNING] if t.insecure else [])
+                 + f"; propagation deadline {t.propagation.timeout:g} s" for t in self.targets[:10]]
+        lines += [f"edgeverify: and {len(self.targets) - 10} more targets"] if len(self.targets) > 10 else []
+        return lines + ([INSECURE_WARNING] if any(t.insecure for t in self.targets) else [])
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """Stop signals end the run like Ctrl-C (the first counts); wait for the deploy when the target says so."""
+        """Stop signals end the run like Ctrl-C (the first counts); wait for the deploy when a target says so."""
         self.stopper.start(self.options.run_seconds)
-        t = self.target
-        if (t.aws.distribution_id or t.aws.stack) and t.aws.wait and not self.config.option.collectonly:
-            from .aws.wait import NotDeployed, wait_before_run  # boto3 only for targets that name AWS
+        for t in self.targets:
+            if (t.aws.distribution_id or t.aws.stack) and t.aws.wait and not self.config.option.collectonly:
+                from .aws.wait import NotDeployed, wait_before_run  # boto3 only for targets that name AWS
 
-            try:
-                wait_before_run(t, min(self.engine.deadline, self.run_deadline), self._progress)
-            except NotDeployed as exc:  # every check is then unjudged: the deploy did not finish in time
-                self.engine.interrupt(f"the distribution was not deployed in time: {exc}", deadline=True)
-            except EdgeverifyError as exc:
-                raise pytest.UsageError(f"edgeverify: {redact(str(exc))}") from None
+                engine = self.engines[t.domain]
+                try:
+                    wait_before_run(t, min(engine.deadline, self.run_deadline), self._progress)
+                except NotDeployed as exc:  # every check is then unjudged: the deploy did not finish in time
+                    engine.interrupt(f"the distribution was not deployed in time: {exc}", deadline=True)
+                except EdgeverifyError as exc:
+                    raise pytest.UsageError(f"edgeverify: {redact(str(exc))}") from None
 
     def _deadline(self) -> None:
-        self.engine.deadline_hit = True
-        self.engine.halted = "the run's deadline (timeouts.run / --run-timeout) passed; checks still running ended " \
-                             "unjudged"
+        for engine in self.engines.values():
+            engine.deadline_hit = True
+            engine.halted = "the run's deadline (timeouts.run / --run-timeout) passed; checks still running ended " \
+                            "unjudged"
 
     # -- collection -------------------------------------------------------------------------------
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
-        """Items come from the target file only; ids never carry a secret (a call's name, ${VAR} for a secret)."""
-        t = self.target
-        for name, values, ids in (("page", t.static.pages, t.static.pages),
-                                  ("api_call", t.api.calls, [c.label for c in t.api.calls]),
-                                  ("deep_link", t.spa.deep_links, t.spa.deep_links)):
-            if name in metafunc.fixturenames:
-                metafunc.parametrize(name, values, ids=[redact(i) for i in ids])
+        """Items come from the target files only; ids never carry a secret (a call's name, ${VAR} for a secret).
+        With several targets each check is an item per target (the target's domain in its id)."""
+        names = [(name, values) for name, values in PARAMS if name in metafunc.fixturenames]
+        many = len(self.targets) > 1 and "target" in metafunc.fixturenames
+        if not names and not many:
+            return
+        rows, ids = [], []
+        for t in self.targets:
+            for combo in itertools.product(*(values(t) for _, values in names)):
+                rows.append(((t,) if many else ()) + tuple(value for value, _ in combo))
+                ids.append("-".join(([t.domain] if many else []) + [redact(str(shown)) for _, shown in combo]))
+        metafunc.parametrize((["target"] if many else []) + [name for name, _ in names], rows, ids=ids,
+                             scope="session" if many else None)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
             marker = item.get_closest_marker("rule")
-            if marker is not None:
-                rule = RULES[marker.args[0]]
-                self.infos[item.nodeid] = CheckInfo(f"{Path(str(item.path)).name}::{item.name}", rule.id, rule.suite,
-                                                    rule.summary, rule.severity, redact(item.nodeid))
+            if marker is None:
+                continue
+            t = getattr(getattr(item, "callspec", None), "params", {}).get("target", self.targets[0])
+            name = item.name.replace(f"[{t.domain}]", "").replace(f"{t.domain}-", "") if len(self.targets) > 1 \
+                else item.name  # a check's id is the same in a fleet as alone
+            rule = RULES[marker.args[0]]
+            self.infos[item.nodeid] = CheckInfo(f"{Path(str(item.path)).name}::{name}", rule.id, rule.suite,
+                                                rule.summary, rule.severity, redact(item.nodeid))
+            self.engine_of[item.nodeid] = self.engines[t.domain]
 
     # -- running: the engine once, then each item replays its outcome ------------------------------
     def _check(self, item: pytest.Item, kwargs: dict[str, Any] | None = None) -> Any:
@@ -200,24 +217,33 @@ class EdgeverifyPlugin:
             if "edge" not in argnames or not argnames <= ENGINE_ARGS | set(params) or item.get_closest_marker("skip"):
                 return None
             kwargs = {name: params[name] for name in argnames if name in params}
-            if "target" in argnames:
-                kwargs["target"] = self.target
-        return Check(self.infos[item.nodeid], item.obj, {k: v for k, v in kwargs.items() if k != "edge"},
+            kwargs.setdefault("target", self.engine_of[item.nodeid].target)
+        return Check(self.infos[item.nodeid], item.obj, {k: v for k, v in kwargs.items() if k in argnames - {"edge"}},
                      gated=item.get_closest_marker("release_independent") is None,
                      retry="edge" in argnames, takes_edge="edge" in argnames)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
         if not self.config.option.collectonly and session.items and not session.shouldfail:
-            checks = [c for c in (self._check(i) for i in session.items if i.nodeid in self.infos) if c is not None]
-            if checks:
-                gc.freeze()  # what was imported and collected lives to the end: no collection walks it again
-                started = time.monotonic()
-                self.engine.run_checks(checks)
-                self.engine.phase_s = time.monotonic() - started
-                stats = self.engine.run.transport.stats
-                self._progress(f"{len(checks)} checks judged {stats.requests} responses ({self.engine.run.distinct} "
-                               f"distinct requests, {stats.connections} connections) in {self.engine.phase_s:.2f} s")
+            batches: dict[str, list[Any]] = {}
+            for item in session.items:
+                check = self._check(item) if item.nodeid in self.infos else None
+                if check is not None:
+                    batches.setdefault(self.engine_of[item.nodeid].target.domain, []).append(check)
+            gc.freeze()  # what was imported and collected lives to the end: no collection walks it again
+            started = time.monotonic()
+            if len(self.engines) == 1:
+                for checks in batches.values():
+                    self.engines[self.targets[0].domain].run_checks(checks)
+            elif batches:
+                from .engine import run_fleet
+
+                run_fleet([(self.engines[d], checks) for d, checks in batches.items()], self._progress)
+            for engine in self.engines.values():
+                engine.phase_s = time.monotonic() - started
+            requests = sum(e.run.transport.stats.requests for e in self.engines.values())
+            self._progress(f"{sum(map(len, batches.values()))} checks of {len(self.engines)} target(s) judged "
+                           f"{requests} responses in {time.monotonic() - started:.2f} s")
         return (yield)
 
     @pytest.hookimpl(tryfirst=True)
@@ -225,11 +251,12 @@ class EdgeverifyPlugin:
         info = self.infos.get(pyfuncitem.nodeid)
         if info is None:
             return None
-        if info.id not in self.engine.verdicts:  # a check that takes pytest fixtures (the AWS audit): runs once
+        engine = self.engine_of[pyfuncitem.nodeid]
+        if info.id not in engine.verdicts:  # a check that takes pytest fixtures (the AWS audit): runs once
             args = inspect.signature(pyfuncitem.obj).parameters
-            self.engine.run_checks([self._check(pyfuncitem, {n: pyfuncitem.funcargs[n] for n in args})])
-            self.engine.verdicts[info.id].data["properties"] = list(pyfuncitem.user_properties)
-        self._replay(self.engine.result_of(info))
+            engine.run_checks([self._check(pyfuncitem, {n: pyfuncitem.funcargs[n] for n in args})])
+            engine.verdicts[info.id].data["properties"] = list(pyfuncitem.user_properties)
+        self._replay(engine.result_of(info))
         return True
 
     @staticmethod
@@ -250,18 +277,19 @@ class EdgeverifyPlugin:
         report = yield
         info = self.infos.get(item.nodeid)
         if call.when == "setup" and call.excinfo is not None and info is not None and info.id not in \
-                self.engine.verdicts:  # a fixture skipped (no AWS credentials) or failed: that is the check's ending
-            self.engine.record(info.id, Verdict(ending_of(call.excinfo.value), call.excinfo.value))
+                self.engine_of[item.nodeid].verdicts:  # a fixture skipped (no AWS credentials) or failed: its ending
+            self.engine_of[item.nodeid].record(info.id, Verdict(ending_of(call.excinfo.value), call.excinfo.value))
         if call.excinfo is not None and isinstance(call.excinfo.value, CheckEnded):
             report.longrepr = str(call.excinfo.value)
         elif report.failed and report.longrepr is not None:  # a fixture's error: its traceback shows arguments
             report.longrepr = redact(str(report.longrepr))
         return report
 
-    # -- the end: one RunResult, every output from it ---------------------------------------------
+    # -- the end: one RunResult per target, every output from them --------------------------------
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.stopper.cancel()
-        self.engine.close()
+        for engine in self.engines.values():
+            engine.close()
         if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
             selection = " ".join(f"{flag} {value!r}" for flag, value in (("-k", self.config.option.keyword),
                                                                            ("-m", self.config.option.markexpr)) if value)
@@ -271,27 +299,29 @@ class EdgeverifyPlugin:
             return
         if self.config.option.collectonly or exitstatus == pytest.ExitCode.USAGE_ERROR:
             return
-        if exitstatus == pytest.ExitCode.INTERRUPTED or self.stopper.interrupted.is_set():
-            self.engine.interrupt(self.engine.halted or "interrupted", deadline=self.engine.halted is not None)
-        result = self.engine.result([self.infos[i.nodeid] for i in session.items if i.nodeid in self.infos])
-        if self.options.history != "off":
-            from .history import compare_and_record
+        for engine in self.engines.values():
+            if exitstatus == pytest.ExitCode.INTERRUPTED or self.stopper.interrupted.is_set():
+                engine.interrupt(engine.halted or "interrupted", deadline=engine.halted is not None)
+            infos = [self.infos[i.nodeid] for i in session.items if self.engine_of.get(i.nodeid) is engine]
+            result = engine.result(infos)
+            if self.options.history != "off":
+                from .history import compare_and_record
 
-            result = compare_and_record(result, self.options.history, self.options.reports_dir)
-        self.result = result
-        self.report_paths = reports.write_all(result, self.options.reports_dir, junit_path=self.options.junit_path)
-        session.exitstatus = result.exit_status
+                result = compare_and_record(result, self.options.history, self.options.reports_dir)
+            self.results.append(result)
+        self.report_paths = reports.write_run(self.results, self.options.reports_dir, self.options.junit_path,
+                                              fleet=self.options.fleet_part, combined=not self.options.fleet_part)
+        session.exitstatus = reports.run_exit_status(self.results)
         gc.freeze()  # the run's evidence is only freed at exit: pytest's closing collections need not walk it
 
     def pytest_unconfigure(self) -> None:
         self.stopper.restore()
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.result is None:
+        if not self.results:
             return
         terminalreporter.section("edgeverify")
-        for line in reports.terminal(self.result):
-            bad = self.result.exit_status is not ExitCode.OK
-            terminalreporter.write_line(line, red=bad and line.startswith(f"edgeverify: {self.result.domain}:"))
+        for line in reports.terminal_run(self.results):
+            terminalreporter.write_line(line, red=line.startswith("edgeverify: ") and " failed, exit 1" in line)
         for path in self.report_paths:
             terminalreporter.write_line(f"edgeverify report: {path}")

@@ -296,6 +296,16 @@ JUNIT_ELEMENT = {Outcome.FAILED: "failure", Outcome.COULD_NOT_JUDGE: "error", Ou
 
 def junit(run: RunResult) -> str:
     """JUnit XML (the schema Jenkins and GitLab read): a testcase per check; properties on the testsuite."""
+    return junit_many([run])
+
+
+def junit_many(runs: list[RunResult]) -> str:
+    """One JUnit file for a run of many targets: a testsuite per target."""
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<testsuites>\n'
+            + "\n".join(ET.tostring(_testsuite(run), encoding="unicode") for run in runs) + "\n</testsuites>\n")
+
+
+def _testsuite(run: RunResult) -> ET.Element:
     counts = run.counts()
     suite = ET.Element("testsuite", {
         "name": f"edgeverify {run.domain}", "tests": str(len(run.checks)),
@@ -322,11 +332,60 @@ def junit(run: RunResult) -> str:
         if out:
             ET.SubElement(case, "system-out").text = "\n".join(out)
     ET.indent(suite)
-    return ('<?xml version="1.0" encoding="utf-8"?>\n<testsuites>\n' + ET.tostring(suite, encoding="unicode")
-            + "\n</testsuites>\n")
+    return suite
 
 
 # -- writing ---------------------------------------------------------------------------------------------
+
+def run_exit_status(results: list[RunResult]) -> ExitCode:
+    """The process's exit status: the run's, or with many targets the fleet's (model.fleet_exit_status)."""
+    from .model import fleet_exit_status
+
+    return fleet_exit_status(r.exit_status for r in results)
+
+
+def terminal_run(results: list[RunResult]) -> list[str]:
+    """The terminal summary of a run of one target, or of many (a line per target that did not pass)."""
+    if len(results) == 1:
+        return terminal(results[0])
+    lines = [f"edgeverify: {headline(r)}" for r in results if r.exit_status is not ExitCode.OK]
+    status = run_exit_status(results)
+    passed = sum(r.exit_status is ExitCode.OK for r in results)
+    return lines + [f"edgeverify: {len(results)} targets: {status.verdict}, exit {int(status)}: {passed} passed, "
+                    f"{len(results) - passed} not passed"]
+
+
+def write_run(results: list[RunResult], folder: Path, junit_path: Path | None, *, fleet: bool = False,
+              combined: bool = True) -> list[Path]:
+    """Every report of a run: one target's into `folder`; many targets' (or any with `fleet`) each into
+    folder/<domain>/, then, when `combined`, the combined summary (write_combined)."""
+    if len(results) == 1 and not fleet:
+        return write_all(results[0], folder, junit_path=junit_path)
+    for run in results:
+        write_all(run, folder / run.domain, step_summary=False)
+    return write_combined(results, folder, junit_path) if combined else []
+
+
+def write_combined(results: list[RunResult], folder: Path, junit_path: Path | None = None) -> list[Path]:
+    """Many targets' combined reports: summary.md and summary.html (a row per target), one JUnit file (a testsuite
+    per target) and one CI step summary, size-capped."""
+    from .fleet import fleet_markdown, write_fleet
+
+    docs = [to_json(r) for r in results]
+    paths = write_fleet(docs, folder)
+    junit_file = junit_path or folder / JUNIT_NAME
+    junit_file.parent.mkdir(parents=True, exist_ok=True)
+    junit_file.write_text(junit_many(results))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        text = fleet_markdown(docs)
+        if len(text.encode()) > STEP_SUMMARY_MAX:
+            text = text.encode()[:STEP_SUMMARY_MAX - 400].decode(errors="ignore").rsplit("\n", 1)[0] + (
+                f"\n\n… cut at {STEP_SUMMARY_MAX} bytes: the full summary is summary.html in the reports folder.\n")
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(text)
+    return [*paths, junit_file]
+
 
 def write_all(run: RunResult, folder: Path, *, junit_path: Path | None = None, step_summary: bool = True
               ) -> list[Path]:

@@ -13,6 +13,6 @@ def target(pytestconfig):
 
 
 @pytest.fixture
-def edge(request):
+def edge(request, target):
     """The check's evidence (an Attempt)."""
     return edge_for(request)

@@ -231,3 +231,52 @@ def _wait_for(proc, needle: bytes, timeout: float = 30.0) -> bytes:
             assert chunk, f"the run ended before {needle!r}:\n{seen.decode()}"
             seen += chunk
     return seen
+
+
+FLEET_CONFTEST = """\
+from edgeverify.transport import Answer, ReplayTransport
+
+
+def script(asked):
+    headers = [("content-type", "text/html")]
+    if "//bad." not in asked.url:
+        headers.append(("strict-transport-security", "max-age=63072000"))
+    if asked.path.startswith("/api/"):
+        return Answer(404, (("content-type", "application/json"),), b'{"message":"Not Found"}')
+    return Answer(200, tuple(headers), b"<html><title>app</title></html>")
+
+
+def pytest_edgeverify_transport(target, deadline):
+    return ReplayTransport(target, script)
+"""
+
+
+def test_several_targets_run_in_one_session_with_a_report_each_and_one_combined(pytester):
+    pytester.makeconftest(FLEET_CONFTEST)
+    pytester.makepyfile(test_checks=CHECKS)
+    paths = []
+    for name in ("good", "bad"):
+        path = pytester.path / f"{name}.yaml"
+        path.write_text(TARGET.replace("www.example.test", f"{name}.example.test").replace(
+            "pages: [/]", "pages: [/, /pricing]"))
+        paths.append(f"--target={path}")
+    reports = pytester.path / "reports"
+    result = pytester.runpytest("-p", "no:cacheprovider", *paths, f"--reports-dir={reports}", "--history=off",
+                                "test_checks.py")
+    assert result.ret == 1
+    result.assert_outcomes(passed=4, failed=2, skipped=2)  # good: hsts on two pages, the unknown route; bad: the route
+    bad = json.loads((reports / "bad.example.test" / "edgeverify.json").read_text())
+    good = json.loads((reports / "good.example.test" / "edgeverify.json").read_text())
+    assert good["exit_status"] == 0 and bad["exit_status"] == 1
+    # a check's id is the same in a fleet as alone: no domain in it
+    assert sorted(c["id"] for c in bad["checks"]) == sorted(c["id"] for c in good["checks"]) == [
+        "test_checks.py::test_hsts[/]", "test_checks.py::test_hsts[/pricing]", "test_checks.py::test_skipped",
+        "test_checks.py::test_unknown_route"]
+    assert {c["id"]: c["outcome"] for c in bad["checks"]}["test_checks.py::test_hsts[/pricing]"] == "failed"
+    suites = ET.parse(reports / "junit.xml").getroot().findall("testsuite")
+    assert [(s.get("name"), s.get("failures")) for s in suites] == [("edgeverify good.example.test", "0"),
+                                                                    ("edgeverify bad.example.test", "2")]
+    summary = (reports / "summary.md").read_text()
+    assert "1 of 2 not passed" in summary and "bad.example.test" in summary
+    result.stdout.fnmatch_lines(["edgeverify: bad.example.test: failed, exit 1:*",
+                                 "edgeverify: 2 targets: failed, exit 1: 1 passed, 1 not passed"])
