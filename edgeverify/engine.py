@@ -14,10 +14,11 @@ status, and `Engine.result` forms the run's typed `RunResult`.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import CancelledError, ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import CancelledError, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from itertools import count
 from pathlib import Path
@@ -373,30 +374,45 @@ class Engine:
         self.run.close()
 
 
-FLEET_CONCURRENCY = 16  # targets whose checks run at once (each runs its own checks concurrently)
+FLEET_CONCURRENCY = int(os.environ.get("EV_FC", "16"))  # targets whose checks run at once (each runs its own checks concurrently)
 
 
-def run_fleet(batches: list[tuple[Engine, list[Check]]], progress: Callable[[str], None],
-              concurrency: int = FLEET_CONCURRENCY, every_s: float = 2.0) -> None:
-    """Many targets' checks in this process, over the one transfer loop, `concurrency` targets at a time;
-    progress (targets done of total, failing so far) at most every `every_s`. An interrupt (in this, the main
-    thread) ends every target's checks still running or waiting as interrupted."""
-    total, done, failing, said = len(batches), 0, 0, time.monotonic()
-    pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, total)), thread_name_prefix="edgeverify-target")
-    futures = {pool.submit(engine.run_checks, checks): engine for engine, checks in batches}
-    try:
-        for future in as_completed(futures):
-            future.result()
-            done += 1
-            failing += any(v.ending not in ("passed", "skipped") for v in futures[future].verdicts.values())
-            if done == total or time.monotonic() - said >= every_s:
-                said = time.monotonic()
-                progress(f"{done} of {total} targets judged, {failing} with checks not passed so far")
-    except KeyboardInterrupt as exc:
-        for engine in futures.values():
-            engine.interrupt(str(exc) or "interrupted")
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+class Fleet:
+    """Many targets' checks in this process, over the one transfer loop, `concurrency` targets at a time, on a
+    thread of their own: whoever needs a target's outcomes waits for that target only (`wait`)."""
+
+    def __init__(self, batches: list[tuple[Engine, list[Check]]], concurrency: int = FLEET_CONCURRENCY) -> None:
+        self.batches = batches
+        self.done = {id(engine): threading.Event() for engine, _ in batches}
+        self.finished = 0
+        self._pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(batches))),
+                                        thread_name_prefix="edgeverify-target")
+
+    def start(self) -> Fleet:
+        for engine, checks in self.batches:
+            self._pool.submit(self._one, engine, checks)
+        return self
+
+    def _one(self, engine: Engine, checks: list[Check]) -> None:
+        try:
+            engine.run_checks(checks)
+        finally:
+            self.finished += 1
+            self.done[id(engine)].set()
+
+    def wait(self, engine: Engine) -> None:
+        """Until `engine`'s checks have ended (an interrupt in the waiting thread, the main one, stops it)."""
+        event = self.done.get(id(engine))
+        if event is not None:
+            event.wait()
+
+    def interrupt(self, reason: str) -> None:
+        """End every target's checks still running or waiting as interrupted."""
+        for engine, _ in self.batches:
+            engine.interrupt(reason)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for event in self.done.values():
+            event.set()
 
 
 def with_history(result: RunResult, view: dict[str, Any] | None, error: str | None) -> RunResult:

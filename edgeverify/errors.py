@@ -19,6 +19,10 @@ class AwsError(EdgeverifyError):
     """An AWS call failed in a way the user must fix (credentials, ids, permissions)."""
 
 
+class NotApplicable(EdgeverifyError):
+    """The check does not apply to this target (no AWS named, no API behavior): it ends as skipped, saying why."""
+
+
 class CouldNotJudge(EdgeverifyError):
     """A check had no whole answer to judge (no response, a broken or cut body, the run's deadline).
 

@@ -16,17 +16,19 @@ import os
 import pickle
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .client import SAFE_METHODS, Verbs
 from .errors import CouldNotJudge
 from .exchange import Exchange, TlsInfo
 from .target import Target
 from .transport import Transport
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +118,16 @@ class Run:
         self._tls: dict[tuple[Any, ...], Future[TlsInfo]] = {}
         self._unsafe: dict[Request, Future[Exchange]] = {}
         self.distinct = 0  # distinct requests asked for, fresh repeats included
+        self._once: dict[str, Any] = {}
         self.started = time.monotonic()  # the run's start: convergence times count from here
         self.deadlines = (float("inf"), float("inf"))  # (propagation, run) as time.monotonic(); set by the engine
+
+    def once(self, key: str, make: Callable[[], T]) -> T:
+        """A value made once per run and shared by its checks (the target's AWS side, say)."""
+        with self._lock:
+            if key not in self._once:
+                self._once[key] = make()
+            return self._once[key]
 
     def new_round(self) -> None:
         """A retry round: the edge may have changed, so shared answers are fetched again."""

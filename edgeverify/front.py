@@ -100,6 +100,7 @@ def pytest_args(targets: list[str], reports_dir: str, extra: list[str]) -> list[
     # --assert=plain: the checks raise their own failures, and edgeverify is already imported here, so pytest
     # could not rewrite it anyway (it would warn); it also spares re-parsing the package at every start.
     return ["-c", str(RUN_INI), "--rootdir", str(suites), "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+            "-p", "no:logging",  # the checks log nothing: per-item log capture is pure cost at fleet scale
             "--assert=plain", *[f"--target={os.path.abspath(t)}" for t in targets],
             f"--reports-dir={os.path.abspath(reports_dir)}", *extra]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import CouldNotJudge
+from .errors import AwsError, CouldNotJudge, NotApplicable
 from .redact import redact, redact_deep
 
 if TYPE_CHECKING:
@@ -106,10 +106,12 @@ def ending_of(exc: BaseException | None) -> Ending:
         return "passed"
     if isinstance(exc, Violation):
         return "violation"
-    if isinstance(exc, CouldNotJudge):
+    if isinstance(exc, (CouldNotJudge, AwsError)):  # no answer to judge, or AWS would not give one
         return "could_not_judge"
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted"
+    if isinstance(exc, NotApplicable):
+        return "skipped"
     outcomes = sys.modules.get("_pytest.outcomes")  # pytest.skip() in a check or a fixture (pytest is loaded)
     if outcomes is not None and isinstance(exc, outcomes.Skipped):
         return "skipped"
@@ -340,7 +342,7 @@ def _message(verdict: Verdict, result: Outcome) -> str | None:
         return redact(str(getattr(exc, "msg", None) or exc))
     if result is Outcome.INTERRUPTED:
         return redact(f"interrupted: {exc}" if str(exc) else "interrupted: the run was interrupted")
-    if isinstance(exc, CouldNotJudge):
+    if isinstance(exc, (CouldNotJudge, AwsError)):
         text = str(exc)
         return redact(text if text.startswith("could not judge") else f"could not judge: {text}")
     return redact(f"could not judge: the check itself failed ({type(exc).__name__}: {exc})")

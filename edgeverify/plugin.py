@@ -9,6 +9,7 @@ per target); pytest-xdist does not spread checks over workers.
 
 from __future__ import annotations
 
+import functools
 import gc
 import inspect
 import itertools
@@ -59,6 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{suite}: the {suite} suite")
     config.addinivalue_line("markers", "rule(id): the edgeverify rule a check enforces (adds its suite marker)")
     config.addinivalue_line("markers", "release_independent: the check does not wait for the release marker")
+    config.addinivalue_line("markers", "judged_once: the check is not retried until the propagation deadline")
     paths = options.target_paths(config)
     if not paths or hasattr(config, "workerinput"):
         return
@@ -96,8 +98,9 @@ def target_of(config: pytest.Config) -> Target:
     return found.targets[0]
 
 
-def edge_for(request: pytest.FixtureRequest) -> None:
-    """The engine gives each check its own evidence (an Attempt) as `edge`; the fixture only declares it."""
+def edge_for(target: Target) -> None:
+    """The engine gives each check its own evidence (an Attempt) as `edge`; the fixture only declares it. It takes
+    `target` so that every check is an item per target; session-scoped, it costs nothing per item."""
     return None
 
 
@@ -106,9 +109,14 @@ def target(pytestconfig: pytest.Config) -> Target:
     return target_of(pytestconfig)
 
 
-@pytest.fixture
-def edge(request: pytest.FixtureRequest, target: Target) -> None:  # `target`: every check is one per target
-    return edge_for(request)
+@pytest.fixture(scope="session")
+def edge(target: Target) -> None:
+    return edge_for(target)
+
+
+@functools.lru_cache(maxsize=None)
+def _argnames(fn: Any) -> frozenset[str]:
+    return frozenset(inspect.signature(fn).parameters)
 
 
 class CheckEnded(Exception):
@@ -130,6 +138,10 @@ class EdgeverifyPlugin:
         self.results: list[RunResult] = []
         self.report_paths: list[Path] = []
         self.stopper = Stopper(on_deadline=self._deadline)
+        self.fleet: Any = None  # engine.Fleet, with several targets
+        self.batched: set[str] = set()  # nodeids of the checks the engine ran in its batch
+        self._locations: dict[Any, tuple[str, int | None]] = {}
+        self.started = self._said = now
         self.engines = {}
         for t in targets:
             transport = config.hook.pytest_edgeverify_transport(target=t, deadline=self.run_deadline)
@@ -210,7 +222,7 @@ class EdgeverifyPlugin:
         from .engine import Check
 
         assert isinstance(item, pytest.Function)
-        argnames = set(inspect.signature(item.obj).parameters)
+        argnames = _argnames(item.obj)
         params = getattr(getattr(item, "callspec", None), "params", {})
         if kwargs is None:  # for the batch: only checks whose every argument the engine can give (pytest skips
             # an empty parameter set itself, in setup)
@@ -220,40 +232,101 @@ class EdgeverifyPlugin:
             kwargs.setdefault("target", self.engine_of[item.nodeid].target)
         return Check(self.infos[item.nodeid], item.obj, {k: v for k, v in kwargs.items() if k in argnames - {"edge"}},
                      gated=item.get_closest_marker("release_independent") is None,
-                     retry="edge" in argnames, takes_edge="edge" in argnames)
+                     retry="edge" in argnames and item.get_closest_marker("judged_once") is None,
+                     takes_edge="edge" in argnames)
 
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
-        if not self.config.option.collectonly and session.items and not session.shouldfail:
-            batches: dict[str, list[Any]] = {}
-            for item in session.items:
-                check = self._check(item) if item.nodeid in self.infos else None
-                if check is not None:
-                    batches.setdefault(self.engine_of[item.nodeid].target.domain, []).append(check)
-            gc.freeze()  # what was imported and collected lives to the end: no collection walks it again
-            started = time.monotonic()
-            if len(self.engines) == 1:
-                for checks in batches.values():
-                    self.engines[self.targets[0].domain].run_checks(checks)
-            elif batches:
-                from .engine import run_fleet
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        """The engine judges every check it can at once; then each item's outcome is reported to pytest as it was
+        decided (no fixture is set up, nothing runs again), and the checks that take pytest's fixtures (the AWS
+        audit) run through pytest's own protocol."""
+        if self.config.option.collectonly or not session.items or session.testsfailed:
+            return None  # pytest's own loop says what it says for these
+        batches: dict[str, list[Any]] = {}
+        for item in session.items:
+            check = self._check(item) if item.nodeid in self.infos else None
+            if check is not None:
+                batches.setdefault(self.engine_of[item.nodeid].target.domain, []).append(check)
+                self.batched.add(item.nodeid)
+        gc.freeze()  # what was imported and collected lives to the end: no collection walks it again
+        if len(self.engines) == 1:  # in this thread: the interrupt lands in the engine
+            engine = self.engines[self.targets[0].domain]
+            engine.run_checks(next(iter(batches.values()), []))
+            engine.phase_s = time.monotonic() - self.started
+            self._progress(f"{len(engine.verdicts)} checks judged {engine.run.transport.stats.requests} responses "
+                           f"({engine.run.distinct} distinct requests) in {engine.phase_s:.2f} s")
+        elif batches:  # on their own threads, while the targets already judged are reported
+            from .engine import Fleet
 
-                run_fleet([(self.engines[d], checks) for d, checks in batches.items()], self._progress)
-            for engine in self.engines.values():
-                engine.phase_s = time.monotonic() - started
-            requests = sum(e.run.transport.stats.requests for e in self.engines.values())
-            self._progress(f"{sum(map(len, batches.values()))} checks of {len(self.engines)} target(s) judged "
-                           f"{requests} responses in {time.monotonic() - started:.2f} s")
-        return (yield)
+            self.fleet = Fleet([(self.engines[d], checks) for d, checks in batches.items()]).start()
+        for i, item in enumerate(session.items):
+            if item.nodeid in self.batched:
+                self._report(item)
+            else:
+                nextitem = session.items[i + 1] if i + 1 < len(session.items) else None
+                item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            if session.shouldfail:
+                raise session.Failed(session.shouldfail)
+            if session.shouldstop:
+                raise session.Interrupted(session.shouldstop)
+        return True
+
+    def _wait(self, engine: Any) -> None:
+        """With several targets: until this target's checks have ended; progress now and then."""
+        if self.fleet is not None and engine.phase_s is None:
+            self.fleet.wait(engine)
+            engine.phase_s = time.monotonic() - self.started
+            if time.monotonic() - self._said >= 2 or self.fleet.finished == len(self.fleet.batches):
+                self._said = time.monotonic()
+                self._progress(f"{self.fleet.finished} of {len(self.fleet.batches)} targets judged")
+
+    def _report(self, item: pytest.Item) -> None:
+        """An engine-run check's outcome as pytest's reports (what its protocol would have said)."""
+        engine = self.engine_of[item.nodeid]
+        self._wait(engine)
+        result = engine.result_of(self.infos[item.nodeid])
+        hook, location, outcome = item.ihook, self._location(item), result.outcome
+        hook.pytest_runtest_logstart(nodeid=item.nodeid, location=location)
+        text = result.message or outcome.label
+        phases: list[tuple[Any, Any, Any]] = [("setup", "passed", None), ("call", "passed", None)]
+        if outcome is Outcome.SKIPPED:
+            phases = [("setup", "skipped", (str(location[0]), (location[1] or 0) + 1, f"Skipped: {text}"))]
+        elif outcome in (Outcome.COULD_NOT_JUDGE, Outcome.INTERRUPTED):  # an error, as pytest says it
+            phases = [("setup", "failed", f"{outcome.label.upper()}: {text}")]
+        elif outcome is Outcome.FAILED:
+            phases[1] = ("call", "failed", text + (f"\n  Known issue: {result.acceptance.note()}"
+                                                   if result.acceptance else ""))
+        elif outcome is Outcome.ACCEPTED:
+            phases[1] = ("call", "skipped", None)
+        keywords: dict[str, Any] = dict.fromkeys(item.keywords, 1)
+        for when, ended, longrepr in [*phases, ("teardown", "passed", None)]:
+            report = pytest.TestReport(item.nodeid, location, keywords, ended, longrepr, when,
+                                       duration=result.elapsed_s if when == "call" else 0.0)
+            if when == "call" and outcome is Outcome.ACCEPTED and result.acceptance is not None:
+                report.wasxfail = f"known issue, {result.acceptance.note()}"
+            hook.pytest_runtest_logreport(report=report)
+        hook.pytest_runtest_logfinish(nodeid=item.nodeid, location=location)
+
+    def _location(self, item: pytest.Item) -> tuple[str, int | None, str]:
+        """item.location, its file and line found once per check function (pytest looks them up per item)."""
+        fn = getattr(item, "obj", None)
+        found = self._locations.get(fn)
+        if found is None or not isinstance(item, pytest.Function) or item.cls is not None:
+            location = item.location
+            self._locations[fn] = location[:2]
+            return location
+        return (found[0], found[1], item.name)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        """A check that takes pytest's fixtures (the AWS audit): run once by the engine, its outcome replayed."""
         info = self.infos.get(pyfuncitem.nodeid)
         if info is None:
             return None
         engine = self.engine_of[pyfuncitem.nodeid]
-        if info.id not in engine.verdicts:  # a check that takes pytest fixtures (the AWS audit): runs once
-            args = inspect.signature(pyfuncitem.obj).parameters
+        self._wait(engine)
+        if info.id not in engine.verdicts:
+            args = _argnames(pyfuncitem.obj)
             engine.run_checks([self._check(pyfuncitem, {n: pyfuncitem.funcargs[n] for n in args})])
             engine.verdicts[info.id].data["properties"] = list(pyfuncitem.user_properties)
         self._replay(engine.result_of(info))
@@ -299,11 +372,19 @@ class EdgeverifyPlugin:
             return
         if self.config.option.collectonly or exitstatus == pytest.ExitCode.USAGE_ERROR:
             return
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or self.stopper.interrupted.is_set()
+        if interrupted and self.fleet is not None:
+            self.fleet.interrupt("interrupted")
+        selected: dict[int, list[CheckInfo]] = {id(e): [] for e in self.engines.values()}
+        for item in session.items:
+            if item.nodeid in self.infos:
+                selected[id(self.engine_of[item.nodeid])].append(self.infos[item.nodeid])
         for engine in self.engines.values():
-            if exitstatus == pytest.ExitCode.INTERRUPTED or self.stopper.interrupted.is_set():
+            if self.fleet is not None:
+                self.fleet.wait(engine)  # a target whose items pytest never reached (-x, an interrupt)
+            if interrupted:
                 engine.interrupt(engine.halted or "interrupted", deadline=engine.halted is not None)
-            infos = [self.infos[i.nodeid] for i in session.items if self.engine_of.get(i.nodeid) is engine]
-            result = engine.result(infos)
+            result = engine.result(selected[id(engine)])
             if self.options.history != "off":
                 from .history import compare_and_record
 

@@ -12,7 +12,7 @@ def target(pytestconfig):
     return target_of(pytestconfig)
 
 
-@pytest.fixture
-def edge(request, target):
-    """The check's evidence (an Attempt)."""
-    return edge_for(request)
+@pytest.fixture(scope="session")
+def edge(target):
+    """The check's evidence (an Attempt, which the engine gives each check)."""
+    return edge_for(target)

@@ -73,7 +73,7 @@ def test_bad_distribution_fails_with_the_rule_message(tmp_path, cf, aws, moto_en
             "--query 'DistributionConfig.ViewerCertificate'") in out
     assert "FAILED [config.alias_certificate]" in out
     assert f"alias example.test is not named by the certificate (names: {DOMAIN})" in out
-    assert "AwsError: listing s3://no-such-bucket/: NoSuchBucket" in out  # an AWS error is one line
+    assert "COULD NOT JUDGE: could not judge: listing s3://no-such-bucket/: NoSuchBucket" in out  # one line
     assert "Traceback" not in out and "testing" not in out  # no traceback, no credential
 
 
