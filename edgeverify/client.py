@@ -23,7 +23,8 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,8 +37,13 @@ from requests.utils import requote_uri
 from .exchange import Exchange, TlsInfo, media_type
 from .target import Target, parse_connect_to
 
+try:
+    import brotli  # a dependency of httplint
+except ImportError:  # pragma: no cover - br is then not asked for
+    brotli = None
+
 USER_AGENT = "edgeverify/0.1 (+post-deploy verification)"
-ACCEPT_ENCODING = "gzip, br" if "brotli" in pycurl.version.lower() else "gzip"  # what browsers ask for
+ACCEPT_ENCODING = "gzip, br" if brotli is not None else "gzip"  # what browsers ask for (decoded by _Decoder)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DEFAULT_CONNECTIONS = 16  # per edge address, like a browser's HTTP/1.1 pool times a few
 H2_STREAMS = 64  # transfers in flight per edge address over HTTP/2
@@ -46,12 +52,20 @@ _WEB = pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS
 
 
 class _Response:
-    """What arrives for one request, gathered by libcurl's header and body callbacks."""
+    """What arrives for one request, gathered by libcurl's header and body callbacks.
 
-    __slots__ = ("status", "reason", "headers", "headers_done", "chunks", "size", "limit", "truncated", "keep",
-                 "last_at")
+    The body arrives as sent (libcurl does not decode it) and is content-decoded here, a bounded piece at a
+    time (`_Decoder`), so a gzip bomb never grows past what is taken of it. Its first `BODY_PREFIX` bytes are
+    kept freely; bytes past them are drawn from the process's `_BodyPool`, and when the pool has no room the
+    decoded bytes wait in `stash` and libcurl holds the transfer (paused) until it has. A body past the size
+    bound is cut: the transfer stops and only its first `BODY_PREFIX` bytes stay, since no rule can judge a cut
+    body whole; a 2xx asset body is counted, not kept (`keeps_body`).
+    """
 
-    def __init__(self, limit: int, keep: bool | None) -> None:
+    __slots__ = ("chunks", "decoder", "error", "headers", "headers_done", "keep", "last_at", "limit", "pool", "prefix",
+                 "reason", "size", "stash", "status", "truncated")
+
+    def __init__(self, limit: int, keep: bool | None, pool: _BodyPool | None = None) -> None:
         self.status: int | None = None
         self.reason = ""
         self.headers: list[tuple[str, str]] = []
@@ -59,9 +73,14 @@ class _Response:
         self.chunks: list[bytes] = []
         self.size = 0
         self.limit = limit
+        self.prefix = min(BODY_PREFIX, limit)  # kept even when the body is cut, and buffered without the pool
         self.truncated = False
         self.keep = keep  # None: decided by the first body bytes' response (keeps_body)
         self.last_at = 0.0  # time.monotonic() of the last bytes received (0: none yet)
+        self.decoder: _Decoder | None = None
+        self.stash: Iterator[bytes] | None = None  # decoded bytes waiting for room in the pool
+        self.pool = pool if pool is not None else _BodyPool()
+        self.error: str | None = None  # why the body could not be decoded
 
     def on_header(self, line: bytes) -> None:
         self.last_at = time.monotonic()
@@ -90,20 +109,240 @@ class _Response:
             self.headers.append(field)
 
     def on_body(self, data: bytes) -> int | None:
-        """Content-decoded by libcurl; past the size bound the transfer stops (a gzip bomb is cut here)."""
+        """Body bytes as sent: decoded and taken; 0 (libcurl stops with a write error) past the size bound or
+        when they cannot be decoded; WRITEFUNC_PAUSE (libcurl keeps them) while decoded bytes wait for room."""
+        if self.truncated or self.error is not None:
+            return 0
+        if self.stash is not None:
+            return pycurl.WRITEFUNC_PAUSE
         self.last_at = time.monotonic()
-        if self.keep is None:
+        if self.keep is None:  # the first body bytes: the headers are whole
             self.keep = keeps_body(self.status, self.headers)
-        self.size += len(data)
-        if self.size > self.limit:
-            if self.keep:
-                self.chunks.append(data[: len(data) - (self.size - self.limit)])
-            self.size = self.limit
-            self.truncated = True
-            return 0  # anything but len(data): libcurl stops with a write error
-        if self.keep:
-            self.chunks.append(data)
+            try:
+                self.decoder = _Decoder.of(self.headers)
+            except _DecodeError as exc:
+                self.error = str(exc)
+                return 0
+        return self._drain(self.decoder.feed(data) if self.decoder is not None else iter((data,)))
+
+    def _drain(self, pieces: Iterator[bytes], force: bool = False) -> int | None:
+        """Take decoded pieces until they end (None), the body is cut or undecodable (0), or the pool has no
+        room (None, the rest stashed); `force`: the transfer has ended, so its last bytes are taken regardless."""
+        try:
+            for piece in pieces:
+                if not self._take(piece, force):
+                    self.stash = itertools.chain((piece,), pieces)
+                    return None
+                if self.truncated:
+                    return 0
+        except _DecodeError as exc:
+            self.error = str(exc)
+            self.pool.release(self)
+            return 0
         return None
+
+    def _take(self, piece: bytes, force: bool) -> bool:
+        """One decoded piece counted, and kept when the body is; False: kept bytes past the prefix and no room
+        for them in the pool (nothing taken)."""
+        if self.size + len(piece) > self.limit:  # cut at the size bound: the transfer stops, the prefix stays
+            if self.keep:
+                self.chunks.append(piece[: self.limit - self.size])
+                self._cut_to_prefix()
+            self.pool.release(self)
+            self.size, self.truncated = self.limit, True
+            return True
+        if self.keep:
+            past = self.size + len(piece) - max(self.size, self.prefix)  # this piece's bytes past the prefix
+            if past > 0 and not force and not self.pool.take(self, past):
+                return False
+            self.chunks.append(piece)
+        self.size += len(piece)
+        return True
+
+    def _cut_to_prefix(self) -> None:
+        kept, total = [], 0
+        for chunk in self.chunks:
+            if total >= self.prefix:
+                break
+            kept.append(chunk)
+            total += len(chunk)
+        self.chunks = [b"".join(kept)[: self.prefix]]
+
+    def resume(self, force: bool = False) -> int | None:
+        """Take the stashed decoded bytes (the pool has room again, or with `force` the transfer ended)."""
+        stash, self.stash = self.stash, None
+        if stash is None:
+            return None
+        self.last_at = time.monotonic()  # waiting for room is not the edge's silence
+        return self._drain(stash, force)
+
+    def body(self) -> bytes:
+        """The kept body: whole, or its first `prefix` bytes when it was cut."""
+        body = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
+        self.chunks = []
+        return body
+
+
+# The first bytes of every body: kept even when the body is cut at max_body_bytes (for excerpts, diagnoses and
+# titles), and buffered while it arrives without drawing on the pool.
+BODY_PREFIX = 65_536
+DECODE_STEP = 65_536  # bytes of decoded output produced at a time (a gzip bomb expands one piece at a time)
+
+
+class _BodyPool:
+    """The body bytes past each body's prefix that transfers in flight hold, bounded for the whole process.
+
+    A transfer may take bytes while all holders' bytes stay within its max_body_bytes; the oldest holder may
+    always go on (so the pool never deadlocks). Bodies in flight thus hold at most about 2 x max_body_bytes
+    together, however many transfers run, instead of max_body_bytes each. Used by the transfer loop's thread
+    only (callbacks run inside its perform).
+    """
+
+    __slots__ = ("freed", "holders", "used", "waiting")
+
+    def __init__(self) -> None:
+        self.used = 0
+        self.holders: dict[_Response, int] = {}  # in the order they first took bytes
+        self.waiting: dict[_Response, None] = {}  # refused, in order: retried when bytes are released
+        self.freed = False  # bytes were released since the waiting transfers were last retried
+
+    def take(self, got: _Response, n: int) -> bool:
+        """Room for `n` more bytes of `got`'s body, taken; False (and `got` waits) when there is none."""
+        if self.used + n > got.limit // 2 and next(iter(self.holders), None) is not got:
+            self.waiting[got] = None
+            return False
+        self.used += n
+        self.holders[got] = self.holders.get(got, 0) + n
+        return True
+
+    def release(self, got: _Response) -> None:
+        """`got` holds nothing any more (its transfer ended, or its body was cut)."""
+        self.waiting.pop(got, None)
+        n = self.holders.pop(got, 0)
+        if n:
+            self.used -= n
+            self.freed = True
+
+    def clear(self) -> None:
+        self.used, self.freed = 0, False
+        self.holders.clear()
+        self.waiting.clear()
+
+
+class _DecodeError(Exception):
+    """A body that cannot be content-decoded (an unknown coding, or corrupt data)."""
+
+
+class _Decoder:
+    """Content-decoding as libcurl does it (gzip, deflate, br; identity passes), each step's output bounded."""
+
+    MAX_CODINGS = 5  # as libcurl: more stacked codings than this is refused
+
+    def __init__(self, codings: list[str]) -> None:
+        self.stages = [_Inflate(c) if c in ("gzip", "x-gzip", "deflate") else _Unbrotli() for c in reversed(codings)]
+
+    @classmethod
+    def of(cls, headers: list[tuple[str, str]]) -> _Decoder | None:
+        """The decoder of a response's Content-Encoding, or None when its body is sent as is."""
+        codings = [c.strip().lower() for k, v in headers if k.lower() == "content-encoding" for c in v.split(",")]
+        codings = [c for c in codings if c and c not in ("identity", "none")]
+        if not codings:
+            return None
+        if len(codings) > cls.MAX_CODINGS:
+            raise _DecodeError(f"more than {cls.MAX_CODINGS} content codings ({', '.join(codings)})")
+        unknown = [c for c in codings if c not in _CODINGS]
+        if unknown:
+            raise _DecodeError(f"unknown content coding '{unknown[0]}' (understood: {', '.join(_CODINGS)})")
+        return cls(codings)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The decoded pieces of `data` (at most DECODE_STEP bytes each), produced as they are asked for."""
+        pieces: Iterator[bytes] = iter((data,))
+        for stage in self.stages:
+            pieces = stage.feed_all(pieces)
+        return pieces
+
+
+class _Inflate:
+    """gzip (or zlib) and deflate, raw deflate as a fallback for "deflate" (as libcurl)."""
+
+    def __init__(self, coding: str) -> None:
+        self.coding = "gzip" if coding == "x-gzip" else coding
+        self.zlib = zlib.decompressobj(32 + zlib.MAX_WBITS if self.coding == "gzip" else zlib.MAX_WBITS)
+        self.started = False
+        self.done = False
+
+    def feed_all(self, pieces: Iterator[bytes]) -> Iterator[bytes]:
+        for data in pieces:
+            yield from self.feed(data)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        while data and not self.done:  # bytes after the end of the stream are ignored
+            try:
+                out = self.zlib.decompress(data, DECODE_STEP)
+            except zlib.error as exc:
+                if self.coding == "deflate" and not self.started:  # some servers send deflate without its header
+                    self.zlib, self.started = zlib.decompressobj(-zlib.MAX_WBITS), True
+                    continue
+                raise _DecodeError(f"the {self.coding} body is corrupt: {exc}") from None
+            self.started = True
+            self.done = self.zlib.eof
+            data = self.zlib.unconsumed_tail
+            if out:
+                yield out
+            if not data and len(out) == DECODE_STEP:  # the output was full: more may be pending for no more input
+                data = b""
+                while not self.done:
+                    out = self.zlib.decompress(b"", DECODE_STEP)
+                    self.done = self.zlib.eof
+                    if out:
+                        yield out
+                    if len(out) < DECODE_STEP:
+                        break
+
+
+class _Unbrotli:
+    """br (Brotli), with bounded output where the brotli module allows it (1.2 and later)."""
+
+    def __init__(self) -> None:
+        assert brotli is not None
+        self.brotli = brotli.Decompressor()
+
+    def feed_all(self, pieces: Iterator[bytes]) -> Iterator[bytes]:
+        for data in pieces:
+            yield from self.feed(data)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        assert brotli is not None
+        try:
+            if self.brotli.is_finished():
+                return
+            if not _BROTLI_BOUNDED:
+                yield self.brotli.process(data)
+                return
+            out = self.brotli.process(data, output_buffer_limit=DECODE_STEP)
+            while True:
+                if out:
+                    yield out
+                if self.brotli.can_accept_more_data() or self.brotli.is_finished():
+                    return
+                out = self.brotli.process(b"", output_buffer_limit=DECODE_STEP)
+        except brotli.error as exc:
+            raise _DecodeError(f"the br body is corrupt: {exc}") from None
+
+
+def _brotli_bounded() -> bool:
+    if brotli is None:
+        return False
+    try:
+        brotli.Decompressor().process(b"", output_buffer_limit=1)
+    except TypeError:
+        return False
+    return True
+
+
+_BROTLI_BOUNDED = _brotli_bounded()
+_CODINGS = ("gzip", "x-gzip", "deflate", *(("br",) if brotli is not None else ()))
 
 
 # Header lines repeat across thousands of answers (Server, Cache-Control, Content-Type...): each distinct
@@ -128,7 +367,7 @@ def keeps_body(status: int | None, headers: list[tuple[str, str]]) -> bool:
 class _Transfer:
     """One request on its way: the exchange being recorded and what libcurl hands back for it."""
 
-    __slots__ = ("client", "ex", "sent", "follow_redirects", "got", "address", "total", "quiet_until")
+    __slots__ = ("address", "client", "ex", "follow_redirects", "got", "quiet_until", "sent", "total")
 
     def __init__(self, client: EdgeClient, ex: Exchange, sent: dict[str, str], follow_redirects: bool,
                  got: _Response) -> None:
@@ -139,6 +378,8 @@ class _Transfer:
 
     def idle(self, now: float) -> bool:
         """Silent past the read bound (libcurl's own low-speed check counts whole seconds of body only)."""
+        if self.got.stash is not None:  # held back by the body pool, not by the edge
+            return False
         read = self.client.target.timeouts.read
         return now > (self.got.last_at + read if self.got.last_at else self.quiet_until)
 
@@ -168,6 +409,7 @@ class _Loop:
         self._wake_r, self._wake_w = socket.socketpair()  # a new request wakes a loop waiting on sockets
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
+        self.pool = _BodyPool()  # body bytes in flight, for every transfer of the process
 
     def submit(self, transfer: _Transfer, priority: int) -> Future[Exchange]:
         future: Future[Exchange] = Future()
@@ -215,6 +457,8 @@ class _Loop:
                     self._done(multi, curl, code, message)
                 if not queued:
                     break
+            if self.pool.freed:
+                self._resume(multi)
             now = time.monotonic()
             if self._running and now >= idle_check:
                 idle_check = now + self.IDLE_CHECK_S
@@ -241,11 +485,28 @@ class _Loop:
             except OSError:  # drained
                 pass
 
+    def _resume(self, multi: pycurl.CurlMulti) -> None:
+        """Transfers waiting for room in the body pool take their stashed bytes, oldest first, and go on."""
+        self.pool.freed = False
+        curls = {transfer.got: curl for curl, (transfer, _) in self._running.items()}
+        for got in list(self.pool.waiting):
+            del self.pool.waiting[got]
+            curl = curls.get(got)
+            if curl is None:
+                continue
+            if got.resume() is None and got.stash is not None:
+                continue  # still no room: waits again
+            try:
+                curl.pause(pycurl.PAUSE_CONT)  # libcurl hands over what it held back (and may be cut there)
+            except pycurl.error:  # the bytes it held back ended the body (cut at the size bound)
+                self._done(multi, curl, pycurl.E_WRITE_ERROR, "")
+
     def _fail_running(self, exc: Exception) -> None:
         """The loop itself failed: every transfer in flight ends with the error, and the loop starts afresh."""
         running, self._running = self._running, {}
         multi, self._multi = self._multi, None
         self._host_connections = 0
+        self.pool.clear()
         for curl, (transfer, future) in running.items():
             if not future.done():
                 future.set_exception(exc)
@@ -276,6 +537,7 @@ class _Loop:
             self._host_connections = transfer.client.connections
             multi.setopt(pycurl.M_MAX_HOST_CONNECTIONS, self._host_connections)
         curl = self._free.pop() if self._free else pycurl.Curl()
+        transfer.got.pool = self.pool
         try:
             started = transfer.client._start(transfer, curl)
         except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
@@ -301,6 +563,7 @@ class _Loop:
 
     def _release(self, transfer: _Transfer, curl: pycurl.Curl | None) -> None:
         """The transfer's place at its address is free again (and its handle, when it can be reused)."""
+        self.pool.release(transfer.got)
         if curl is not None:
             self._free.append(curl)
         with self._cond:
@@ -430,9 +693,12 @@ class EdgeClient(Verbs):
         ex.http_version = _HTTP_VERSIONS.get(curl.getinfo(pycurl.INFO_HTTP_VERSION))
         if transfer.follow_redirects:
             ex.url = curl.getinfo(pycurl.EFFECTIVE_URL) or ex.url
+        if code == 0:
+            got.resume(force=True)  # decoded bytes still waiting for the pool when the transfer ended
+        got.stash = None
         if got.status is not None and (got.headers_done or code == 0):
             ex.status, ex.reason, ex.headers = got.status, got.reason or _phrase(got.status), got.headers
-            ex.body, ex.body_size, ex.body_truncated = b"".join(got.chunks), got.size, got.truncated
+            ex.body, ex.body_size, ex.body_truncated = got.body(), got.size, got.truncated
             ex.body_kept = got.keep is not False
         if code and not (code == pycurl.E_WRITE_ERROR and got.truncated) and not _last_redirect(code, ex):
             ex.error, ex.error_phase = _failure(code, message, curl, got, transfer.total, self.target.timeouts, ex.url)
@@ -466,10 +732,8 @@ class EdgeClient(Verbs):
         curl.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(min(timeouts.connect, total) * 1000)))
         curl.setopt(pycurl.TIMEOUT_MS, max(1, int(total * 1000)))
         lines: list[bytes | str] = []
-        for name, value in sent.items():
-            if name.lower() == "accept-encoding":
-                curl.setopt(pycurl.ACCEPT_ENCODING, value)  # sent as given, and the answer decoded by libcurl
-            elif name.lower() != "content-length":
+        for name, value in sent.items():  # Accept-Encoding as given: the answer is decoded by _Response
+            if name.lower() != "content-length":
                 lines.append(_header_line(name, value))
         if body is not None:
             lines.append("Expect:")  # no 100-continue round trip
@@ -602,11 +866,13 @@ def _failure(code: int, message: str, curl: pycurl.Curl, got: _Response, total: 
     new_tls = url.startswith("https:") and curl.getinfo(pycurl.NUM_CONNECTS) > 0
     if new_tls and code == pycurl.E_OPERATION_TIMEDOUT and curl.getinfo(pycurl.APPCONNECT_TIME) == 0:
         return f"TLS handshake did not finish within {min(timeouts.connect, total):g} s", "tls"
+    if got.error is not None:
+        return f"the body could not be decoded: {got.error}", "body"
     phase, part = ("body", "body") if got.headers_done else ("headers", "response headers")
     if code == pycurl.E_OPERATION_TIMEDOUT:
         if curl.getinfo(pycurl.TOTAL_TIME) >= total - 0.05:
-            return (f"exceeded the total time bound of {total:g} s while reading the {part} (server too slow or "
-                    "dripping)", phase)
+            why = f"exceeded the total time bound of {total:g} s while reading the {part}"
+            return f"{why} (server too slow or dripping)", phase
         return f"the {part} stalled for more than the read bound of {timeouts.read:g} s", phase
     if got.headers_done:
         return f"the connection broke while reading the body: {detail}", "body"
