@@ -192,10 +192,10 @@ DECODE_STEP = 65_536  # bytes of decoded output produced at a time (a gzip bomb 
 class _BodyPool:
     """The body bytes past each body's prefix that transfers in flight hold, bounded for the whole process.
 
-    A transfer may take bytes while all holders' bytes stay within its max_body_bytes; the oldest holder may
-    always go on (so the pool never deadlocks). Bodies in flight thus hold at most about 2 x max_body_bytes
-    together, however many transfers run, instead of max_body_bytes each. Used by the transfer loop's thread
-    only (callbacks run inside its perform).
+    A transfer may take bytes while all holders' bytes stay within half its max_body_bytes; the oldest holder
+    may always go on, to its own bound (so the pool never deadlocks). Bodies in flight thus hold at most about
+    1.5 x max_body_bytes together, however many transfers run, instead of max_body_bytes each. Used by the
+    transfer loop's thread only (callbacks run inside its perform).
     """
 
     __slots__ = ("freed", "holders", "used", "waiting")
@@ -324,9 +324,11 @@ class _Unbrotli:
             while True:
                 if out:
                     yield out
-                if self.brotli.can_accept_more_data() or self.brotli.is_finished():
+                if self.brotli.is_finished():
                     return
-                out = self.brotli.process(b"", output_buffer_limit=DECODE_STEP)
+                if len(out) < DECODE_STEP and self.brotli.can_accept_more_data():
+                    return  # all the input so far decoded: more is needed
+                out = self.brotli.process(b"", output_buffer_limit=DECODE_STEP)  # a full output: more is pending
         except brotli.error as exc:
             raise _DecodeError(f"the br body is corrupt: {exc}") from None
 
