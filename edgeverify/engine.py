@@ -49,7 +49,6 @@ class Check:
     kwargs: dict[str, Any]
     gated: bool = True  # waits for the release gate
     retry: bool = True  # retried until the propagation deadline while failing
-    takes_edge: bool = True
 
     @property
     def id(self) -> str:
@@ -236,6 +235,11 @@ class Engine:
             else:
                 self._open.pop(c.id, None)
 
+    def halt(self, reason: str) -> None:
+        """The run's deadline passed: nothing more is judged; checks still running end unjudged, saying why."""
+        self.deadline_hit = True
+        self.halted = reason
+
     def _final(self, check: Check, verdict: Verdict) -> None:
         self.record(check.id, verdict)
 
@@ -288,10 +292,7 @@ class Engine:
     def _attempt(self, check: Check, start: float) -> Verdict:
         attempt = Attempt(self.run)
         try:
-            if check.takes_edge:
-                check.fn(edge=attempt, **check.kwargs)
-            else:
-                check.fn(**check.kwargs)
+            check.fn(edge=attempt, **check.kwargs)
             exc: BaseException | None = None
         except CancelledError:
             exc = CouldNotJudge("could not judge: the run was stopped (interrupt or deadline)")
@@ -385,6 +386,7 @@ class Fleet:
         self.batches = batches
         self.done = {id(engine): threading.Event() for engine, _ in batches}
         self.finished = 0
+        self._said = time.monotonic()
         self._pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(batches))),
                                         thread_name_prefix="edgeverify-target")
 
@@ -394,17 +396,24 @@ class Fleet:
         return self
 
     def _one(self, engine: Engine, checks: list[Check]) -> None:
+        started = time.monotonic()
         try:
             engine.run_checks(checks)
         finally:
+            engine.phase_s = time.monotonic() - started
             self.finished += 1
             self.done[id(engine)].set()
 
-    def wait(self, engine: Engine) -> None:
-        """Until `engine`'s checks have ended (an interrupt in the waiting thread, the main one, stops it)."""
+    def wait(self, engine: Engine, progress: Callable[[str], None] | None = None, every_s: float = 2.0) -> None:
+        """Until `engine`'s checks have ended (an interrupt in the waiting thread, the main one, stops it); then
+        `progress` (targets judged of all) at most every `every_s`, and at the end."""
         event = self.done.get(id(engine))
-        if event is not None:
-            event.wait()
+        if event is None or event.is_set():
+            return
+        event.wait()
+        if progress is not None and (time.monotonic() - self._said >= every_s or self.finished == len(self.done)):
+            self._said = time.monotonic()
+            progress(f"{self.finished} of {len(self.done)} targets judged")
 
     def interrupt(self, reason: str) -> None:
         """End every target's checks still running or waiting as interrupted."""
@@ -413,6 +422,36 @@ class Fleet:
         self._pool.shutdown(wait=False, cancel_futures=True)
         for event in self.done.values():
             event.set()
+
+
+def run_batches(batches: list[tuple[Engine, list[Check]]], progress: Callable[[str], None]) -> Fleet | None:
+    """One target: its checks run in this thread, now (an interrupt lands in its engine). Several: a Fleet is
+    started, and returned, so that targets already judged can be reported while the others run."""
+    if len(batches) > 1:
+        return Fleet(batches).start()
+    for engine, checks in batches:
+        started = time.monotonic()
+        engine.run_checks(checks)
+        engine.phase_s = time.monotonic() - started
+        progress(f"{len(engine.verdicts)} checks judged {engine.run.transport.stats.requests} responses "
+                 f"({engine.run.distinct} distinct requests) in {engine.phase_s:.2f} s")
+    return None
+
+
+def finish(engines: list[Engine], selected: dict[int, list[CheckInfo]], fleet: Fleet | None, *,
+           interrupted: bool) -> list[RunResult]:
+    """Every target's result, once its checks have ended (or were ended by the interrupt); transports closed."""
+    if interrupted and fleet is not None:
+        fleet.interrupt("interrupted")
+    results = []
+    for engine in engines:
+        if fleet is not None:
+            fleet.wait(engine)  # a target whose items pytest never reached (-x)
+        if interrupted:
+            engine.interrupt(engine.halted or "interrupted", deadline=engine.halted is not None)
+        results.append(engine.result(selected.get(id(engine), [])))
+        engine.close()
+    return results
 
 
 def with_history(result: RunResult, view: dict[str, Any] | None, error: str | None) -> RunResult:

@@ -107,6 +107,8 @@ class Exchange:
 
     def json(self) -> Any:
         """The body as JSON, or None when it is not JSON."""
+        if not _may_be_json(self.body):  # not JSON from its first character: no need to decode it all to say so
+            return None
         try:
             return json.loads(self.body)
         except ValueError:
@@ -129,7 +131,15 @@ class Exchange:
         return redact("  |  ".join(parts))
 
     def body_excerpt(self) -> str:
-        text = " ".join(self.text.split())
+        """The body's first BODY_EXCERPT characters, whitespace collapsed, secrets redacted ("…": there is more).
+
+        Only as much of the body is decoded as the excerpt needs, however large the body."""
+        size = 4 * BODY_EXCERPT
+        while True:
+            text = " ".join(self.body[:size].decode("utf-8", "replace").split())
+            if len(text) > BODY_EXCERPT or size >= len(self.body):
+                break
+            size *= 4
         return redact(text[:BODY_EXCERPT] + ("…" if len(text) > BODY_EXCERPT else ""))
 
     def curl(self) -> str:
@@ -183,6 +193,13 @@ class Exchange:
             "error_phase": self.error_phase,
             "curl": self.curl() if full else None,
         }
+
+
+def _may_be_json(body: bytes) -> bool:
+    """Whether the body's first character (in the encoding json.loads would read it in) can start JSON."""
+    head = body[:64]
+    first = head.decode(json.detect_encoding(head), "ignore").lstrip(" \t\r\n\ufeff")[:1]
+    return first in '[{"-tfnNI0123456789' if first or len(body) <= len(head) else True
 
 
 def media_type(content_type: str | None) -> str:

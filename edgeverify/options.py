@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -46,6 +48,17 @@ def addoption(parser: pytest.Parser) -> None:
                     help="YAML of accepted failures (rule, item pattern, reason, owner, expires)")
     group.addoption("--fail-on", default="any", choices=("any", "new"),
                     help="'new': fail only on failures new since the last run (and expired acceptances)")
+
+
+SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "config", "edges")
+
+
+def register_markers(config: pytest.Config) -> None:
+    for suite in SUITES:
+        config.addinivalue_line("markers", f"{suite}: the {suite} suite")
+    config.addinivalue_line("markers", "rule(id): the edgeverify rule a check enforces (adds its suite marker)")
+    config.addinivalue_line("markers", "release_independent: the check does not wait for the release marker")
+    config.addinivalue_line("markers", "judged_once: the check is not retried until the propagation deadline")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,3 +145,29 @@ def _seconds(config: pytest.Config, option: str, flag: str, minimum: float, maxi
     except ValueError:
         raise TargetError(f"{flag} {raw!r}: not a number of seconds.") from None
     return validate_seconds(value, flag, minimum, maximum)
+
+
+PARAMS: tuple[tuple[str, Callable[[Target], list[tuple[Any, str]]]], ...] = (
+    ("page", lambda t: [(p, p) for p in t.static.pages]),
+    ("api_call", lambda t: [(c, c.label) for c in t.api.calls]),
+    ("deep_link", lambda t: [(p, p) for p in t.spa.deep_links]))
+
+
+def parametrization(targets: list[Target], fixturenames: list[str]) -> tuple[list[str], list[tuple[Any, ...]],
+                                                                             list[str]] | None:
+    """(argnames, rows, ids) a check is parametrized with, from the target files only (every worker or rerun
+    collects the same checks); ids never carry a secret (a call's name; ${VAR} for a secret). With several
+    targets each check is an item per target (`target` first, the domain in its id). None: not parametrized."""
+    from .redact import redact
+
+    names = [(name, values) for name, values in PARAMS if name in fixturenames]
+    many = len(targets) > 1 and "target" in fixturenames
+    if not names and not many:
+        return None
+    rows, ids = [], []
+    for t in targets:
+        for combo in itertools.product(*(values(t) for _, values in names)):
+            rows.append(((t,) if many else ()) + tuple(value for value, _ in combo))
+            ids.append("-".join(([t.domain] if many else []) + [redact(str(shown)) for _, shown in combo]))
+    return (["target"] if many else []) + [name for name, _ in names], rows, ids
+

@@ -337,6 +337,25 @@ def _testsuite(run: RunResult) -> ET.Element:
 
 # -- writing ---------------------------------------------------------------------------------------------
 
+INSECURE_WARNING = ("edgeverify: WARNING: TLS VERIFICATION IS OFF (--insecure / insecure: true). "
+                    "Certificates are not checked; do not trust a pass.")
+
+
+def header(targets: list[Any]) -> list[str]:
+    """The lines a run starts with: each target (the first ten), and TLS verification if it is off."""
+    lines = [f"edgeverify: {t.domain} from {t.source}" + (f" via {' '.join(t.connect_to)}" if t.connect_to else "")
+             + f"; propagation deadline {t.propagation.timeout:g} s" for t in targets[:10]]
+    lines += [f"edgeverify: and {len(targets) - 10} more targets"] if len(targets) > 10 else []
+    return lines + ([INSECURE_WARNING] if any(t.insecure for t in targets) else [])
+
+
+def nothing_selected(keyword: str, markexpr: str) -> str:
+    """What a run that selected no check says (it exits 4, bad input)."""
+    selection = " ".join(f"{flag} {value!r}" for flag, value in (("-k", keyword), ("-m", markexpr)) if value)
+    return (f"no check was selected{' by ' + selection if selection else ''}. "
+            "`edgeverify rules` lists the rule ids and suites that -k and -m select.")
+
+
 def run_exit_status(results: list[RunResult]) -> ExitCode:
     """The process's exit status: the run's, or with many targets the fleet's (model.fleet_exit_status)."""
     from .model import fleet_exit_status

@@ -145,3 +145,17 @@ def main(argv: list[str] | None = None) -> int:
         return 4
     print(f"{distribution_id} Deployed, no invalidation in progress (waited {waited:.0f} s)")
     return 0
+
+
+def wait_for_deploys(engines: list[Any], progress: Callable[[str], None]) -> None:
+    """Before any check: each target that names a distribution and asks (aws.wait) waits until it is Deployed.
+    One not deployed by its deadline has all its checks end unjudged, saying so (engine.interrupt)."""
+    for engine in engines:
+        target = engine.target
+        if not ((target.aws.distribution_id or target.aws.stack) and target.aws.wait):
+            continue
+        try:
+            wait_before_run(target, min(engine.deadline, engine.run_deadline), progress)
+        except NotDeployed as exc:
+            engine.interrupt(f"the distribution was not deployed in time: {exc}", deadline=True)
+
