@@ -11,6 +11,7 @@ program's command-line face.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import http
 import itertools
@@ -611,6 +612,7 @@ class EdgeClient(Verbs):
         self.cancelled = threading.Event()  # set on interrupt: nothing more is sent
         self.stats = Stats()
         self.breaker = Breaker(threshold=BREAKER_THRESHOLD)
+        self._bodies: dict[bytes, bytes] = {}  # large whole bodies by digest, kept once (used by the loop's thread)
         # No proxy or netrc from the environment (we test the edge itself), no cookie jar.
         self.headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": ACCEPT_ENCODING, **target.headers}
         self.verify: bool | str = False if target.insecure else (target.ca_bundle or True)
@@ -700,7 +702,7 @@ class EdgeClient(Verbs):
         got.stash = None
         if got.status is not None and (got.headers_done or code == 0):
             ex.status, ex.reason, ex.headers = got.status, got.reason or _phrase(got.status), got.headers
-            ex.body, ex.body_size, ex.body_truncated = got.body(), got.size, got.truncated
+            ex.body, ex.body_size, ex.body_truncated = self._shared_body(got), got.size, got.truncated
             ex.body_kept = got.keep is not False
         if code and not (code == pycurl.E_WRITE_ERROR and got.truncated) and not _last_redirect(code, ex):
             ex.error, ex.error_phase = _failure(code, message, curl, got, transfer.total, self.target.timeouts, ex.url)
@@ -708,6 +710,21 @@ class EdgeClient(Verbs):
                 ex.status, ex.reason, ex.headers, ex.body, ex.body_size = None, "", [], b"", 0
         self.breaker.record(transfer.address, ex)
         return ex
+
+    def _shared_body(self, got: _Response) -> bytes:
+        """The kept body; a large one that came before (a SPA's fallback page behind every route, an error page
+        behind many paths, every answer of a broken edge) is that same bytes object, not another copy."""
+        if got.truncated or got.size < BODY_PREFIX or not got.chunks:
+            return got.body()
+        digest = hashlib.blake2b(digest_size=20)
+        for chunk in got.chunks:
+            digest.update(chunk)
+        key = digest.digest()
+        body = self._bodies.get(key)
+        if body is None:
+            body = self._bodies[key] = got.body()
+        got.chunks = []
+        return body
 
     def _prepare(self, curl: pycurl.Curl, method: str, url: str, sent: dict[str, str], body: bytes | None,
                  follow_redirects: bool, total: float, got: _Response) -> None:

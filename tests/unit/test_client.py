@@ -169,7 +169,8 @@ def test_curl_quoting_expands_only_the_secret_placeholder():
     from edgeverify.exchange import Exchange
 
     register_secret("hunter2-secret", "EV_QUOTE_TOKEN")
-    ex = Exchange("GET", "https://www.example.test/", request_headers=[("X-Note", "$(touch /tmp/x) `id` hunter2-secret")])
+    note = ("X-Note", "$(touch /tmp/x) `id` hunter2-secret")
+    ex = Exchange("GET", "https://www.example.test/", request_headers=[note])
     line = ex.curl()
     run = subprocess.run(["bash", "-c", f"printf '%s\\n' {line.split(' -H ', 1)[1].rsplit(' ', 1)[0]}"],
                          capture_output=True, text=True, env={"EV_QUOTE_TOKEN": "T0K"}, timeout=10, check=False)
@@ -266,3 +267,23 @@ def test_bodies_larger_than_the_pool_all_arrive_whole_one_after_the_other():
     assert [(a.error, a.body_truncated, a.size) for a in answers] == [(None, False, len(plain))] * 8
     assert all(a.body == plain for a in answers)
     assert TRANSFERS.pool.used == 0 and not TRANSFERS.pool.holders and not TRANSFERS.pool.waiting
+
+
+def test_a_large_body_answered_again_is_kept_once():
+    """A SPA's fallback page behind every route (or a broken edge's one answer) is one bytes object, not N."""
+    page = b"<html>" + b"x" * 300_000 + b"</html>"
+    for port in serve(_answer(page)):
+        client = client_for(port)
+        first, second = (client.get(path, scheme="http") for path in ("/a", "/b"))
+        other = client_for(port, headers={"X-Other": "1"}).get("/c", scheme="http")
+    assert first.body == page and second.body is first.body
+    assert other.body == page  # another client (another target of a fleet) keeps its own
+
+
+def test_excerpt_and_json_read_only_the_start_of_a_large_body():
+    from edgeverify.exchange import Exchange
+
+    big = Exchange("GET", "https://www.example.test/", body=b"\0" * 20_000_000)
+    assert big.json() is None and big.body_excerpt() == "\0" * 300 + "…"
+    assert Exchange("GET", "/", body='{"a": 1}'.encode("utf-16")).json() == {"a": 1}
+    assert Exchange("GET", "/", body=b"  [1, 2]").json() == [1, 2]
