@@ -486,7 +486,7 @@ def facts(ex: Exchange, api_prefix: str = API_PREFIX) -> Facts:
     return Facts(
         method=ex.method.upper(), path=path, path_kind=_path_kind(path, api_prefix),
         behavior=f"{api_prefix}*" if path.startswith(api_prefix) else "the default behavior (*)",
-        status=ex.status, body=ex.text[:BODY_SCAN] if ex.body else "", content_type=ex.content_type,
+        status=ex.status, body=ex.text_start(BODY_SCAN) if ex.body else "", content_type=ex.content_type,
         x_cache=kind.strip(), error_type=(ex.header("x-amzn-ErrorType") or "").split(":")[0].strip(),
         headers=frozenset(k.lower() for k, _ in ex.headers), server=(ex.header("server") or "").strip(),
         location=ex.header("location") or "", error=(ex.error or "").lower(), phase=ex.error_phase or "")

@@ -116,6 +116,7 @@ class Engine:
         self._verdicts_lock = threading.Lock()  # a round's verdicts against an interrupt from another thread
         self.started_at = time.time()
         self.phase_s: float | None = None  # how long the batch of checks took, gate included (for reports)
+        self.final: RunResult | None = None  # the result, once settled (settle)
 
     # -- the release gate ------------------------------------------------------------------------
     def release_gate(self) -> Gate:
@@ -371,6 +372,16 @@ class Engine:
             interrupted=self.interrupted, note=redact(note) if note else None, fail_on=self.policy.fail_on,
             edges=edges, selected=len(infos))
 
+    def settle(self, infos: list[CheckInfo]) -> RunResult:
+        """The result, once every check has ended, kept; the evidence behind it is then let go (a fleet's memory
+        is bounded by the results, not by every answer of every target)."""
+        self.final = self.result(infos)
+        for verdict in self.verdicts.values():
+            verdict.exchanges, verdict.exception = [], None
+        self._refs.clear()
+        self.run.forget()
+        return self.final
+
     def close(self) -> None:
         self.run.close()
 
@@ -382,8 +393,9 @@ class Fleet:
     """Many targets' checks in this process, over the one transfer loop, `concurrency` targets at a time, on a
     thread of their own: whoever needs a target's outcomes waits for that target only (`wait`)."""
 
-    def __init__(self, batches: list[tuple[Engine, list[Check]]], concurrency: int = FLEET_CONCURRENCY) -> None:
-        self.batches = batches
+    def __init__(self, batches: list[tuple[Engine, list[Check]]], selected: dict[int, list[CheckInfo]],
+                 concurrency: int = FLEET_CONCURRENCY) -> None:
+        self.batches, self.selected = batches, selected
         self.done = {id(engine): threading.Event() for engine, _ in batches}
         self.finished = 0
         self._said = time.monotonic()
@@ -399,6 +411,8 @@ class Fleet:
         started = time.monotonic()
         try:
             engine.run_checks(checks)
+            if not engine.interrupted:
+                engine.settle(self.selected.get(id(engine), []))
         finally:
             engine.phase_s = time.monotonic() - started
             self.finished += 1
@@ -424,11 +438,12 @@ class Fleet:
             event.set()
 
 
-def run_batches(batches: list[tuple[Engine, list[Check]]], progress: Callable[[str], None]) -> Fleet | None:
+def run_batches(batches: list[tuple[Engine, list[Check]]], selected: dict[int, list[CheckInfo]],
+                progress: Callable[[str], None]) -> Fleet | None:
     """One target: its checks run in this thread, now (an interrupt lands in its engine). Several: a Fleet is
     started, and returned, so that targets already judged can be reported while the others run."""
     if len(batches) > 1:
-        return Fleet(batches).start()
+        return Fleet(batches, selected).start()
     for engine, checks in batches:
         started = time.monotonic()
         engine.run_checks(checks)
@@ -447,6 +462,10 @@ def finish(engines: list[Engine], selected: dict[int, list[CheckInfo]], fleet: F
     for engine in engines:
         if fleet is not None:
             fleet.wait(engine)  # a target whose items pytest never reached (-x)
+        if engine.final is not None:  # settled: every check of it had ended
+            results.append(engine.final)
+            engine.close()
+            continue
         if interrupted:
             engine.interrupt(engine.halted or "interrupted", deadline=engine.halted is not None)
         results.append(engine.result(selected.get(id(engine), [])))

@@ -129,6 +129,11 @@ class Run:
                 self._once[key] = make()
             return self._once[key]
 
+    def forget(self) -> None:
+        """Let go of every answer (the run's result is formed)."""
+        with self._lock:
+            self._shared, self._tls, self._unsafe = {}, {}, {}
+
     def new_round(self) -> None:
         """A retry round: the edge may have changed, so shared answers are fetched again."""
         with self._lock:

@@ -105,6 +105,10 @@ class Exchange:
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
 
+    def text_start(self, chars: int) -> str:
+        """The body's first `chars` characters, decoding no more of it than that needs."""
+        return self.body[:4 * chars].decode("utf-8", "replace")[:chars]
+
     def json(self) -> Any:
         """The body as JSON, or None when it is not JSON."""
         if not _may_be_json(self.body):  # not JSON from its first character: no need to decode it all to say so

@@ -101,7 +101,8 @@ def pytest_args(targets: list[str], reports_dir: str, extra: list[str]) -> list[
     # could not rewrite it anyway (it would warn); it also spares re-parsing the package at every start.
     return ["-c", str(RUN_INI), "--rootdir", str(suites), "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
             "-p", "no:logging",  # the checks log nothing: per-item log capture is pure cost at fleet scale
-            "--assert=plain", *[f"--target={os.path.abspath(t)}" for t in targets],
+            "--assert=plain", *(["-q"] if len(targets) > 1 else []),  # a fleet: no line per suite file per target
+            *[f"--target={os.path.abspath(t)}" for t in targets],
             f"--reports-dir={os.path.abspath(reports_dir)}", *extra]
 
 

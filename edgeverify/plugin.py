@@ -112,6 +112,7 @@ class EdgeverifyPlugin:
         self.run_deadline = now + opts.run_seconds
         self.infos: dict[str, CheckInfo] = {}  # nodeid -> the check
         self.engine_of: dict[str, Any] = {}  # nodeid -> its target's engine
+        self.selected: dict[int, list[CheckInfo]] = {}  # id(engine) -> its checks selected, in order
         self.results: list[RunResult] = []
         self.report_paths: list[Path] = []
         self.stopper = Stopper(on_deadline=self._deadline)
@@ -181,6 +182,7 @@ class EdgeverifyPlugin:
         from .engine import run_batches
 
         batches: dict[int, tuple[Any, list[Any]]] = {}
+        self._select(session.items)
         for item in session.items:
             check = check_of(item, self.infos[item.nodeid], self.engine_of[item.nodeid]) \
                 if item.nodeid in self.infos else None
@@ -188,7 +190,7 @@ class EdgeverifyPlugin:
                 engine = self.engine_of[item.nodeid]
                 batches.setdefault(id(engine), (engine, []))[1].append(check)
         gc.freeze()  # what was imported and collected lives to the end: no collection walks it again
-        self.fleet = run_batches(list(batches.values()), self._progress)
+        self.fleet = run_batches(list(batches.values()), self.selected, self._progress)
         for i, item in enumerate(session.items):
             if item.nodeid in self.infos:
                 engine = self.engine_of[item.nodeid]
@@ -202,6 +204,11 @@ class EdgeverifyPlugin:
             if session.shouldstop:
                 raise session.Interrupted(session.shouldstop)
         return True
+
+    def _select(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            if item.nodeid in self.infos:
+                self.selected.setdefault(id(self.engine_of[item.nodeid]), []).append(self.infos[item.nodeid])
 
     def _wait(self, engine: Any) -> None:
         if self.fleet is not None:
@@ -218,11 +225,9 @@ class EdgeverifyPlugin:
             return
         from .engine import finish
 
-        selected: dict[int, list[CheckInfo]] = {}
-        for item in session.items:
-            if item.nodeid in self.infos:
-                selected.setdefault(id(self.engine_of[item.nodeid]), []).append(self.infos[item.nodeid])
-        for result in finish(list(self.engines.values()), selected, self.fleet, interrupted=exitstatus == pytest.ExitCode
+        if not self.selected:  # pytest's own loop ran (an error at collection, say): the selection as it stands
+            self._select(session.items)
+        for result in finish(list(self.engines.values()), self.selected, self.fleet, interrupted=exitstatus == pytest.ExitCode
                              .INTERRUPTED or self.stopper.interrupted.is_set()):
             if self.options.history != "off":
                 from .history import compare_and_record

@@ -66,16 +66,19 @@ def fingerprint(text: str) -> str:
 
 
 def same_document(ex: Exchange, entry: Exchange | None, marker: str | None) -> tuple[bool, str]:
-    """Whether `ex` is the app shell, and how that was judged (release marker, <title> or body hash)."""
+    """Whether `ex` is the app shell, and how that was judged (release marker, <title> or body hash). What is read
+    of a document (marker, title, hash) is derived once per answer, however many checks compare it."""
     if marker:
-        return marker in ex.text, f"release marker '{marker}' {'present' if marker in ex.text else 'absent'}"
+        found = bool(ex.derived(f"has-marker:{marker}", lambda e: marker in e.text))
+        return found, f"release marker '{marker}' {'present' if found else 'absent'}"
     if entry is None:
         return False, "no entry page to compare with"
-    want = title(entry.text)
+    want = entry.derived("title", lambda e: title(e.text))
     if want is not None:
-        got = title(ex.text)
+        got = ex.derived("title", lambda e: title(e.text))
         return got == want, f"<title> {got!r}" + ("" if got == want else f" instead of the entry page's {want!r}")
-    got_hash, want_hash = fingerprint(ex.text), fingerprint(entry.text)
+    got_hash = ex.derived("fingerprint", lambda e: fingerprint(e.text))
+    want_hash = entry.derived("fingerprint", lambda e: fingerprint(e.text))
     return got_hash == want_hash, (f"body hash {got_hash}" +
                                    ("" if got_hash == want_hash else f" instead of the entry page's {want_hash}"))
 
