@@ -11,12 +11,14 @@ program's command-line face.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import heapq
 import http
 import itertools
 import json as jsonlib
 import os
+import re
 import select
 import socket
 import ssl
@@ -29,11 +31,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import certifi
 import pycurl
-from requests.utils import requote_uri
 
 from .exchange import Exchange, TlsInfo, media_type
 from .target import Target, parse_connect_to
@@ -806,6 +807,7 @@ class EdgeClient(Verbs):
                     info.verified = verify
                     info.protocol = tls.version()
                     der = tls.getpeercert(binary_form=True)
+                    decoded = tls.getpeercert() if verify else None  # the ssl module decodes verified ones
         except ssl.SSLCertVerificationError as exc:
             info.verify_error = exc.verify_message or str(exc)
             if verify:  # look again without verifying, to say what the certificate is
@@ -816,7 +818,9 @@ class EdgeClient(Verbs):
         except (OSError, ssl.SSLError) as exc:
             info.error = str(exc) or type(exc).__name__
             return info
-        if der:
+        if decoded:
+            _describe_decoded(info, decoded)
+        elif der:
             _describe_cert(info, der)
         return info
 
@@ -825,6 +829,18 @@ class EdgeClient(Verbs):
         ca = f" -CAfile {self.target.ca_bundle}" if self.target.ca_bundle else ""
         return (f"openssl s_client -connect {addr[0]}:{addr[1]} -servername {self.target.domain}{flag}{ca} "
                 f"-verify_hostname {self.target.domain} </dev/null")
+
+
+def _describe_decoded(info: TlsInfo, cert: dict[str, Any]) -> None:
+    """A verified certificate as the ssl module decoded it (no cryptography import on a good edge's run)."""
+    info.not_after = dt.datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), dt.timezone.utc)
+    info.issuer = ",".join("+".join(f"{_RDN_NAMES.get(k, k)}={v}" for k, v in rdn) for rdn in reversed(cert["issuer"]))
+    names = [v for k, v in cert.get("subjectAltName", ()) if k == "DNS"]
+    info.subject_names = names or [v for rdn in cert.get("subject", ()) for k, v in rdn if k == "commonName"]
+
+
+_RDN_NAMES = {"commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU", "countryName": "C",
+              "stateOrProvinceName": "ST", "localityName": "L", "domainComponent": "DC"}
 
 
 def _describe_cert(info: TlsInfo, der: bytes) -> None:
@@ -946,3 +962,13 @@ class Breaker:
     def reset(self) -> None:
         with self._lock:
             self._failures.clear()
+
+
+_BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def requote_uri(uri: str) -> str:
+    """The URL with whatever may not stand in one percent-encoded, escapes already there kept (as requests' of
+    that name does; requests itself costs a start-up 30 ms to import for this one function)."""
+    return quote(uri, safe="!#$&'()*+,/:;=?@[]~" + ("" if _BARE_PERCENT.search(uri) else "%"))
+

@@ -111,9 +111,9 @@ def test_error_responses_swallow_api_errors_never(edge, target):
 @pytest.mark.rule("config.bucket_parity")
 def test_bucket_parity_edge_serves_every_object(edge, target):
     """Its own client over the target (not the per-check evidence): thousands of answers, judged here."""
+    aws_of(edge, target).aws()  # not applicable (no AWS named) before boto3 is imported
     from edgeverify.aws import resources, session
 
-    aws_of(edge, target).aws()
     bucket, origin_path = aws_of(edge, target).bucket_origin()
     aws = target.aws
     run = resources.bucket_parity(session.client("s3", aws), bucket, aws.bucket_prefix, target, origin_path,

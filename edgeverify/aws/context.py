@@ -40,11 +40,11 @@ class AwsContext:
     def aws(self) -> Any:
         """The target's aws section, once it is known the audit can run (never decided at collection)."""
         def read() -> Any:
+            aws = self.target.aws
+            if not (aws.distribution_id or aws.stack):  # decided before boto3 is imported (a third of a second)
+                raise NotApplicable("no aws.distribution_id or aws.stack in the target")
             from . import session
 
-            aws = self.target.aws
-            if not (aws.distribution_id or aws.stack):
-                raise NotApplicable("no aws.distribution_id or aws.stack in the target")
             if not session.has_credentials(aws):
                 raise NotApplicable(f"config audit needs AWS credentials ({session.CREDENTIALS_HINT}); none found")
             return aws
@@ -52,11 +52,13 @@ class AwsContext:
         return self._once("aws", read)
 
     def cloudfront(self) -> Any:
+        aws = self.aws()
         from . import session
 
-        return self._once("cloudfront", lambda: session.client("cloudfront", self.aws()))
+        return self._once("cloudfront", lambda: session.client("cloudfront", aws))
 
     def distribution(self) -> Any:
+        self.aws()
         from . import resources
 
         def read() -> Any:
