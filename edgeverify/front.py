@@ -99,8 +99,10 @@ def pytest_args(targets: list[str], reports_dir: str, extra: list[str]) -> list[
     suites = suites_dir()
     # --assert=plain: the checks raise their own failures, and edgeverify is already imported here, so pytest
     # could not rewrite it anyway (it would warn); it also spares re-parsing the package at every start.
+    # Plugins a run has no use for cost start-up: the checks log nothing (logging), targets are spread by -n here,
+    # not by pytest-xdist, and the project's own test tools (hypothesis) are no part of a run.
     return ["-c", str(RUN_INI), "--rootdir", str(suites), "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
-            "-p", "no:logging",  # the checks log nothing: per-item log capture is pure cost at fleet scale
+            "-p", "no:logging", "-p", "no:xdist", "-p", "no:xdist.looponfail",
             "--assert=plain", *(["-q"] if len(targets) > 1 else []),  # a fleet: no line per suite file per target
             *[f"--target={os.path.abspath(t)}" for t in targets],
             f"--reports-dir={os.path.abspath(reports_dir)}", *extra]

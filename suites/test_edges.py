@@ -2,13 +2,15 @@
 
 import pytest
 
-from edgeverify.edges import check_consistent, edges_block, run_edges, timeline
+import edgeverify.rules.edges  # noqa: F401  (registers edges.consistent; the edges package loads dnspython)
 
 
 @pytest.mark.rule("edges.consistent")
 def test_every_edge_serves_the_same_release(edge, target):
     if target.edges.mode == "nearest":
         pytest.skip("edges.mode is nearest (the default): only the nearest edge is verified, by the other suites")
+    from edgeverify.edges import check_consistent, edges_block, run_edges, timeline  # dnspython: only when asked
+
     deadline, run_deadline = edge.run.deadlines
     run = run_edges(target, deadline=deadline, started=edge.run.started, run_deadline=run_deadline)
     edge.data["edges"] = edges_block(run)  # for the reports

@@ -7,11 +7,12 @@ inline SVG drawn from geometry computed here; nothing is fetched when the page i
 from __future__ import annotations
 
 import math
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import BytecodeCache, Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
 
 from ..fleet import REPORT_HTML, problems, report_link, totals, worst
 from ..model import OUTCOMES, Outcome
@@ -30,10 +31,28 @@ MAX_ROWS = 40
 @lru_cache(maxsize=1)
 def _env() -> Environment:
     env = Environment(loader=PackageLoader("edgeverify.html", "templates"), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                      bytecode_cache=_bytecode_cache())
     env.filters["secs"] = _secs
     env.filters["clip"] = _clip
     return env
+
+
+def _bytecode_cache() -> BytecodeCache | None:
+    """The templates compiled once per installed version, not at every run (a tenth of a second); none where the
+    user's cache folder cannot be written."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        tag = version("edgeverify")
+    except PackageNotFoundError:
+        tag = "source"
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edgeverify" / f"jinja-{tag}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(folder)) if os.access(folder, os.W_OK) else None
 
 
 def _secs(value: Any) -> str:
