@@ -67,7 +67,7 @@ def main() -> None:
                        "--propagation-timeout=0", "--history=off"], folder)
         rows.append(("1 target", 1, one))
         for n in sizes:
-            for label, extra in (("one process", []), ("-n 2 (2 processes)", ["-n", "2"])):
+            for label, extra in (("one process", ["-n", "1"]), ("-n 2 (2 processes)", ["-n", "2"])):
                 run = measure([*EDGEVERIFY, "run", *paths[:n], *extra, "--reports-dir", str(folder / f"r{n}{label[:3]}"),
                                "--", "--propagation-timeout=0", "--history=off"], folder)
                 rows.append((label, n, run))

@@ -87,3 +87,22 @@ def test_the_front_door_costs_little_over_plain_pytest(lab, tmp_path):
     print(f"\nfront door: plain pytest 1 target {plain:.2f} s; edgeverify run 1 target {front:.2f} s "
           f"(+{front - plain:.2f} s); edgeverify run 3 targets {three:.2f} s")
     assert (tmp_path / "f" / "edgeverify.json").exists() and (tmp_path / "t" / "summary.md").exists()
+
+
+def test_n_spreads_the_targets_over_processes_with_the_same_combined_reports(lab, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    targets = _targets(lab, tmp_path)
+    paths = [str(p) for p in targets.values()]
+    one = _run("run", *paths, "-n", "1", "--reports-dir", str(tmp_path / "one"), "--", "--propagation-timeout=0",
+               cwd=tmp_path)
+    two = _run("run", *paths, "-n", "2", "--reports-dir", str(tmp_path / "two"), "--", "--propagation-timeout=0",
+               cwd=tmp_path)
+    assert one.returncode == two.returncode == 1, two.stdout + two.stderr
+    assert "over 2 processes" in two.stdout and "charlie.example.test: failed, exit 1" in two.stdout
+    assert _rows((tmp_path / "two" / "summary.md").read_text()) == _rows((tmp_path / "one" / "summary.md").read_text())
+    suites = ET.parse(tmp_path / "two" / "junit.xml").getroot().findall("testsuite")
+    assert sorted(s.get("name") for s in suites) == [f"edgeverify {d}" for d in sorted(targets)]
+    for domain in targets:  # each target's own reports, as in one process
+        doc = json.loads((tmp_path / "two" / domain / "edgeverify.json").read_text())
+        assert doc["domain"] == domain and (tmp_path / "two" / domain / "report.html").exists()
