@@ -166,6 +166,7 @@ class CheckResult:
     pops: tuple[str, ...] = ()
     exchanges: tuple[str, ...] = ()  # references into RunResult.exchanges
     properties: tuple[tuple[str, str], ...] = ()  # facts a check records beside its outcome ("checked": "13 of 13")
+    key: str = ""  # rule[subject], as known issues name it (CheckInfo.key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +208,7 @@ class RunResult:
     history_error: str | None = None
     edges: Mapping[str, Any] | None = None  # the edges block (edges/verify.py)
     selected: int | None = None  # checks selected (None: as many as there are results)
+    warnings: tuple[str, ...] = ()  # said in every output, failing nothing (a known issue that matched no check)
 
     @property
     def exit_status(self) -> ExitCode:
@@ -256,7 +258,7 @@ def exit_status(run: RunResult) -> ExitCode:
     if run.interrupted:
         return ExitCode.INTERRUPTED
     bad = [c for c in run.checks if c.outcome.bad]
-    if run.fail_on == "new" and run.history is not None:
+    if run.fail_on == "new" and run.history is not None and not run.history.get("first_run"):
         new = set(run.history.get("new_since_last") or ())
         bad = [c for c in bad if c.id in new or (c.acceptance is not None and c.acceptance.expired)]
     return ExitCode.FAILED if bad else ExitCode.OK
@@ -283,12 +285,18 @@ class CheckInfo:
     summary: str | None = None
     severity: str | None = None
     nodeid: str = ""
+    subject: str = ""  # what the check is about beyond its rule: a path, a call, a method ("" for the site)
+
+    @property
+    def key(self) -> str:
+        """The rule id with the check's subject, as reports show it and known issues name it: https.hsts[/]."""
+        return f"{self.rule}[{self.subject}]" if self.subject else str(self.rule or self.id)
 
 
 def acceptance_for(info: CheckInfo, known: KnownIssues | None, today: dt.date) -> Acceptance | None:
     if known is None or info.rule is None:
         return None
-    issue = known.match({"id": info.id, "rule": info.rule})
+    issue = known.match({"id": info.id, "rule": info.rule, "key": info.key, "subject": info.subject})
     if issue is None:
         return None
     return Acceptance(redact(issue.reason), redact(issue.owner), issue.expires.isoformat(), issue.expired(today),
@@ -322,7 +330,7 @@ def check_result(info: CheckInfo, verdict: Verdict, refs: tuple[str, ...], *, ap
         nodeid=redact(info.nodeid), message=_message(verdict, result), finding=finding, acceptance=acceptance,
         attempts=verdict.attempts, elapsed_s=round(verdict.elapsed_s, 3),
         converged_after_s=None if verdict.converged_after_s is None else round(verdict.converged_after_s, 3),
-        pops=tuple(pops), exchanges=refs,
+        pops=tuple(pops), exchanges=refs, key=redact(info.key),
         properties=tuple((redact(str(k)), redact(str(v))) for k, v in verdict.data.get("properties", ())))
 
 

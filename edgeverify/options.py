@@ -43,7 +43,7 @@ def addoption(parser: pytest.Parser) -> None:
                     help="advisory findings fail the run (pytest already owns --strict)")
     group.addoption("--history", default=os.environ.get("EDGEVERIFY_HISTORY"), metavar="URL",
                     help="run history: sqlite:///PATH or postgresql://... (env EDGEVERIFY_HISTORY; default "
-                         "REPORTS-DIR/history.sqlite; 'off' records nothing)")
+                         "REPORTS-DIR/history.sqlite, next to the reports; 'off' records nothing)")
     group.addoption("--known-issues", default=None, metavar="FILE",
                     help="YAML of accepted failures (rule, item pattern, reason, owner, expires)")
     group.addoption("--fail-on", default="any", choices=("any", "new"),

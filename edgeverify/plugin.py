@@ -9,6 +9,7 @@ per target); pytest-xdist does not spread checks over workers.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import time
 from pathlib import Path
@@ -234,6 +235,13 @@ class EdgeverifyPlugin:
 
                 result = compare_and_record(result, self.options.history, self.options.reports_dir)
             self.results.append(result)
+        if self.options.known_issues is not None:
+            from .history.known import unmatched
+
+            said = unmatched(self.options.known_issues, [
+                {"rule": c.rule, "id": c.id, "key": c.key, "subject": c.key[len(c.rule or "") + 1:-1] if c.rule and
+                 c.key.startswith(f"{c.rule}[") else ""} for r in self.results for c in r.checks])
+            self.results = [dataclasses.replace(r, warnings=(*r.warnings, *said)) for r in self.results]
         self.report_paths = reports.write_run(self.results, self.options.reports_dir, self.options.junit_path,
                                               fleet=self.options.fleet_part, combined=not self.options.fleet_part)
         session.exitstatus = reports.run_exit_status(self.results)

@@ -40,8 +40,9 @@ def check_info(item: pytest.Item, rule_id: str, domain: str, many: bool) -> Chec
                                 f"deep_link ({', '.join(sorted(extra)) or 'no edge'} given): the engine runs it")
     name = item.name.replace(f"[{domain}]", "").replace(f"{domain}-", "") if many else item.name
     rule = RULES[rule_id]
+    subject = name[name.index("[") + 1:-1] if name.endswith("]") and "[" in name else ""
     return CheckInfo(f"{Path(str(item.path)).name}::{name}", rule.id, rule.suite, rule.summary, rule.severity,
-                     redact(item.nodeid))
+                     redact(item.nodeid), subject)
 
 
 def check_of(item: pytest.Item, info: CheckInfo, engine: Any) -> Any:

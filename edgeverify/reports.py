@@ -60,13 +60,14 @@ def to_json(run: RunResult) -> dict[str, Any]:
         "edges": None if run.edges is None else dict(run.edges),
         "history": None if run.history is None else dict(run.history),
         "history_error": run.history_error,
+        "warnings": list(run.warnings),
     }
 
 
 def _check_json(c: CheckResult) -> dict[str, Any]:
     f, a = c.finding, c.acceptance
     return {"id": c.id, "nodeid": c.nodeid, "rule": c.rule, "suite": c.suite, "summary": c.summary,
-            "severity": c.severity, "outcome": c.outcome.value, "message": c.message,
+            "severity": c.severity, "key": c.key, "outcome": c.outcome.value, "message": c.message,
             "expected": f.expected if f else None, "actual": f.actual if f else None,
             "cause": f.cause if f else None, "reproduce": f.reproduce if f else None,
             "acceptance": None if a is None else {"reason": a.reason, "owner": a.owner, "expires": a.expires,
@@ -88,7 +89,7 @@ def from_json(doc: Mapping[str, Any]) -> RunResult:
             message=c.get("message"), finding=finding,
             acceptance=None if a is None else Acceptance(a["reason"], a["owner"], a["expires"], a["expired"],
                                                          a.get("source") or ""),
-            attempts=c.get("attempts") or 0, elapsed_s=c.get("elapsed_s") or 0.0,
+            attempts=c.get("attempts") or 0, elapsed_s=c.get("elapsed_s") or 0.0, key=c.get("key") or "",
             converged_after_s=c.get("converged_after_s"), pops=tuple(c.get("pops") or ()),
             exchanges=tuple(c.get("exchanges") or ()),
             properties=tuple((str(k), str(v)) for k, v in c.get("properties") or ())))
@@ -101,7 +102,8 @@ def from_json(doc: Mapping[str, Any]) -> RunResult:
         release=Release(r.get("marker"), r["gate"], r.get("served_after_s"), r.get("seen_at"), r.get("reason")),
         network=None if n is None else Network(n["requests"], n["distinct"], n["connections"], n.get("phase_s")),
         interrupted=doc.get("interrupted"), note=doc.get("note"), fail_on=doc.get("fail_on") or "any",
-        history=doc.get("history"), history_error=doc.get("history_error"), edges=doc.get("edges"))
+        history=doc.get("history"), history_error=doc.get("history_error"), edges=doc.get("edges"),
+        warnings=tuple(doc.get("warnings") or ()))
 
 
 def read_report(path: Path) -> RunResult:
@@ -137,7 +139,7 @@ def report_schema() -> dict[str, Any]:
         "required": ["id", "outcome", "rule", "suite", "message", "attempts", "exchanges"],
         "properties": {
             "id": {"type": "string", "minLength": 1}, "nodeid": {"type": "string"}, "rule": text, "suite": text,
-            "summary": text, "severity": {"enum": ["fail", "advisory", None]},
+            "summary": text, "severity": {"enum": ["fail", "advisory", None]}, "key": {"type": "string"},
             "outcome": {"enum": [o.value for o in OUTCOMES]}, "message": text, "expected": text, "actual": text,
             "cause": text, "reproduce": text,
             "acceptance": {"oneOf": [{"type": "null"}, {
@@ -177,7 +179,8 @@ def report_schema() -> dict[str, Any]:
             "checks": {"type": "array", "items": check},
             "exchanges": {"type": "object", "additionalProperties": {"type": "object"}},
             "network": {"type": ["object", "null"]}, "edges": {"type": ["object", "null"]},
-            "history": {"type": ["object", "null"]}, "history_error": text}}
+            "history": {"type": ["object", "null"]}, "history_error": text,
+            "warnings": {"type": "array", "items": {"type": "string"}}}}
 
 
 # -- Markdown, terminal, JUnit ---------------------------------------------------------------------------
@@ -220,6 +223,7 @@ def markdown(run: RunResult, limit: int | None = None) -> str:
                   "interrupted, never as passed.", ""]
     if run.note:
         lines += [f"> **Run ended early:** {run.note}", ""]
+    lines += [f"> **Warning:** {w}" for w in run.warnings] + ([""] if run.warnings else [])
     if run.fail_on == "new":
         lines += ["> `--fail-on new`: only failures new since the last run (and expired known issues) fail the run.",
                   ""]
@@ -248,7 +252,8 @@ def markdown(run: RunResult, limit: int | None = None) -> str:
         if group:
             lines += ["", f"## {title}", ""]
             for c in group:
-                lines += [f"### `{c.id}`: {c.outcome.label}", "", "```", _check_text(c), "```", ""]
+                lines += [f"### `{c.id}`: {c.outcome.label}", "", f"Known issues name it `{c.key}`." if c.key
+                          else "", "```", _check_text(c), "```", ""]
     if run.history:
         from .history import markdown as history_markdown
 
@@ -271,7 +276,7 @@ def terminal(run: RunResult) -> list[str]:
     for c in run.checks:
         if c.outcome is Outcome.ACCEPTED or (c.outcome is Outcome.FAILED and c.acceptance is not None):
             assert c.acceptance is not None
-            lines.append(f"edgeverify: {c.outcome.label}: {c.id}: {c.acceptance.note()}")
+            lines.append(f"edgeverify: {c.outcome.label}: {c.key or c.id}: {c.acceptance.note()}")
         elif c.outcome is Outcome.INTERRUPTED:
             lines.append(f"edgeverify: interrupted: {c.id}")
         elif c.outcome is Outcome.ADVISORY:
@@ -284,6 +289,7 @@ def terminal(run: RunResult) -> list[str]:
         lines.append(f"edgeverify: release {run.release.marker} served after {run.release.served_after_s:.1f} s")
     if run.note:
         lines.append(f"edgeverify: {run.note}")
+    lines += [f"edgeverify: WARNING: {w}" for w in run.warnings]
     if run.history_error:
         lines.append(f"edgeverify: WARNING: run history not recorded: {run.history_error}")
     lines.append(f"edgeverify: {headline(run)}")

@@ -18,7 +18,9 @@ def main(argv: list[str], clock: Clock | None = None) -> int:
     parser = argparse.ArgumentParser(prog="edgeverify history", description="Per-rule pass rates and convergence "
                                      "time percentiles (p50/p90) per ISO week, from the run history.")
     parser.add_argument("--db", metavar="URL", help="sqlite:///PATH or postgresql://... (default: $EDGEVERIFY_HISTORY, "
-                        "else reports/history.sqlite)")
+                        "else REPORTS-DIR/history.sqlite, next to the runs' reports)")
+    parser.add_argument("--reports-dir", default="reports", metavar="DIR",
+                        help="the reports folder the runs wrote (their --reports-dir; default reports)")
     parser.add_argument("--target", metavar="NAME", help="only this target (its name or domain)")
     parser.add_argument("--since", metavar="DATE", help="runs started on or after this date (YYYY-MM-DD)")
     parser.add_argument("--weeks", type=int, default=8, metavar="N",
@@ -26,7 +28,7 @@ def main(argv: list[str], clock: Clock | None = None) -> int:
     parser.add_argument("--known-issues", metavar="FILE", help="instead: validate a known-issues file and list "
                         "its entries with their expiry (exit 4 when invalid)")
     args = parser.parse_args(argv)
-    url = history_url(args.db, "reports")
+    url = history_url(args.db, args.reports_dir)
     try:
         if args.known_issues:
             return _known(args.known_issues, clock)
@@ -34,7 +36,7 @@ def main(argv: list[str], clock: Clock | None = None) -> int:
             raise EdgeverifyError("--weeks must be 1 or more.")
         since = to_epoch(args.since, "--since") if args.since else (clock or time.time)() - args.weeks * 7 * 86400
         if url.startswith("sqlite://") or "://" not in url:
-            path = Path(url.removeprefix("sqlite://"))
+            path = Path(url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url)
             if not path.is_file():
                 raise EdgeverifyError(f"no run history at {path} (runs record it with --history; "
                                       "or pass --db URL / set EDGEVERIFY_HISTORY).")

@@ -2,7 +2,9 @@
 
     known_issues:
       - rule: cache.immutable_assets          # a rule id (edgeverify rules)
-        item: "cache.immutable_assets[*]"      # glob on the check id: * and ? only, brackets literal
+        item: "/assets/vendor-*"               # optional glob on the check's subject (a path, call, origin),
+                                               # or on its key "cache.immutable_assets[/assets/vendor-1.js]"
+                                               # as reports show it: * and ? only, brackets literal
         reason: vendor bundle re-uploaded without a fingerprint; fix in PLAT-123
         owner: web-platform
         expires: 2026-12-31                    # accepted through this day (UTC), failing from the next
@@ -38,8 +40,12 @@ class KnownIssue:
     line: int = 0
 
     def matches(self, check: dict[str, Any]) -> bool:
-        """This issue covers `check` (a schema-2 check entry): same rule, and the check id matches the glob."""
-        return check.get("rule") == self.rule and _glob(self.item).fullmatch(str(check.get("id", ""))) is not None
+        """This issue covers `check` (a report's check entry): the same rule, and the glob matches its subject,
+        its key (rule[subject], as reports show it) or its id."""
+        if check.get("rule") != self.rule:
+            return False
+        pattern = _glob(self.item)
+        return any(pattern.fullmatch(str(check.get(k) or "")) is not None for k in ("subject", "key", "id"))
 
     def expired(self, today: dt.date) -> bool:
         return today > self.expires
@@ -53,6 +59,13 @@ class KnownIssues:
     def match(self, check: dict[str, Any]) -> KnownIssue | None:
         """The first issue covering `check`, or None."""
         return next((i for i in self.issues if i.matches(check)), None)
+
+
+def unmatched(known: KnownIssues, checks: list[dict[str, Any]]) -> list[str]:
+    """A warning for each known issue that matches no check of the run (a typo'd item, a renamed check, a fixed
+    fault): an acceptance that accepts nothing is worth knowing about."""
+    return [f"known issue {known.source}, line {i.line}: rule {i.rule}, item {i.item!r} matches no check of this "
+            "run" for i in known.issues if not any(i.matches(c) for c in checks)]
 
 
 def load_known_issues(path: str | os.PathLike[str], rules: list[str] | None = None) -> KnownIssues:

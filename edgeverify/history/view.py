@@ -48,9 +48,12 @@ def regression_view(doc: dict[str, Any], url: str | None, *, known: KnownIssues 
                 ongoing_ids = [c for c in failing if previous and previous[0].status.get(c) in FAILING]
                 first_seen = _first_seen(db, target_id, started, ongoing_ids, previous)
     last = previous[0] if previous else None
+    first = last is None  # nothing to compare with: no failure is "new" (--fail-on new then fails on any)
     return {
-        "new_since_last": [c for c in failing if last is None or last.status.get(c) not in FAILING],
-        "new_since_last_pass": [c for c in failing if last_pass is None or last_pass.status.get(c) not in FAILING],
+        "first_run": first,
+        "new_since_last": [c for c in failing if last is not None and last.status.get(c) not in FAILING],
+        "new_since_last_pass": [] if first else [c for c in failing if last_pass is None
+                                                 or last_pass.status.get(c) not in FAILING],
         "recovered": sorted(c for c, s in now_status.items() if s in OK and last and last.status.get(c) in FAILING),
         "ongoing": [{"id": c, "first_seen": to_iso(first_seen[c])} for c in failing if c in first_seen],
         "flaky": _flaky([*reversed(previous[:max(flaky_runs - 1, 0)]), current], flaky_changes),
@@ -206,6 +209,9 @@ def markdown(history: dict[str, Any]) -> str:
     def items(ids: list[str]) -> str:
         return ", ".join(f"`{i}`" for i in ids) if ids else "none"
 
+    if history.get("first_run"):
+        return ("## Compared with previous runs\n\nFirst recorded run of this target: nothing to compare with yet "
+                "(with --fail-on new, every failure fails it).\n")
     lines = ["## Compared with previous runs", "",
              f"- New since the last run: {items(history['new_since_last'])}",
              f"- New since the last passing run: {items(history['new_since_last_pass'])}",

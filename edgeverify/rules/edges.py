@@ -6,13 +6,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..errors import CouldNotJudge
 from ..exchange import Exchange
 from . import Violation, rule
 from .propagation import _marker_like
 
 CONSISTENT = rule(
     "edges.consistent",
-    "Every edge location serves the same release, the same entry document and the same verdicts",
+    "Every edge location answers, serves the deployed release and passes every check, not just the nearest",
     "After a deploy CloudFront's locations converge one by one; until they all have, viewers in some regions get "
     "the old index.html, an old behavior or a cached error while a check from one machine is green. An edge that "
     "still differs after the propagation deadline needs an invalidation of /index.html (or its cached error to "
@@ -77,38 +78,60 @@ def _signature(r: EdgeResult) -> tuple[object, ...]:
 
 
 def check_consistent(results: Sequence[EdgeResult], marker: str | None) -> None:
-    """All edges served the same release, the same entry document and the same verdict for each check."""
+    """Every edge answered, served the release (or, without a marker, the same entry document) and passed every
+    check: an edge that fails, differs or never answers fails the rule, whatever the others say and whether or not
+    the edges agree with each other. No edge answering at all leaves nothing to judge (CouldNotJudge)."""
     expected = (f"every edge serves release '{marker}'" if marker else "every edge serves the same entry document") \
-        + " with the same verdict for each check"
-    if len(results) < 2 or len({_signature(r) for r in results}) == 1:
+        + " and passes every check"
+    answered = [r for r in results if not r.error]
+    if results and not answered:
+        raise CouldNotJudge("no edge answered: " + "; ".join(f"{r.label()}: {r.error}" for r in results), None)
+    stale = [r for r in answered if marker and r.release != marker]
+    failing = [r for r in answered if r.status != "passed" and r not in stale]
+    unreachable = [r for r in results if r.error]
+    differ = len({_signature(r) for r in results}) > 1
+    if not (stale or failing or unreachable or differ):
         return
     differences: list[str] = []
-    unreachable = [r for r in results if r.error]
     if unreachable:
         differences.append("no answer from " + ", ".join(r.address for r in unreachable))
-    answered = [r for r in results if not r.error]
+    if stale:
+        differences.append(f"not release {marker} on " + ", ".join(f"{r.address} ({r.release or 'no marker'})"
+                                                                    for r in stale))
     for what, key in (("releases", lambda r: r.release), ("entry documents", lambda r: r.entry)):
         counts = Counter(key(r) for r in answered)
         if len(counts) > 1:
             differences.append(f"{what} differ: " + "; ".join(
                 f"{value or 'none'} on {', '.join(r.address for r in answered if key(r) == value)}"
                 for value, _ in counts.most_common()))
-    checks = sorted({c for r in answered for c in r.verdicts})
-    for check in checks:
-        failing = [r.address for r in answered if r.verdicts.get(check, "passed") != "passed"]
-        if failing and len(failing) < len(answered):
-            differences.append(f"{check} fails on {', '.join(failing)} only")
-    majority = Counter(_signature(r) for r in results).most_common(1)[0][0]
-    odd = [r for r in results if _signature(r) != majority]
-    lines = [f"- {r.label()}: {r.served()}" + ("  <- differs" if r in odd else "") for r in results]
-    actual = (f"{len(odd)} of {len(results)} edges differ ({'; '.join(differences)}):"
+    for check in sorted({c for r in answered for c in r.verdicts}):
+        bad = [r.address for r in answered if r.verdicts.get(check, "passed") != "passed"]
+        if bad:
+            differences.append(f"{check} fails on {', '.join(bad)}" + (" only" if len(bad) < len(answered) else ""))
+    wrong = [*unreachable, *stale, *failing] or [r for r in results if _signature(r) != _majority(results)]
+    lines = [f"- {r.label()}: {r.served()}" + ("  <- not as deployed" if r in wrong else "") for r in results]
+    actual = (f"{len(wrong)} of {len(results)} edges not as deployed ({'; '.join(differences)}):"
               + "".join(f"\n            {line}" for line in lines))
-    first = odd[0]
-    reached = f" (after {first.attempts} attempts)" if first.attempts > 1 else ""
-    cause = (f"edge {first.address}{reached} still serves "
-             + (f"release {first.release}" if first.release != marker else "another answer")
-             + " after the deadline: it has not converged; invalidate /index.html (and wait for the invalidation), "
-               "or, if it answers an error, wait for CloudFront's error caching TTL")
-    if first.error:
-        cause = f"edge {first.address} gave no answer ({first.error}): that location is unreachable or failing"
-    raise Violation(CONSISTENT, expected, actual, first.entry_exchange, cause)
+    first = wrong[0]
+    raise Violation(CONSISTENT, expected, actual, first.entry_exchange, _cause(first, marker))
+
+
+def _majority(results: Sequence[EdgeResult]) -> tuple[object, ...]:
+    return Counter(_signature(r) for r in results).most_common(1)[0][0]
+
+
+def _cause(edge: EdgeResult, marker: str | None) -> str:
+    """The likely cause at that edge, fitting what is wrong there (a stale release is not a configuration fault)."""
+    if edge.error:
+        return f"edge {edge.address} gave no answer ({edge.error}): that location is unreachable or failing"
+    reached = f" (after {edge.attempts} attempts)" if edge.attempts > 1 else ""
+    if marker and edge.release != marker:
+        return (f"edge {edge.address}{reached} still serves release {edge.release or '(no marker)'} after the "
+                "deadline: it has not converged; invalidate /index.html (and wait for the invalidation), or, if it "
+                "answers an error, wait for CloudFront's error caching TTL")
+    failed = [c for c, v in edge.verdicts.items() if v != "passed"]
+    if failed:
+        return (f"edge {edge.address} fails {', '.join(failed)} while serving the deployed release: the "
+                "configuration it serves (a behavior, a response headers policy) has not propagated there, or it "
+                "serves a cached answer; compare its answer with an edge that passes (the curl line below)")
+    return f"edge {edge.address} serves another entry document than the others: an old or cached index.html there"

@@ -91,7 +91,7 @@ def test_one_edge_stuck_on_the_old_release_fails_naming_it_within_deadline_plus_
     [check] = [c for c in run.checks if c["rule"] == "edges.consistent"]
     assert check["outcome"] == "failed"
     message = check["message"]
-    assert "1 of 5 edges differ" in message
+    assert "1 of 5 edges not as deployed" in message
     assert "127.0.0.24 (POP LAB24-C1, region sa-east-1): release build-2026.11.25-old" in message
     assert "build-2026.11.25-old on 127.0.0.24" in message
     stuck = run.edge("127.0.0.24")

@@ -1,4 +1,4 @@
-"""edges.consistent on recorded results: passes when every edge agrees, fails naming the edge that differs."""
+"""edges.consistent on recorded results: passes when every edge answers as deployed, fails naming each edge that does not."""
 
 from __future__ import annotations
 
@@ -28,9 +28,31 @@ def test_agreeing_edges_pass():
     check_consistent([edge(1), edge(2), edge(3)], NEW)
     check_consistent([edge(1)], NEW)
     check_consistent([], NEW)
-    # all edges failing the same rule agree: that rule's own check (nearest edge) reports it
-    check_consistent([edge(i, release=OLD, entry="900839cca5ad",
-                           propagation__release="failed: serving old") for i in (1, 2)], NEW)
+
+
+def test_edges_that_agree_on_the_old_release_fail_naming_each():
+    # agreeing is not enough: every edge stale (the far regions all behind) is the case the rule exists for
+    with pytest.raises(Violation) as caught:
+        check_consistent([edge(i, release=OLD, entry="900839cca5ad",
+                               propagation__release="failed: serving old") for i in (1, 2)], NEW)
+    v = caught.value
+    assert "2 of 2 edges not as deployed" in v.actual and f"not release {NEW} on 127.0.0.21 ({OLD}), 127.0.0.22" \
+        in v.actual
+    assert "has not converged" in v.cause
+
+
+def test_an_edge_failing_a_check_on_the_new_release_is_a_configuration_cause_not_an_invalidation():
+    with pytest.raises(Violation) as caught:
+        check_consistent([edge(1, https__redirect_status="failed: 200 OK")], NEW)  # one edge alone fails too
+    assert "https.redirect_status fails on 127.0.0.21" in caught.value.actual
+    assert "has not propagated there" in caught.value.cause and "invalidate" not in caught.value.cause
+
+
+def test_no_edge_answering_is_nothing_to_judge():
+    from edgeverify.errors import CouldNotJudge
+
+    with pytest.raises(CouldNotJudge, match="no edge answered: 127.0.0.21 .*connection refused"):
+        check_consistent([edge(1, error="connection refused"), edge(2, error="connection refused")], NEW)
 
 
 def test_an_edge_on_the_old_release_is_named_with_its_release_pop_and_region():
@@ -39,10 +61,10 @@ def test_an_edge_on_the_old_release_is_named_with_its_release_pop_and_region():
                                                      propagation__release="failed: serving old")], NEW)
     v = caught.value
     assert v.rule.id == "edges.consistent"
-    assert "1 of 3 edges differ" in v.actual
+    assert "1 of 3 edges not as deployed" in v.actual
     assert f"{OLD} on 127.0.0.23" in v.actual
     assert "127.0.0.23 (POP LAB23-C1, region region-3): release build-2026.11.25-old" in v.actual
-    assert "<- differs" in v.actual.split("127.0.0.23 (POP")[1].splitlines()[0]
+    assert "<- not as deployed" in v.actual.split("127.0.0.23 (POP")[1].splitlines()[0]
     assert "127.0.0.23" in v.cause and "invalidate /index.html" in v.cause
     assert "--connect-to www.example.test:443:127.0.0.23:443" in v.render()  # reproduce against that edge
 

@@ -96,3 +96,12 @@ def test_a_known_issues_file_is_checked_and_listed(tmp_path: Path, capsys: pytes
     path.write_text("known_issues:\n  - rule: api.call\n    owne: x\n")
     assert main(["history", "--known-issues", str(path)]) == 4
     assert "line 3, key 'known_issues[0].owne': unknown key 'owne'. Did you mean 'owner'?" in capsys.readouterr().err
+
+
+def test_the_default_history_is_next_to_the_reports_and_its_path_is_printed_clean(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EDGEVERIFY_HISTORY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert history_main(["--reports-dir", "out"]) == 4
+    err = capsys.readouterr().err
+    assert f"no run history at {tmp_path / 'out' / 'history.sqlite'} " in err and "//" not in err

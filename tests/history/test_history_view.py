@@ -126,7 +126,20 @@ def test_other_targets_do_not_count(db_url: str) -> None:
     record_run(run_doc(NIGHTS[0], [FAULT_A], domain="staging.example.test"), db_url)
     record_run(run_doc(NIGHTS[1], [FAULT_A], target_name="other"), db_url)
     view = regression_view(run_doc(NIGHTS[2], [FAULT_A]), db_url)
-    assert view["new_since_last"] == [FAULT_A] and view["ongoing"] == [] and len(view["trend"]) == 1
+    # the target's first recorded run: nothing to compare with, so nothing is "new" (and it says so)
+    assert view["first_run"] is True and view["new_since_last"] == [] and view["new_since_last_pass"] == []
+    assert view["ongoing"] == [] and len(view["trend"]) == 1
+    assert "First recorded run of this target" in markdown(view)
+
+
+def test_a_failing_first_run_fails_under_fail_on_new(db_url: str) -> None:
+    doc = run_doc(NIGHTS[0], [FAULT_A])
+    view = regression_view(doc, db_url)
+    assert view["first_run"] is True and exit_code(doc, view, "new") == 1  # no baseline: every failure counts
+    record_run(doc, db_url)
+    later = run_doc(NIGHTS[1], [FAULT_A])
+    view = regression_view(later, db_url)
+    assert view["first_run"] is False and exit_code(later, view, "new") == 0  # ongoing, not new
 
 
 def test_an_accepted_failure_passes_until_it_expires_and_fails_after(db_url: str, tmp_path: Path) -> None:
@@ -189,8 +202,9 @@ def test_errors_count_as_failures(db_url: str) -> None:
 
 def test_without_a_database_only_acceptance_and_this_run_are_reported() -> None:
     doc = run_doc(NIGHTS[0], [FAULT_A])
-    view = regression_view(doc, None)
-    assert view["new_since_last"] == [FAULT_A] and view["ongoing"] == [] and len(view["trend"]) == 1
+    view = regression_view(doc, None)  # no database: nothing to compare with, as on a first run
+    assert view["first_run"] is True and view["new_since_last"] == [] and view["ongoing"] == []
+    assert len(view["trend"]) == 1
     assert len(CHECKS) == 8
 
 

@@ -280,3 +280,20 @@ def test_several_targets_run_in_one_session_with_a_report_each_and_one_combined(
     assert "1 of 2 not passed" in summary and "bad.example.test" in summary
     result.stdout.fnmatch_lines(["edgeverify: bad.example.test: failed, exit 1:*",
                                  "edgeverify: 2 targets: failed, exit 1: 1 passed, 1 not passed"])
+
+
+def test_a_known_issue_names_a_rule_and_a_subject_and_one_matching_nothing_is_said(pytester):
+    target = make(pytester, hsts=False, target=TARGET.replace("pages: [/]", "pages: [/, /pricing]"))
+    known = pytester.path / "known.yaml"
+    known.write_text("known_issues:\n"
+                     "  - {rule: https.hsts, item: /pricing, reason: r, owner: o, expires: 2999-12-31}\n"
+                     "  - {rule: cache.api_not_cached, item: '/api/*', reason: r, owner: o, expires: 2999-12-31}\n")
+    result, doc, _ = run(pytester, target, f"--known-issues={known}")
+    outcome = {c["key"]: c["outcome"] for c in doc["checks"]}
+    assert outcome["https.hsts[/pricing]"] == "accepted" and outcome["https.hsts[/]"] == "failed"
+    assert result.ret == 1  # the other page still fails
+    result.stdout.fnmatch_lines(["edgeverify: accepted (known issue): https.hsts[[]/pricing[]]: accepted until *",
+                                 "edgeverify: WARNING: known issue *known.yaml, line 3: rule cache.api_not_cached, "
+                                 "item '/api/*' matches no check of this run"])
+    assert doc["warnings"] and "matches no check" in (pytester.path / "reports" / "summary.md").read_text()
+
