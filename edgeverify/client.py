@@ -628,7 +628,7 @@ class EdgeClient(Verbs):
         """Nothing to release: the connections belong to the process's transfer loop (TRANSFERS)."""
 
     def url(self, path: str, scheme: str = "https") -> str:
-        return path if "://" in path else self.target.url(path, scheme)
+        return path if _ABSOLUTE.match(path) else self.target.url(path, scheme)  # "://" in a query is a path's
 
     def address(self, url: str) -> tuple[str, int]:
         """The address a request to `url` dials (after --connect-to)."""
@@ -971,4 +971,7 @@ def requote_uri(uri: str) -> str:
     """The URL with whatever may not stand in one percent-encoded, escapes already there kept (as requests' of
     that name does; requests itself costs a start-up 30 ms to import for this one function)."""
     return quote(uri, safe="!#$&'()*+,/:;=?@[]~" + ("" if _BARE_PERCENT.search(uri) else "%"))
+
+
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")  # a URL, not a path (/api/x?next=https://... is a path)
 

@@ -301,6 +301,11 @@ def check_connect_to(spec: str, domain: str) -> str:
                          f"80 (http), so map {domain}:443 and/or {domain}:80")
     if not 1 <= addr_port <= 65535:
         raise ValueError(f"{_show(spec)}: the address port {addr_port} is not 1 to 65535")
+    if "[" in spec.strip().split(":", 2)[-1].split("]")[0]:  # a bracketed ADDR is an IPv6 address, never a name
+        try:
+            ipaddress.IPv6Address(addr)
+        except ValueError:
+            raise ValueError(f"{_show(spec)}: the ADDR [{addr}] is not an IPv6 address") from None
     try:
         ipaddress.ip_address(addr)
     except ValueError:
@@ -656,6 +661,10 @@ def _check_target(obj: Target, where: _Section) -> None:
                                                   f"only one address can be used, so keep one.")
         seen[mapped] = i
     _check_headers(obj.headers, where.lines.get("headers"), where.at("headers"))
+    if obj.ca_bundle and not Path(obj.ca_bundle).is_file():  # the run and check-target say it alike
+        found = "a folder, not a file" if Path(obj.ca_bundle).is_dir() else "no such file"
+        raise where.bad("ca_bundle", f"{obj.ca_bundle}: {found}; give a PEM file of the CA certificates that must "
+                                     "verify the edge's certificate.")
     if obj.timeouts.run is not None and obj.timeouts.run < obj.propagation.timeout:
         raise where.ctx.child("timeouts").child("run").fail(
             _find(where.lines.get("timeouts"), "run") or where.node,
@@ -688,6 +697,15 @@ def _check_static(obj: Static, where: _Section) -> None:
 def _check_https(obj: Https, where: _Section) -> None:
     if not obj.redirect_statuses:
         raise where.bad("redirect_statuses", "empty; give the redirect statuses HTTP must answer, e.g. [301, 308].")
+
+
+def _check_api(obj: Api, where: _Section) -> None:
+    seen: dict[str, int] = {}
+    for i, call in enumerate(obj.calls):
+        if call.label in seen:  # checks and reports name a call by it: two would be one in every output
+            raise where.bad_item("calls", i, f"a second call named '{call.label}' (the first is item {seen[call.label]});"
+                                             " give each call its own name.")
+        seen[call.label] = i
 
 
 def _check_api_call(obj: ApiCall, where: _Section) -> None:
@@ -736,7 +754,7 @@ def _check_aws(obj: Aws, where: _Section) -> None:
 
 _CHECKS: dict[str, typing.Callable[[Any, _Section], None]] = {
     "Target": _check_target, "Timeouts": _check_timeouts, "Propagation": _check_propagation, "Static": _check_static,
-    "Https": _check_https, "ApiCall": _check_api_call, "Expect": _check_expect, "Cors": _check_cors,
+    "Https": _check_https, "Api": _check_api, "ApiCall": _check_api_call, "Expect": _check_expect, "Cors": _check_cors,
     "Cache": _check_cache, "Aws": _check_aws, "Edges": lambda obj, where: _validate_edges(obj, where.bad, where.bad_item)}
 
 

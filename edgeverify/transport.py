@@ -6,6 +6,7 @@ recorded answers, without sockets: the engine, the plugin and the reports are te
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -103,7 +104,7 @@ class ReplayTransport:
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="edgeverify-replay")
 
     def url(self, path: str, scheme: str = "https") -> str:
-        return path if "://" in path else self.target.url(path, scheme)
+        return path if _ABSOLUTE.match(path) else self.target.url(path, scheme)  # "://" in a query is a path's
 
     def request(self, method: str, path: str, **kwargs: Any) -> Exchange:
         return self.submit(method, path, **kwargs).result()
@@ -139,3 +140,7 @@ class ReplayTransport:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")  # a URL, not a path (/api/x?next=https://... is a path)
+

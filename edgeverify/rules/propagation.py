@@ -31,7 +31,8 @@ def _marker_like(text: str, marker: str) -> str | None:
     at = text.find(stem)
     if at < 0:
         return None
+    allowed = set(marker) - set(" \t\r\n<>") | set("-_.+:")  # the marker's own punctuation (="...") belongs to it
     end = at
-    while end < len(text) and (text[end].isalnum() or text[end] in "-_.+:"):
+    while end < len(text) and (text[end].isalnum() or text[end] in allowed) and end - at < 4 * len(marker) + 16:
         end += 1
     return text[at:end]

@@ -94,3 +94,7 @@ def test_marker_served_names_the_other_build():
     assert marker_served(f'content="{OLD}"', NEW) == OLD
     assert marker_served("<html>", NEW) is None
     assert marker_served("anything", None) is None
+
+
+def test_a_marker_written_as_an_attribute_names_the_other_build_whole():
+    assert marker_served('<html data-release="v1">', 'data-release="v2"') == 'data-release="v1"'

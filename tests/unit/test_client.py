@@ -287,3 +287,10 @@ def test_excerpt_and_json_read_only_the_start_of_a_large_body():
     assert big.json() is None and big.body_excerpt() == "\0" * 300 + "…"
     assert Exchange("GET", "/", body='{"a": 1}'.encode("utf-16")).json() == {"a": 1}
     assert Exchange("GET", "/", body=b"  [1, 2]").json() == [1, 2]
+
+
+def test_a_path_with_a_url_in_its_query_is_sent_as_a_path():
+    client = EdgeClient(Target(domain="www.example.test"))
+    assert client.url("/api/health?next=https://app.example.test/") == \
+        "https://www.example.test/api/health?next=https://app.example.test/"
+    assert client.url("https://other.example.test/x") == "https://other.example.test/x"  # an absolute URL stays one

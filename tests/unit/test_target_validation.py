@@ -122,6 +122,13 @@ BAD = [
      "the text is 10,000 characters long; at most 8,192"),
     ("yaml-control-char", D + "spa: \x07\n", 2, None, "character #x0007 is not allowed"),
     ("two-documents", D + "---\n" + D, 2, None, "expected a single document"),
+    # issue 19: what the run refused, check-target accepted
+    ("ca-bundle-missing", D + "ca_bundle: /nonexistent/ca.pem\n", 2, "ca_bundle", "/nonexistent/ca.pem: no such file"),
+    ("ca-bundle-folder", D + "ca_bundle: /tmp\n", 2, "ca_bundle", "/tmp: a folder, not a file"),
+    ("connect-to-bracketed-name", D + "connect_to: ['www.example.com:443:[zz]:8443']\n", 2, "connect_to[0]",
+     "the ADDR [zz] is not an IPv6 address"),
+    ("api-call-names-twice", D + "api:\n  calls:\n    - {name: health, path: /api/a}\n"
+     "    - {name: health, path: /api/b}\n", 5, "api.calls[1]", "a second call named 'health'"),
 ]
 
 
@@ -148,7 +155,8 @@ def test_the_bad_files_cover_the_issue_list():
     assert len(BAD) >= 40
 
 
-@pytest.mark.parametrize("case", ["header-crlf", "tag-python-name", "billion-laughs", "connect-to-other-host"])
+@pytest.mark.parametrize("case", ["header-crlf", "tag-python-name", "billion-laughs", "connect-to-other-host",
+                                  "ca-bundle-missing", "connect-to-bracketed-name", "api-call-names-twice"])
 def test_check_target_exits_4_with_the_same_message(tmp_path, capsys, case):
     text = next(c[1] for c in BAD if c[0] == case)
     path = write(tmp_path, text)
