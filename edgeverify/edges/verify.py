@@ -32,7 +32,8 @@ from ..rules import Violation
 from ..rules.api import check_call
 from ..rules.cache import check_html_revalidated, check_immutable_assets, fingerprinted
 from ..rules.edges import EdgeResult, marker_served
-from ..rules.https import check_redirect_status, check_redirect_target
+from ..rules.cors import check_preflight
+from ..rules.https import check_hsts, check_redirect_status, check_redirect_target
 from ..rules.propagation import check_release_marker
 from ..rules.static import check_served
 from ..target import Target, parse_connect_to
@@ -176,6 +177,17 @@ def _core_checks(target: Target, transport: _Transport, result: EdgeResult, entr
     served = [entry_ex] + ([asset_ex] if asset_ex else [])
     judge("static.served", lambda: check_served(served, "entry document and asset"))
     judge("cache.html_revalidated", lambda: check_html_revalidated(entry_ex, target.cache.html_max_max_age))
+    # configuration propagates per edge too (a response headers policy, a behavior's CORS): judged at every edge
+    judge("https.hsts", lambda: check_hsts(entry_ex, target.https.hsts_min_max_age))
+    cors = target.cors
+    if cors is not None and cors.allowed_origins and cors.paths and cors.methods:
+        origin, method = cors.allowed_origins[0], cors.methods[0]
+        asked = {"Origin": origin, "Access-Control-Request-Method": method}
+        if cors.request_headers:
+            asked["Access-Control-Request-Headers"] = ", ".join(cors.request_headers)
+        preflight = transport.send("OPTIONS", cors.paths[0], headers=asked)
+        judge("cors.preflight", lambda: check_preflight([(origin, method, preflight)], cors.request_headers,
+                                                        cors.credentials))
     if asset_ex is not None and asset and fingerprinted(asset, target.cache.fingerprint_pattern):
         judge("cache.immutable_assets", lambda: check_immutable_assets([asset_ex], target.cache.immutable_min_max_age))
     for call in target.api.calls:

@@ -105,3 +105,33 @@ def test_nearest_mode_skips_with_the_reason(fleet, run_suite):
     run = run_suite(f, timeout=0, mode="nearest")
     assert run.returncode == 0, run.output
     assert "edges.mode is nearest" in run.output
+
+
+def test_one_edge_without_hsts_fails_for_that_edge_with_a_configuration_cause(fleet, run_suite):
+    f = fleet(3, faults={2: ["hsts-missing"]})
+    run = run_suite(f, timeout=2)
+    assert run.returncode == 1, run.output
+    [check] = [c for c in run.checks if c["rule"] == "edges.consistent"]
+    assert check["outcome"] == "failed"
+    assert "https.hsts fails on 127.0.0.23 only" in check["message"]
+    assert "has not propagated there" in check["message"] and "invalidate" not in check["message"].split(
+        "Likely cause:")[1].splitlines()[0]
+    assert "--connect-to www.example.test:443:127.0.0.23:" in check["message"]  # the curl line goes to that edge
+
+
+def test_every_edge_stale_fails_though_they_all_agree(fleet, run_suite):
+    f = fleet(3, lag={0: math.inf, 1: math.inf, 2: math.inf})
+    run = run_suite(f, timeout=2)
+    assert run.returncode == 1, run.output
+    [check] = [c for c in run.checks if c["rule"] == "edges.consistent"]
+    assert check["outcome"] in ("failed", "could_not_judge"), check  # the release gate may already have said it
+    assert "build-2026.11.25-old" in check["message"]
+
+
+def test_edges_that_never_answer_cannot_be_judged(fleet, fleet_target_yaml, tmp_path):
+    f = fleet(1)
+    text = fleet_target_yaml(f, "addresses", extra="  addresses: ['127.0.0.91', '127.0.0.92']\n")
+    run = _run(text, f, tmp_path, 2)
+    assert run.returncode == 1, run.output  # never a pass: nothing answered
+    [check] = [c for c in run.checks if c["rule"] == "edges.consistent"]
+    assert check["outcome"] == "could_not_judge" and "no edge answered" in check["message"], check
