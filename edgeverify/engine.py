@@ -438,6 +438,14 @@ class Fleet:
             event.set()
 
 
+def engines_for(targets: list[Target], transport_for: Callable[[Target], Any], run_deadline: float, policy: Policy,
+                progress: Callable[[str], None] | None) -> dict[str, Engine]:
+    """An engine for each target, by domain, each with its own transport (all over the process's transfer loop)."""
+    now = time.monotonic()
+    return {t.domain: Engine(Run(t, transport_for(t)), now + t.propagation.timeout, run_deadline, policy, progress)
+            for t in targets}
+
+
 def run_batches(batches: list[tuple[Engine, list[Check]]], selected: dict[int, list[CheckInfo]],
                 progress: Callable[[str], None]) -> Fleet | None:
     """One target: its checks run in this thread, now (an interrupt lands in its engine). Several: a Fleet is

@@ -99,7 +99,7 @@ def _selection(args: argparse.Namespace) -> list[str]:
 
 def pytest_args(targets: list[str], reports_dir: str, extra: list[str]) -> list[str]:
     """The pytest command line for the targets: the packaged suites only, whatever the working directory holds."""
-    from .plugin import suites_dir
+    from .options import suites_dir
 
     suites = suites_dir()
     # --assert=plain: the checks raise their own failures, and edgeverify is already imported here, so pytest

@@ -168,6 +168,11 @@ class CheckResult:
     properties: tuple[tuple[str, str], ...] = ()  # facts a check records beside its outcome ("checked": "13 of 13")
     key: str = ""  # rule[subject], as known issues name it (CheckInfo.key)
 
+    @property
+    def subject(self) -> str:
+        """What the check is about beyond its rule (the part of its key in brackets)."""
+        return self.key[len(self.rule) + 1:-1] if self.rule and self.key.startswith(f"{self.rule}[") else ""
+
 
 @dataclass(frozen=True, slots=True)
 class Release:

@@ -50,6 +50,13 @@ def addoption(parser: pytest.Parser) -> None:
                     help="'new': fail only on failures new since the last run (and expired acceptances)")
 
 
+def suites_dir() -> Path:
+    """The suites shipped with the package (the repository's suites/ in a clone)."""
+    import edgeverify.suites
+
+    return Path(next(iter(edgeverify.suites.__path__)))
+
+
 SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "config", "edges")
 
 

@@ -9,7 +9,6 @@ per target); pytest-xdist does not spread checks over workers.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from . import options, reports
+from . import hooks, options, reports
 from .errors import EdgeverifyError, TargetError
 from .model import CheckInfo, ExitCode, RunResult
 from .redact import redact
@@ -27,21 +26,11 @@ from .stopping import Stopper
 from .target import Target
 
 
-
-def suites_dir() -> Path:
-    """The suites shipped with the package (the repository's suites/ in a clone)."""
-    import edgeverify.suites
-
-    return Path(next(iter(edgeverify.suites.__path__)))
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     options.addoption(parser)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    from . import hooks
-
     pluginmanager.add_hookspecs(hooks)
 
 
@@ -59,7 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.dist, config.option.tx, config.option.numprocesses = "no", [], 0
     config.option.xmlpath = None  # the JUnit report is ours, written from the RunResult (to --junitxml's path)
     if config.args_source != pytest.Config.ArgsSource.ARGS:  # no paths named: the packaged suites, nothing else
-        config.args = [str(suites_dir())]
+        config.args = [str(options.suites_dir())]
     config.pluginmanager.register(EdgeverifyPlugin(config, targets, opts), "edgeverify-run")
 
 
@@ -105,8 +94,7 @@ class EdgeverifyPlugin:
     """One run against one or more targets: an engine each, outcomes mapped onto pytest's reports, the reports."""
 
     def __init__(self, config: pytest.Config, targets: list[Target], opts: options.RunOptions) -> None:
-        from .engine import Engine, Policy
-        from .evidence import Run
+        from .engine import Policy, engines_for
 
         self.config, self.targets, self.options = config, targets, opts
         now = time.monotonic()
@@ -119,16 +107,18 @@ class EdgeverifyPlugin:
         self.stopper = Stopper(on_deadline=self._deadline)
         self.fleet: Any = None  # engine.Fleet, with several targets
         self.location = Locations()
-        self.engines = {}
-        for t in targets:
-            transport = config.hook.pytest_edgeverify_transport(target=t, deadline=self.run_deadline)
-            if transport is None:
-                from .client import EdgeClient  # pycurl is loaded only for a run
+        self.engines = engines_for(targets, self._transport, self.run_deadline,
+                                   Policy(opts.strict_advisories, opts.known_issues, opts.fail_on),
+                                   self._progress if len(targets) == 1 else None)
 
-                transport = EdgeClient(t, deadline=self.run_deadline)
-            self.engines[t.domain] = Engine(Run(t, transport), now + t.propagation.timeout, self.run_deadline,
-                                            Policy(opts.strict_advisories, opts.known_issues, opts.fail_on),
-                                            self._progress if len(targets) == 1 else None)
+    def _transport(self, target: Target) -> Any:
+        """A conftest's or plugin's (pytest_edgeverify_transport), else libcurl's (pycurl is loaded only for a run)."""
+        found = self.config.hook.pytest_edgeverify_transport(target=target, deadline=self.run_deadline)
+        if found is None:
+            from .client import EdgeClient
+
+            found = EdgeClient(target, deadline=self.run_deadline)
+        return found
 
     def _progress(self, message: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -228,20 +218,16 @@ class EdgeverifyPlugin:
 
         if not self.selected:  # pytest's own loop ran (an error at collection, say): the selection as it stands
             self._select(session.items)
-        for result in finish(list(self.engines.values()), self.selected, self.fleet, interrupted=exitstatus == pytest.ExitCode
-                             .INTERRUPTED or self.stopper.interrupted.is_set()):
-            if self.options.history != "off":
-                from .history import compare_and_record
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or self.stopper.interrupted.is_set()
+        self.results = finish(list(self.engines.values()), self.selected, self.fleet, interrupted=interrupted)
+        if self.options.history != "off":
+            from .history import compare_and_record
 
-                result = compare_and_record(result, self.options.history, self.options.reports_dir)
-            self.results.append(result)
+            self.results = [compare_and_record(r, self.options.history, self.options.reports_dir) for r in self.results]
         if self.options.known_issues is not None:
-            from .history.known import unmatched
+            from .history.known import warn_unmatched
 
-            said = unmatched(self.options.known_issues, [
-                {"rule": c.rule, "id": c.id, "key": c.key, "subject": c.key[len(c.rule or "") + 1:-1] if c.rule and
-                 c.key.startswith(f"{c.rule}[") else ""} for r in self.results for c in r.checks])
-            self.results = [dataclasses.replace(r, warnings=(*r.warnings, *said)) for r in self.results]
+            self.results = warn_unmatched(self.results, self.options.known_issues)
         self.report_paths = reports.write_run(self.results, self.options.reports_dir, self.options.junit_path,
                                               fleet=self.options.fleet_part, combined=not self.options.fleet_part)
         session.exitstatus = reports.run_exit_status(self.results)

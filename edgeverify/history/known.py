@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import functools
@@ -19,11 +20,14 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from .errors import KnownIssuesError
+
+if TYPE_CHECKING:
+    from ..model import RunResult
 
 TOP_KEY = "known_issues"
 KEYS = ("rule", "item", "reason", "owner", "expires")
@@ -61,11 +65,13 @@ class KnownIssues:
         return next((i for i in self.issues if i.matches(check)), None)
 
 
-def unmatched(known: KnownIssues, checks: list[dict[str, Any]]) -> list[str]:
-    """A warning for each known issue that matches no check of the run (a typo'd item, a renamed check, a fixed
-    fault): an acceptance that accepts nothing is worth knowing about."""
-    return [f"known issue {known.source}, line {i.line}: rule {i.rule}, item {i.item!r} matches no check of this "
-            "run" for i in known.issues if not any(i.matches(c) for c in checks)]
+def warn_unmatched(results: list[RunResult], known: KnownIssues) -> list[RunResult]:
+    """The results with a warning for each known issue that matches no check of the run (a typo'd item, a renamed
+    check, a fixed fault): an acceptance that accepts nothing is worth knowing about."""
+    checks = [{"rule": c.rule, "id": c.id, "key": c.key, "subject": c.subject} for r in results for c in r.checks]
+    said = tuple(f"known issue {known.source}, line {i.line}: rule {i.rule}, item {i.item!r} matches no check of "
+                 "this run" for i in known.issues if not any(i.matches(c) for c in checks))
+    return [dataclasses.replace(r, warnings=(*r.warnings, *said)) for r in results]
 
 
 def load_known_issues(path: str | os.PathLike[str], rules: list[str] | None = None) -> KnownIssues:

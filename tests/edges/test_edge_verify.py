@@ -21,12 +21,12 @@ def test_each_edge_is_reached_at_its_own_address_with_safe_methods_only(fleet, f
         assert r.pops == [e.pop] and r.regions == [e.region] and r.status == "passed"
         assert set(r.verdicts) == {"propagation.release", "static.served", "cache.html_revalidated",
                                    "cache.immutable_assets", "api.call[health]", "https.redirect_status",
-                                   "https.redirect_target"}
+                                   "https.redirect_target", "https.hsts", "cors.preflight"}
         log = f.access_log(e).read_text()
-        assert '"GET / ' in log and '"GET /api/health ' in log
-        assert "POST" not in log and "/api/echo" not in log
+        assert '"GET / ' in log and '"GET /api/health ' in log and '"OPTIONS /api/echo ' in log  # a preflight
+        assert "POST" not in log and '"GET /api/echo' not in log  # the declared POST is never sent to every edge
     block = edges_block(run)
-    assert block["requests"] == run.requests == 3 * 4  # entry (gate, reused), asset, health, redirect
+    assert block["requests"] == run.requests == 3 * 5  # entry (gate, reused), asset, health, redirect, preflight
 
 
 def test_a_different_verdict_on_one_edge_fails_naming_the_rule_and_edge(fleet, fleet_target):
