@@ -84,3 +84,20 @@ def test_a_missing_file_is_bad_input_like_a_target(tmp_path: Path) -> None:
 
 def test_an_empty_list_accepts_nothing(tmp_path: Path) -> None:
     assert load_known_issues(write(tmp_path, "known_issues:\n")).issues == ()
+
+
+def test_the_readme_example_loads_and_names_a_check_by_its_subject_and_by_its_key(tmp_path) -> None:
+    import dataclasses
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("```yaml\nknown_issues:", 1)[1].split("```", 1)[0]
+    path = tmp_path / "known.yaml"
+    path.write_text("known_issues:" + block)
+    issue = load_known_issues(path).issues[0]
+    check = {"rule": "cache.immutable_assets", "id": "test_cache.py::test_fingerprinted_assets_are_immutable[x]",
+             "subject": "/assets/vendor-1a2b3c.js", "key": "cache.immutable_assets[/assets/vendor-1a2b3c.js]"}
+    assert issue.matches(check)
+    as_key = dataclasses.replace(issue, item="cache.immutable_assets[/assets/vendor-*]")  # the README's other form
+    assert as_key.matches(check) and as_key.matches({**check, "subject": ""})  # by the key, as reports show it
+    assert not issue.matches({**check, "subject": "/assets/app-1a2b3c.js", "key": "cache.immutable_assets[/assets/"
+                                                                                   "app-1a2b3c.js]"})
