@@ -1,25 +1,20 @@
 """The evidence seam: each attempt of a check owns its evidence; the run sends each distinct request once.
 
-`Run` (one per process) holds the stateless transport, the answers shared by the checks of the
-current round, and the ledger that lets an unsafe request (a POST not marked repeat_safe) go out
-at most once per run, across checks, rounds and xdist workers. `Attempt` (one per check and try)
+`Run` (one per target and run) holds the transport, the answers shared by the checks of the
+current round, and the answers of unsafe requests (a POST not marked repeat_safe), which go out at
+most once per run, across checks and rounds. `Attempt` (one per check and try)
 is what a check calls: it hands out the run's answers, records which exchanges the check judged,
 and refuses to let a check judge an answer that did not arrive whole.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json as jsonlib
-import os
-import pickle
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 from .client import SAFE_METHODS, Verbs
@@ -62,57 +57,13 @@ class Request:
         """A state-changing request that must reach the edge at most once per run."""
         return self.method not in SAFE_METHODS and not self.repeat_safe
 
-    def digest(self, domain: str) -> str:
-        raw = repr((domain, self.method, self.scheme, self.path, self.headers, self.body)).encode()
-        return hashlib.sha256(raw).hexdigest()[:32]
-
-
-class Ledger:
-    """Unsafe requests already sent in this run, shared by xdist workers through a folder.
-
-    The first process to create `<digest>.claim` sends the request and publishes its answer as
-    `<digest>.answer`; any other process waits (bounded) for that answer instead of sending again.
-    """
-
-    def __init__(self, folder: Path | None) -> None:
-        self.folder = folder
-
-    def claim(self, digest: str) -> bool:
-        if self.folder is None:
-            return True
-        try:
-            fd = os.open(self.folder / f"{digest}.claim", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:
-            return False
-        os.close(fd)
-        return True
-
-    def publish(self, digest: str, ex: Exchange) -> None:
-        if self.folder is None:
-            return
-        tmp = self.folder / f"{digest}.tmp{os.getpid()}"
-        tmp.write_bytes(pickle.dumps(dataclasses.replace(ex, memo={})))
-        tmp.replace(self.folder / f"{digest}.answer")
-
-    def wait(self, digest: str, timeout: float) -> Exchange | None:
-        assert self.folder is not None
-        path = self.folder / f"{digest}.answer"
-        until = time.monotonic() + timeout
-        while time.monotonic() < until:
-            if path.exists():
-                loaded: Exchange = pickle.loads(path.read_bytes())
-                return loaded
-            time.sleep(0.05)
-        return None
-
 
 class Run:
     """The requests of one process's checks: shared answers per round, unsafe ones once per run."""
 
-    def __init__(self, target: Target, transport: Transport, ledger: Ledger | None = None) -> None:
+    def __init__(self, target: Target, transport: Transport) -> None:
         self.target = target
         self.transport = transport
-        self.ledger = ledger or Ledger(None)
         self._lock = threading.Lock()
         self._shared: dict[Request, Future[Exchange]] = {}
         self._tls: dict[tuple[Any, ...], Future[TlsInfo]] = {}
@@ -156,9 +107,7 @@ class Run:
             if request.unsafe:
                 future = self._unsafe.get(request)
                 if future is None:
-                    future = self._unsafe[request] = Future()
-                    threading.Thread(target=_settle, args=(future, self._send_once, request), daemon=True,
-                                     name="edgeverify-unsafe").start()
+                    future = self._unsafe[request] = self._send(request)
                     self.distinct += 1
                 return future
             if fresh:
@@ -186,21 +135,6 @@ class Run:
         return self.transport.submit(request.method, request.path, scheme=request.scheme,
                                      headers=dict(request.headers), data=request.body,
                                      follow_redirects=request.follow_redirects, priority=priority)
-
-    def _send_once(self, request: Request) -> Exchange:
-        digest = request.digest(self.target.domain)
-        if self.ledger.claim(digest):
-            ex = self._send(request).result()
-            self.ledger.publish(digest, ex)
-            return ex
-        published = self.ledger.wait(digest, self.target.timeouts.total + 10)
-        if published is not None:
-            return published
-        ex = Exchange(request.method, self.transport.url(request.path, request.scheme))
-        ex.error = ("not sent again: another worker sent this unsafe request (it goes out once per run) and its "
-                    "answer did not arrive")
-        ex.error_phase = "deadline"
-        return ex
 
     def close(self) -> None:
         self.transport.cancel_pending()
