@@ -878,7 +878,14 @@ def _interpolate(node: yaml.ScalarNode, ctx: _Ctx) -> str:
             register_secret(value, name)
         return value
 
+    broken = _BROKEN_VAR.search(node.value)
+    if broken is not None:  # "${}", "${1X}", "${OPEN": meant as a variable, would be sent as written
+        raise ctx.fail(node, f"'{node.value[broken.start():broken.start() + 12]}' is not a variable reference; write "
+                             "${NAME} (letters, digits and _, not starting with a digit) or ${NAME:-default}.")
     return _VAR.sub(sub, node.value)
+
+
+_BROKEN_VAR = re.compile(r"\$\{(?![A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\})")
 
 
 def _show(value: Any, limit: int = 60, quote: bool = True) -> str:

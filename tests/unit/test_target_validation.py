@@ -127,6 +127,8 @@ BAD = [
     ("ca-bundle-folder", D + "ca_bundle: /tmp\n", 2, "ca_bundle", "/tmp: a folder, not a file"),
     ("connect-to-bracketed-name", D + "connect_to: ['www.example.com:443:[zz]:8443']\n", 2, "connect_to[0]",
      "the ADDR [zz] is not an IPv6 address"),
+    ("header-empty-variable", D + "headers:\n  X-Token: ${}\n", 3, "headers.X-Token",
+     "'${}' is not a variable reference"),
     ("api-call-names-twice", D + "api:\n  calls:\n    - {name: health, path: /api/a}\n"
      "    - {name: health, path: /api/b}\n", 5, "api.calls[1]", "a second call named 'health'"),
 ]
