@@ -1,7 +1,7 @@
 """Benchmark: edgeverify against the floor, at real latency and at real size. Figures are printed, not asserted.
 
 1. The main job (all suites, the lab target) through a delay proxy adding a round trip on loopback (1 ms,
-   20 ms): edgeverify in one process (HTTP/2, the default), with xdist workers and over HTTP/1.1 only,
+   20 ms): the front door, `edgeverify run`, as a user waits for it (HTTP/2, the default, and HTTP/1.1 only),
    against two floors replaying the
    same requests over 16 parallel keep-alive HTTP/1.1 connections in the same run: a bare Python client
    (urllib3) and curl --parallel. Each client runs three times in turn; the median run is shown. Requests
@@ -11,7 +11,7 @@
    per-asset cost; then 2,000 assets at 1 and 20 ms over HTTP/1.1 and HTTP/2.
 3. Propagation timing: when a release flip is noticed, and when a never-converging run ends.
 
-Run: .venv/bin/python tests/benchmark.py [--rtt 1,20] [--workers 1,2,4] [--assets 50,500,2000] [--far 2000]
+Run: .venv/bin/python tests/benchmark.py [--rtt 1,20] [--assets 50,500,2000] [--far 2000]
                                           [--skip-scale] [--skip-propagation]
 """
 from __future__ import annotations
@@ -380,7 +380,7 @@ def propagation() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rtt", default="1,20")
-    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--workers", default="1", help="kept for old command lines: a target now runs in one process")
     parser.add_argument("--assets", default="50,500,2000")
     parser.add_argument("--far", type=int, default=2000, help="assets for the 20 ms and HTTP/2 rows (0: none)")
     parser.add_argument("--skip-scale", action="store_true")
