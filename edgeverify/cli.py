@@ -76,7 +76,7 @@ def _main(argv: list[str]) -> int:
             print(f"{args.file}: valid target for {target.domain} (run deadline {target.run_deadline_s():g} s)")
             return 0
         if args.command == "merge":
-            from .fleet import merge_command
+            from .reports import merge_command
 
             return merge_command(args.inputs, args.output)
         if args.command == "shard":

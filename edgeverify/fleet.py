@@ -1,4 +1,6 @@
-"""Many targets: deterministic sharding, merging the shards' JSON reports, one combined summary."""
+"""Many targets: deterministic sharding, the shards' reports read back, the combined summary's rows (Markdown).
+
+The files are written by reports.py (write_fleet, merge_command); html/ draws the page from the same rows."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import TargetError
-from .model import OUTCOMES, fleet_exit_status
+from .model import OUTCOMES
 
 JSON_NAME = "edgeverify.json"
 SUMMARY_MD = "summary.md"
@@ -147,43 +149,3 @@ def fleet_markdown(docs: list[dict[str, Any]]) -> str:
         lines.append(f"| {icon.get(v, '')} | {_cell(doc.get('domain'))} | {_cell(doc.get('target_name'))} | {v} | "
                      f"{nums} | {failures} | [report.html]({report_link(doc)}) |")
     return "\n".join(lines) + "\n"
-
-
-def write_fleet(docs: list[dict[str, Any]], folder: Path | str) -> list[Path]:
-    """Write summary.md and summary.html (a row per target) into folder; returns their paths."""
-    from .html import render_fleet
-
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    md, page = out / SUMMARY_MD, out / SUMMARY_HTML
-    md.write_text(fleet_markdown(docs), encoding="utf-8")
-    page.write_text(render_fleet(docs), encoding="utf-8")
-    return [md, page]
-
-
-def merge_command(inputs: list[str], output: str) -> int:
-    """`edgeverify merge`: combined summary plus each target's report.html; 0 all passed, 1 any did not."""
-    import os
-    import sys
-
-    from .html import write_run_html
-
-    docs = merge(inputs)
-    out = Path(output)
-    try:
-        written = write_fleet(docs, out)
-        for doc in docs:
-            written.append(write_run_html(doc, out / doc["domain"]))
-    except OSError as exc:
-        raise TargetError(f"-o {output}: cannot write the summary there ({exc.strerror or exc})") from None
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as fh:
-            fh.write(written[0].read_text(encoding="utf-8"))
-    bad = [d["domain"] for d in docs if d["exit_status"] != 0]
-    print(f"edgeverify merge: {len(docs)} targets, " + (f"{len(bad)} not passed: {', '.join(bad)}" if bad
-                                                         else "all passed"))
-    for path in written[:2]:
-        print(f"edgeverify report: {path}")
-    sys.stdout.flush()
-    return int(fleet_exit_status(d["exit_status"] for d in docs))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -394,22 +395,62 @@ def write_run(results: list[RunResult], folder: Path, junit_path: Path | None, *
 def write_combined(results: list[RunResult], folder: Path, junit_path: Path | None = None) -> list[Path]:
     """Many targets' combined reports: summary.md and summary.html (a row per target), one JUnit file (a testsuite
     per target) and one CI step summary, size-capped."""
-    from .fleet import fleet_markdown, write_fleet
-
     docs = [to_json(r) for r in results]
     paths = write_fleet(docs, folder)
     junit_file = junit_path or folder / JUNIT_NAME
     junit_file.parent.mkdir(parents=True, exist_ok=True)
     junit_file.write_text(junit_many(results))
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        text = fleet_markdown(docs)
-        if len(text.encode()) > STEP_SUMMARY_MAX:
-            text = text.encode()[:STEP_SUMMARY_MAX - 400].decode(errors="ignore").rsplit("\n", 1)[0] + (
-                f"\n\n… cut at {STEP_SUMMARY_MAX} bytes: the full summary is summary.html in the reports folder.\n")
-        with open(summary, "a", encoding="utf-8") as fh:
-            fh.write(text)
     return [*paths, junit_file]
+
+
+def write_fleet(docs: list[dict[str, Any]], folder: Path | str) -> list[Path]:
+    """summary.md and summary.html (a row per target) into folder, and the CI step summary (once, capped)."""
+    from .fleet import SUMMARY_HTML, SUMMARY_MD, fleet_markdown
+    from .html import render_fleet
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    md, page = out / SUMMARY_MD, out / SUMMARY_HTML
+    text = fleet_markdown(docs)
+    md.write_text(text, encoding="utf-8")
+    page.write_text(render_fleet(docs), encoding="utf-8")
+    _step_summary(text, "summary.html")
+    return [md, page]
+
+
+def _step_summary(text: str, full: str) -> None:
+    """Append to the CI job's step summary, when the CI provides one, cut to GitHub's cap with a pointer."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not summary:
+        return
+    if len(text.encode()) > STEP_SUMMARY_MAX:
+        text = text.encode()[:STEP_SUMMARY_MAX - 400].decode(errors="ignore").rsplit("\n", 1)[0] + (
+            f"\n\n… cut at {STEP_SUMMARY_MAX} bytes: the full report is {full} in the reports folder.\n")
+    with open(summary, "a", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def merge_command(inputs: list[str], output: str) -> int:
+    """`edgeverify merge`: the combined summary and each target's report.html; the fleet's exit status."""
+    from .fleet import merge
+    from .html import write_run_html
+    from .model import fleet_exit_status
+
+    docs = merge(inputs)
+    out = Path(output)
+    try:
+        written = write_fleet(docs, out)
+        for doc in docs:
+            written.append(write_run_html(doc, out / doc["domain"]))
+    except OSError as exc:
+        raise TargetError(f"-o {output}: cannot write the summary there ({exc.strerror or exc})") from None
+    bad = [d["domain"] for d in docs if d["exit_status"] != 0]
+    print(f"edgeverify merge: {len(docs)} targets, " + (f"{len(bad)} not passed: {', '.join(bad)}" if bad
+                                                         else "all passed"))
+    for path in written[:2]:
+        print(f"edgeverify report: {path}")
+    sys.stdout.flush()
+    return int(fleet_exit_status(d["exit_status"] for d in docs))
 
 
 def write_all(run: RunResult, folder: Path, *, junit_path: Path | None = None, step_summary: bool = True
@@ -428,10 +469,8 @@ def write_all(run: RunResult, folder: Path, *, junit_path: Path | None = None, s
     from .html import write_run_html
 
     paths = [json_path, md_path, junit_file, write_run_html(doc, folder)]
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary and step_summary:
-        with open(summary, "a", encoding="utf-8") as fh:
-            fh.write(markdown(run, limit=STEP_SUMMARY_MAX))
+    if step_summary:
+        _step_summary(markdown(run), HTML_NAME)
     return paths
 
 

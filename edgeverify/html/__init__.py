@@ -14,11 +14,8 @@ from typing import Any
 
 from jinja2 import BytecodeCache, Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
 
-from ..fleet import REPORT_HTML, problems, report_link, totals, worst
-from ..model import OUTCOMES, Outcome
-
-COUNT_KEYS = tuple(o.value for o in OUTCOMES)
-BAD = ("failed", "could_not_judge", "interrupted")
+from ..fleet import BAD, COUNT_KEYS, REPORT_HTML, problems, report_link, totals, worst
+from ..model import Outcome
 CSS = {"passed": "passed", "failed": "failed", "could_not_judge": "error", "interrupted": "error",
        "accepted": "advisory", "advisory": "advisory", "skipped": "skipped"}
 

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from edgeverify.errors import TargetError
-from edgeverify.fleet import fleet_markdown, merge, shard, write_fleet
+from edgeverify.fleet import fleet_markdown, merge, shard
+from edgeverify.reports import write_fleet
 from edgeverify.html import render_fleet
 from edgeverify.reports import from_json, to_json
 
