@@ -927,7 +927,7 @@ def _validate_edges(obj: Edges, bad: Any, item: Any) -> None:
     """The edges section: mode, known regions, addresses, prefixes, name servers and bounds."""
     import ipaddress
 
-    from .edges.regions import REGION_PREFIXES
+    from .regions import REGION_PREFIXES
 
     modes = ("nearest", "dns", "regions", "addresses")
     if obj.mode not in modes:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from .errors import HistoryError, KnownIssuesError
 from .known import KnownIssue, KnownIssues, load_known_issues
-from .record import DEFAULT_RETENTION, Retention, RunId, record_run, record_runs
-from .retention import Pruned, prune
+from .record import RunId, record_run, record_runs
+from .retention import DEFAULT_RETENTION, Pruned, Retention, prune
 from .store import history_url, open_db
 from .view import accepted_note, compare_and_record, markdown, regression_view
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NewType
 
 from ..redact import redact
 from .errors import HistoryError
 from .known import KnownIssues
+from .retention import DEFAULT_RETENTION, Retention, prune_open
 from .store import Clock, Database, open_db, to_epoch
 
 RunId = NewType("RunId", int)
@@ -26,18 +26,6 @@ LETTER = {"passed": "P", "failed": "F", "could_not_judge": "E", "accepted": "F",
 FAILING = frozenset("FE")
 TITLE_MAX = 300
 CAUSE_MAX = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Retention:
-    """What `prune` keeps: runs younger than keep_days, the newest keep_runs per target, under max_bytes."""
-
-    keep_days: float | None = 400.0
-    keep_runs: int | None = 2000
-    max_bytes: int | None = 512 * 1024 * 1024
-
-
-DEFAULT_RETENTION = Retention()
 
 
 def record_run(doc: dict[str, Any], url: str, *, known: KnownIssues | None = None, clock: Clock | None = None,
@@ -51,8 +39,6 @@ def record_run(doc: dict[str, Any], url: str, *, known: KnownIssues | None = Non
     with open_db(url) as db:
         ids = db.write(lambda d: _insert(d, [doc], known, now, {}))
         if retention is not None:
-            from .retention import prune_open
-
             prune_open(db, retention, now)
     return ids[0]
 

@@ -6,8 +6,19 @@ import time
 from dataclasses import dataclass
 from functools import partial
 
-from .record import DEFAULT_RETENTION, Retention
 from .store import Clock, Database, open_db
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """What `prune` keeps: runs younger than keep_days, the newest keep_runs per target, under max_bytes."""
+
+    keep_days: float | None = 400.0
+    keep_runs: int | None = 2000
+    max_bytes: int | None = 512 * 1024 * 1024
+
+
+DEFAULT_RETENTION = Retention()
 
 SIZE_SLACK = 0.8  # after pruning for size, the live data fills at most this share of max_bytes
 
