@@ -54,7 +54,8 @@ def echo_server() -> Iterator[int]:
     def handler(conn: socket.socket, request: bytes) -> None:
         body = request.split(b"\r\n\r\n")[0]
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Cache: Miss from cloudfront\r\n"
-                     b"Set-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                     b"Set-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+                     % (len(body), body))
     yield from serve(handler)
 
 
@@ -203,7 +204,9 @@ def _answer(body: bytes, encoding: str | None = None, content_type: bytes = b"te
     coding = b"Content-Encoding: %s\r\n" % encoding.encode() if encoding else b""
 
     def handler(conn: socket.socket, request: bytes) -> None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\n%sContent-Length: %d\r\n\r\n%s"
+        # Connection: close: this server answers one request per connection (a client reusing it would race
+        # the close and find the connection dead)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\n%sContent-Length: %d\r\nConnection: close\r\n\r\n%s"
                      % (content_type, coding, len(body), body))
     return handler
 
