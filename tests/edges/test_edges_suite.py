@@ -135,3 +135,13 @@ def test_edges_that_never_answer_cannot_be_judged(fleet, fleet_target_yaml, tmp_
     assert run.returncode == 1, run.output  # never a pass: nothing answered
     [check] = [c for c in run.checks if c["rule"] == "edges.consistent"]
     assert check["outcome"] == "could_not_judge" and "no edge answered" in check["message"], check
+
+
+def test_one_edge_whose_preflight_lacks_a_header_fails_for_that_edge(fleet, run_suite):
+    f = fleet(3, faults={1: ["cors-missing-header"]})  # a CORS change one location has not caught up with
+    run = run_suite(f, timeout=2)
+    assert run.returncode == 1, run.output
+    [check] = [c for c in run.checks if c["rule"] == "edges.consistent"]
+    assert check["outcome"] == "failed"
+    assert "cors.preflight fails on 127.0.0.22 only" in check["message"]
+    assert "--connect-to www.example.test:443:127.0.0.22:" in check["message"]
