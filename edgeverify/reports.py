@@ -291,6 +291,10 @@ def terminal(run: RunResult) -> list[str]:
     if run.note:
         lines.append(f"edgeverify: {run.note}")
     lines += [f"edgeverify: WARNING: {w}" for w in run.warnings]
+    if run.history:
+        from .history import terminal_lines
+
+        lines += [f"edgeverify: history: {line}" for line in terminal_lines(dict(run.history))]
     if run.history_error:
         lines.append(f"edgeverify: WARNING: run history not recorded: {run.history_error}")
     lines.append(f"edgeverify: {headline(run)}")
