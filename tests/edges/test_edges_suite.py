@@ -154,9 +154,13 @@ def test_nearest_edge_new_and_three_far_edges_old_fails_naming_each_far_edge(fle
     assert run.returncode == 1, run.output
     [check] = [c for c in run.checks if c["rule"] == "edges.consistent"]
     assert check["outcome"] == "failed" and "3 of 4 edges not as deployed" in check["message"], check
+    lines = {line.split("reproduce at this edge: ", 1)[1] for line in check["message"].splitlines()
+             if "reproduce at this edge: " in line}
     for edge in f.edges[1:]:
         assert f"{edge.address} (POP {edge.pop}, region {edge.region}): release build-2026.11.25-old" in check["message"]
-        assert f"--connect-to www.example.test:443:{edge.address}:" in check["message"]  # its own curl line
+        [line] = [c for c in lines if f"--connect-to www.example.test:443:{edge.address}:" in c]  # its own curl line
+        shown = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=30)  # and it reproduces
+        assert shown.returncode == 0 and "build-2026.11.25-old" in shown.stdout, shown.stderr
     assert run.edge(f.edges[0].address)["status"] == "passed"
 
 
