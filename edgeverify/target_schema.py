@@ -39,7 +39,8 @@ def _text(pattern: str | None = None, *, numbers: bool = True) -> dict[str, Any]
     text: dict[str, Any] = {"type": "string", "maxLength": t.MAX_TEXT, "pattern": _NO_CONTROL}
     if pattern:
         text = {"allOf": [text, {"type": "string", "pattern": pattern}]}
-    return {"anyOf": [text, {"type": "number"}]} if numbers and not pattern else text
+    # A number where text is expected is kept as written (1.0e-09 stays "1.0e-09"), which JSON cannot show.
+    return {"anyOf": [text, {"type": "number"}]} if numbers else text
 
 
 def _type(tp: Any, path: str, key: str) -> dict[str, Any]:
@@ -109,20 +110,20 @@ def _refine(tp: Any, name: str, schema: dict[str, Any], section: str | None) -> 
         leaf.update(minimum=limits[0], maximum=limits[1])
     if name in _PATH_KEYS:
         leaf.clear()
-        leaf.update(_text(_PATH))
+        leaf.update(_text(_PATH, numbers=False))
     kind = tp.__name__
     if name == "method" or (kind == "Cors" and name == "methods"):
         leaf.clear()
-        leaf.update(_text("^(?:" + "|".join(_anycase(m) for m in t.HTTP_METHODS) + ")$"))
+        leaf.update(_text("^(?:" + "|".join(_anycase(m) for m in t.HTTP_METHODS) + ")$", numbers=False))
     if kind == "Cors" and name == "request_headers":
         leaf.clear()
         leaf.update(_text(_TOKEN))
     if kind == "Cors" and name == "allowed_origins":
         leaf.clear()
-        leaf.update(_text("^https?://[^/\\s?#@]+$"))
+        leaf.update(_text("^https?://[^/\\s?#@]+$", numbers=False))
     if kind == "Expect" and name == "content_type":
         leaf.clear()
-        leaf.update(_text("^[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+$"))
+        leaf.update(_text("^[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+$", numbers=False))
     if kind == "Aws" and name in t._AWS_FORMATS:
         leaf.clear()
         leaf.update(_text(f"^(?:{t._AWS_FORMATS[name][0]})$"))
