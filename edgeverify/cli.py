@@ -58,8 +58,8 @@ def _main(argv: list[str]) -> int:
     signatures = sub.add_parser("signatures", help="list the error signatures diagnosis recognises, in matching order")
     signatures.add_argument("--markdown", action="store_true", help="as a Markdown table")
     signatures.add_argument("--json", action="store_true", help="as JSON: a list of signatures in matching order")
-    check = sub.add_parser("check-target", help="validate a target file and exit")
-    check.add_argument("file")
+    check = sub.add_parser("check-target", help="validate target files and exit (4 on the first bad one; every one said)")
+    check.add_argument("files", nargs="+", metavar="FILE")
     merge = sub.add_parser("merge", help="merge the shards' edgeverify.json reports into one summary (Markdown, HTML)")
     merge.add_argument("inputs", nargs="+", metavar="DIR_OR_JSON", help="shard report folders or edgeverify.json files")
     merge.add_argument("-o", "--output", default="reports", metavar="OUTDIR", help="where to write (default reports)")
@@ -86,11 +86,7 @@ def _main(argv: list[str]) -> int:
             print(signature_table(args.markdown))
             return 0
         if args.command == "check-target":
-            from .target import load_target
-
-            target = load_target(args.file)
-            print(f"{args.file}: valid target for {target.domain} (run deadline {target.run_deadline_s():g} s)")
-            return 0
+            return _check_targets(args.files)
         if args.command == "merge":
             from .reports import merge_command
 
@@ -118,6 +114,22 @@ def _main(argv: list[str]) -> int:
         return int(ExitCode.USAGE)
     parser.error(f"unknown command {args.command}")
     return int(ExitCode.USAGE)
+
+
+def _check_targets(files: list[str]) -> int:
+    """`check-target FILE...` (several: a pre-commit hook's staged files): every file said, 4 if any is bad."""
+    from .target import load_target
+
+    status = 0
+    for name in files:
+        try:
+            target = load_target(name)
+        except EdgeverifyError as exc:
+            print(f"edgeverify: {exc}", file=sys.stderr)
+            status = int(ExitCode.USAGE)
+            continue
+        print(f"{name}: valid target for {target.domain} (run deadline {target.run_deadline_s():g} s)")
+    return status
 
 
 def _add_version(parser: argparse.ArgumentParser) -> None:
