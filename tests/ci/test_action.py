@@ -70,7 +70,7 @@ def test_actions_are_on_node24_majors_and_edgeverify_is_never_installed_by_name(
         # pip/pipx install edgeverify by its (unpublished) name: never; a path or the repository is fine
         assert not re.search(r"(pip|pipx) install(\s+-\S+)*\s+['\"]?edgeverify\b", text), name
     install = next(s for s in ACTION["runs"]["steps"] if "pip install" in str(s.get("run", "")))
-    assert '"$GITHUB_ACTION_PATH"' in install["run"]
+    assert '"${GITHUB_ACTION_PATH}[monitor]"' in install["run"]
 
 
 def test_actionlint_and_shellcheck_find_nothing(tmp_path):
@@ -167,7 +167,7 @@ def test_the_action_against_a_three_target_fleet_with_a_broken_edge(lab, tmp_pat
     _lab_targets(lab, tmp_path / "targets", {"alpha": [], "bravo": [], "charlie": ["hsts-short"]})
     got = run_action(tmp_path, history="off", args="--propagation-timeout 0")
     assert got["status"] == 1, got["log"]
-    assert got["pip"].split()[-1] == str(ROOT)  # installed from the action's checkout, not by a name
+    assert got["pip"].split()[-1] == f"{ROOT}[monitor]"  # installed from the action's checkout, not by a name
     runs = find_reports(got["reports"])
     failing = [(r.domain, c) for r in runs for c in r.bad()]
     assert failing and {d for d, _ in failing} == {"charlie.example.test"}, got["log"]
