@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,7 +136,7 @@ def prometheus_registry(found: list[Figure]) -> Any:
                 yield family
 
     registry = CollectorRegistry()
-    registry.register(_Collector())  # type: ignore[arg-type]
+    registry.register(_Collector())
     return registry
 
 
