@@ -61,6 +61,8 @@ KINDS = {
                         "Seconds", "seconds after the run started until the rule's slowest check passed"),
     "release": Kind("edgeverify_release_served_after_seconds", "edgeverify.release.served_after",
                     "ReleaseServedAfter", "s", "Seconds", "seconds until the edge served the release marker"),
+    "cert_days": Kind("edgeverify_certificate_days_left", "edgeverify.certificate.days_left", "CertificateDaysLeft",
+                      "d", "None", "days until the edge's certificate expires"),
     "requests": Kind("edgeverify_requests", "edgeverify.requests", "Requests", "{request}", "Count",
                      "requests on the wire"),
     "ttfb": Kind("edgeverify_edge_ttfb_seconds", "edgeverify.edge.ttfb", "EdgeTtfb", "s", "Seconds",
@@ -103,6 +105,9 @@ def figures(runs: Iterable[RunResult]) -> list[Figure]:
             converged = [c.converged_after_s for c in checks if c.converged_after_s and c.outcome is Outcome.PASSED]
             if converged:
                 out.append(Figure("convergence", max(converged), labels, at))
+        days = [float(v) for c in run.checks for k, v in c.properties if k == "certificate_days_left"]
+        if days:
+            out.append(Figure("cert_days", min(days), d, at))
         if run.release.served_after_s is not None:
             out.append(Figure("release", run.release.served_after_s, d, at))
         if run.network is not None:

@@ -54,6 +54,10 @@ def test_one_run_feeds_prometheus_cloudwatch_and_otlp(lab, tmp_path, receiver, a
     assert rules["https.hsts"] == 0 and all(v == (r not in failing_rules) for r, v in rules.items())
     assert families["edgeverify_run_passed"].samples[0].value == 0
     assert families["edgeverify_run_passed"].samples[0].labels == {"domain": "www.example.test"}
+    (days,) = families["edgeverify_certificate_days_left"].samples  # as the https.cert_expiry check recorded it
+    recorded = [float(v) for c in result.checks if c.rule == "https.cert_expiry" for k, v in c.properties
+                if k == "certificate_days_left"]
+    assert recorded and days.value == min(recorded) > 14
     quantiles = {s.labels["quantile"] for s in families["edgeverify_edge_ttfb_seconds"].samples}
     assert quantiles == {"0.5", "0.9", "0.99"}
     assert all(re.fullmatch(r"edgeverify_[a-z_]+", name) for name in families)
