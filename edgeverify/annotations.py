@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         runs = []
     for line in error_lines(runs, max(args.max, 0), os.environ.get("GITHUB_WORKSPACE")):
         print(line)
+    if not runs and args.exit_status == ExitCode.USAGE:
+        print("::error title=edgeverify: bad input::the run refused its input (exit 4) before any check ran; the "
+              "step log above names the file, line and key (or the option) to fix")
     found = outputs(runs, folder, args.exit_status)
     out = os.environ.get("GITHUB_OUTPUT")
     if out:

@@ -14,7 +14,7 @@ import pytest
 
 
 class Receiver:
-    """An HTTP server on 127.0.0.1 that answers 200 to every POST and keeps (path, headers, body)."""
+    """An HTTP server on 127.0.0.1 that answers 200 to every POST or PUT and keeps (path, headers, body)."""
 
     def __init__(self) -> None:
         self.got: list[tuple[str, dict[str, str], bytes]] = []
@@ -28,6 +28,8 @@ class Receiver:
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
                 self.wfile.write(b"{}")
+
+            do_PUT = do_POST  # noqa: N815 (a Pushgateway takes PUT)
 
             def log_message(self, *args: Any) -> None:
                 pass

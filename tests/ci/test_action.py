@@ -208,6 +208,21 @@ def test_a_bad_target_is_bad_input_with_outputs_still_set(tmp_path):
     got = run_action(tmp_path)
     assert got["status"] == 4 and "Did you mean 'deep_links'?" in got["log"]
     assert got["outputs"]["verdict"] == "bad input" and got["outputs"]["failed"] == "0"
+    assert [e.split("::")[1] for e in got["errors"]] == ["error title=edgeverify: bad input"]
+
+
+def test_the_pre_commit_hook_checks_every_staged_target(tmp_path):
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert hook["language"] == "python" and re.search(hook["files"], "targets/site.yaml")
+    assert not re.search(hook["files"], "src/app.yaml")
+    (tmp_path / "targets").mkdir()
+    (tmp_path / "targets" / "good.yaml").write_text("domain: www.example.com\n")
+    (tmp_path / "targets" / "bad.yaml").write_text("domain: www.example.com\nspa:\n  deeplinks: [/a]\n")
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    run = subprocess.run(f"{hook['entry']} targets/good.yaml targets/bad.yaml", shell=True, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60, env={**os.environ, "PATH": path})
+    assert run.returncode == 4 and "targets/good.yaml: valid target" in run.stdout
+    assert "targets/bad.yaml, line 3, key 'spa.deeplinks'" in run.stderr
 
 
 def test_annotations_are_capped_worst_first_and_escaped():

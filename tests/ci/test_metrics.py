@@ -105,3 +105,16 @@ def test_a_sink_that_fails_is_said_and_changes_nothing(tmp_path):
     assert len(problems) == 2 and problems[0].startswith("otlp+http: ") and "not a sink" in problems[1]
     assert (tmp_path / "ok.prom").exists()
     assert [f.value for f in figures([run]) if f.kind == "rule_passed"] == [1.0]
+
+
+def test_a_pushgateway_gets_the_same_families(receiver):
+    from edgeverify.model import CheckResult, Outcome, RunResult
+
+    run = RunResult(domain="www.example.com", target="t.yaml", target_name="t", tool="edgeverify", started_at=0,
+                    finished_at=2, checks=(CheckResult(id="a", outcome=Outcome.FAILED, rule="https.hsts"),))
+    assert emit([run], [f"pushgateway+http://127.0.0.1:{receiver.port}"]) == []
+    (path, _, body), = receiver.got
+    assert path == "/metrics/job/edgeverify"
+    families = {f.name: f for f in text_string_to_metric_families(body.decode())}
+    assert families["edgeverify_rule_passed"].samples[0].labels == {"domain": "www.example.com", "rule": "https.hsts"}
+    assert families["edgeverify_rule_passed"].samples[0].value == 0
