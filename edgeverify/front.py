@@ -120,7 +120,8 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
               "which changes notify: a comma-separated subset of new,expired,recovered (default: all three)",
               metavar="EVENTS"),
     RunOption(("--report-url",), "report_url", "EDGEVERIFY_REPORT_URL",
-              "where the reports can be read (the CI run's page); put in notifications", metavar="URL"),
+              "where the reports can be read, put in notifications (default in GitHub Actions: the workflow "
+              "run's page)", metavar="URL"),
 )
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 
@@ -165,6 +166,9 @@ def parse(argv: list[str], environ: Mapping[str, str] | None = None) -> argparse
         if opt.choices and value not in opt.choices:
             raise UsageError(f"edgeverify run: {opt.env}={raw!r}: give one of {', '.join(opt.choices)}.")
         setattr(args, opt.dest, value)
+    if not args.report_url and env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):  # in GitHub Actions
+        args.report_url = (f"{env.get('GITHUB_SERVER_URL') or 'https://github.com'}/{env['GITHUB_REPOSITORY']}"
+                           f"/actions/runs/{env['GITHUB_RUN_ID']}")
     if env.get("EDGEVERIFY_HTTP2", "").strip() == "0" and not args.http11:
         args.http11 = True
     if not args.targets and env.get("EDGEVERIFY_TARGET", "").strip():

@@ -65,6 +65,9 @@ def test_the_command_line_wins_over_the_environment_and_selection_options_select
     assert parse([], {"EDGEVERIFY_TARGET": "a.yaml b.yaml"}).targets == ["a.yaml", "b.yaml"]
     assert parse(["t.yaml"], {"EDGEVERIFY_HTTP2": "0"}).http11 is True
     assert parse(["t.yaml"], {"EDGEVERIFY_INSECURE": "0"}).insecure in (None, False)  # off means off
+    actions = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "42"}
+    assert parse(["t.yaml"], actions).report_url == "https://github.com/o/r/actions/runs/42"
+    assert parse(["t.yaml", "--report-url", "https://x.test/1"], actions).report_url == "https://x.test/1"
 
 
 @pytest.mark.parametrize("argv,env,words", [
