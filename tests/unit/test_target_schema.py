@@ -75,10 +75,27 @@ def test_the_schema_is_a_valid_json_schema_and_printed_by_the_command():
     assert out.returncode == 0 and json.loads(out.stdout) == json.loads(json.dumps(target_schema()))
 
 
+def readme_examples() -> list[str]:
+    """The README's target examples: YAML blocks of a whole target, or of a section (given a domain)."""
+    blocks = re.findall(r"```ya?ml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    return [b if b.startswith("domain:") else "domain: www.example.com\n" + b for b in blocks
+            if not b.startswith("known_issues:")]
+
+
 @pytest.mark.parametrize("path", examples(), ids=lambda p: p.name)
 def test_every_example_target_is_valid_for_both(path):
     assert loader_error(path) is None
     assert schema_errors(path.read_text()) == []
+
+
+@pytest.mark.parametrize("text", readme_examples())
+def test_every_readme_example_is_valid_for_both(tmp_path, monkeypatch, text):
+    for name in set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", text)):  # as CI would set them
+        monkeypatch.setenv(name, "value-1")
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    assert loader_error(path) is None
+    assert schema_errors(text) == []
 
 
 @pytest.mark.parametrize("text,where", [
