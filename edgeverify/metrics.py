@@ -76,6 +76,7 @@ class Figure:
     value: float
     labels: dict[str, str] = field(default_factory=dict)  # domain, rule, outcome, edge, quantile
     at: float = 0.0  # Unix time
+    summary: tuple[int, float] | None = None  # a quantile's count and sum of observations (TTFB)
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -117,8 +118,9 @@ def figures(runs: Iterable[RunResult]) -> list[Figure]:
             if ex.get("status") is not None and ex.get("ttfb_ms") is not None:
                 ttfb.setdefault(str(ex.get("pop") or "unknown"), []).append(float(ex["ttfb_ms"]) / 1000)
         for edge, values in sorted(ttfb.items()):
-            out += [Figure("ttfb", round(_quantile(values, q), 4), {**d, "edge": edge, "quantile": str(q)}, at)
-                    for q in QUANTILES]
+            observed = (len(values), round(sum(values), 4))
+            out += [Figure("ttfb", round(_quantile(values, q), 4), {**d, "edge": edge, "quantile": str(q)}, at,
+                           observed) for q in QUANTILES]
     return out
 
 
@@ -126,13 +128,25 @@ def figures(runs: Iterable[RunResult]) -> list[Figure]:
 
 def prometheus_registry(found: list[Figure]) -> Any:
     from prometheus_client import CollectorRegistry
-    from prometheus_client.core import GaugeMetricFamily
+    from prometheus_client.core import GaugeMetricFamily, Metric
 
     class _Collector:
         def collect(self) -> Iterable[Any]:
             for key, kind in KINDS.items():
                 mine = [f for f in found if f.kind == key]
                 if not mine:
+                    continue
+                if key == "ttfb":  # a summary: quantiles, then _count and _sum per edge
+                    summary = Metric(kind.prometheus, kind.help, "summary")
+                    done: set[tuple[tuple[str, str], ...]] = set()
+                    for f in mine:
+                        summary.add_sample(kind.prometheus, f.labels, f.value)
+                        base = tuple(sorted((k, v) for k, v in f.labels.items() if k != "quantile"))
+                        if f.summary and base not in done:
+                            done.add(base)
+                            summary.add_sample(kind.prometheus + "_count", dict(base), float(f.summary[0]))
+                            summary.add_sample(kind.prometheus + "_sum", dict(base), f.summary[1])
+                    yield summary
                     continue
                 names = sorted({k for f in mine for k in f.labels})
                 family = GaugeMetricFamily(kind.prometheus, kind.help, labels=names)
@@ -222,7 +236,8 @@ def otlp_request(found: list[Figure], version: str = "") -> dict[str, Any]:
                 points.setdefault(tuple(sorted((k, v) for k, v in f.labels.items() if k != "quantile")), []).append(f)
             metric["summary"] = {"dataPoints": [{
                 "attributes": _attrs(dict(labels)), "timeUnixNano": str(int(fs[0].at * 1e9)),
-                "count": "0", "sum": 0,
+                "count": str(fs[0].summary[0] if fs[0].summary else 0),
+                "sum": fs[0].summary[1] if fs[0].summary else 0,
                 "quantileValues": [{"quantile": float(f.labels["quantile"]), "value": f.value} for f in fs]}
                 for labels, fs in points.items()]}
         else:

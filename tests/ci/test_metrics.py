@@ -58,8 +58,11 @@ def test_one_run_feeds_prometheus_cloudwatch_and_otlp(lab, tmp_path, receiver, a
     recorded = [float(v) for c in result.checks if c.rule == "https.cert_expiry" for k, v in c.properties
                 if k == "certificate_days_left"]
     assert recorded and days.value == min(recorded) > 14
-    quantiles = {s.labels["quantile"] for s in families["edgeverify_edge_ttfb_seconds"].samples}
-    assert quantiles == {"0.5", "0.9", "0.99"}
+    ttfb = families["edgeverify_edge_ttfb_seconds"]
+    assert ttfb.type == "summary"
+    assert {s.labels["quantile"] for s in ttfb.samples if s.name == ttfb.name} == {"0.5", "0.9", "0.99"}
+    answered = [ex for ex in result.exchanges.values() if ex.get("status") is not None]
+    assert sum(s.value for s in ttfb.samples if s.name.endswith("_count")) == len(answered)
     assert all(re.fullmatch(r"edgeverify_[a-z_]+", name) for name in families)
 
     # CloudWatch: read back from moto's server
@@ -93,7 +96,8 @@ def test_one_run_feeds_prometheus_cloudwatch_and_otlp(lab, tmp_path, receiver, a
             if {a.key: a.value.string_value for a in p.attributes}.get("edgeverify.rule.id") == "https.hsts"]
     assert len(hsts) == 1 and hsts[0].as_double == 0
     assert {a.key for a in hsts[0].attributes} == {"server.address", "edgeverify.rule.id"}
-    assert metrics["edgeverify.edge.ttfb"].summary.data_points[0].quantile_values
+    point = metrics["edgeverify.edge.ttfb"].summary.data_points[0]
+    assert len(point.quantile_values) == 3 and point.count > 0 and point.sum > 0
 
 
 def test_a_sink_that_fails_is_said_and_changes_nothing(tmp_path):
