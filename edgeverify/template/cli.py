@@ -69,9 +69,11 @@ def _audits(args: argparse.Namespace) -> tuple[list[TemplateAudit], Any]:
         raise EdgeverifyError("no template: give TEMPLATE files, or a --target whose 'template' key names one.")
     run = None
     if args.confirm:
+        from pathlib import Path
+
         from ..reports import read_report
 
-        run = read_report(args.confirm)
+        run = read_report(Path(args.confirm))
     audits = [audit_mod.audit_template(path, domain, calls, args.region) for path in dict.fromkeys(templates)]
     if not any(a.audits for a in audits):
         raise EdgeverifyError(f"no AWS::CloudFront::Distribution in {', '.join(templates)}: nothing to audit "

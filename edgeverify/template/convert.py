@@ -25,7 +25,7 @@ from typing import Any
 
 from ..rules import config as rules
 from .resolve import Resolver
-from .source import Template, TemplateError, line_of
+from .source import Template, TemplateError, key_line, line_of
 
 LEGACY_TTLS = {"MinTTL": 0, "DefaultTTL": 86400, "MaxTTL": 31536000}
 DEFAULT_METHODS = ["GET", "HEAD"]
@@ -43,7 +43,7 @@ INVENTORY_TYPES = {
     "Lambda permission", "AWS::CloudFront::CachePolicy": "cache policy", "AWS::CloudFront::OriginRequestPolicy":
     "origin request policy", "AWS::CloudFront::ResponseHeadersPolicy": "response headers policy",
     "AWS::CloudFront::OriginAccessControl": "origin access control", "AWS::CloudFront::Function":
-    "CloudFront function", "AWS::Serverless::Function": "function", "AWS::Lambda::Function": "function",
+    "CloudFront function", "AWS::CertificateManager::Certificate": "certificate", "AWS::Serverless::Function": "function", "AWS::Lambda::Function": "function",
     **{t: "API" for t in API_TYPES}}
 
 
@@ -53,13 +53,14 @@ class Place:
 
     path: str
     node: Any
+    at: int | None = None  # the line of the key holding it (DefaultCacheBehavior:), else the mapping's first line
 
     def line(self, key: str | None = None) -> int | None:
         if key:
             for k in self.node if isinstance(self.node, dict) else ():
                 if k == key:
                     return line_of(k) or line_of(self.node)
-        return line_of(self.node)
+        return self.at or line_of(self.node)
 
 
 @dataclass(slots=True)
@@ -231,7 +232,8 @@ def distribution(template: Template, logical_id: str, region: str = "us-east-1")
     conv = _Converter(template, logical_id, resolver)
     base = conv.base
     dc = resolver.value(raw, base)
-    found = Distribution(logical_id, {}, Place(base, raw), resolver=resolver)
+    props = _at(resource, "Properties")
+    found = Distribution(logical_id, {}, Place(base, raw, key_line(props, "DistributionConfig")), resolver=resolver)
     origins = []
     for i, o in enumerate(dc.get("Origins") or []):
         where = f"{base}.Origins[{i}]"
@@ -244,7 +246,8 @@ def distribution(template: Template, logical_id: str, region: str = "us-east-1")
         origins.append(conv.origin(o, where))
         found.origins[str(o.get("Id"))] = Place(where, _listed(raw.get("Origins"), i))
     default = conv.behavior(dict(dc.get("DefaultCacheBehavior") or {}), f"{base}.DefaultCacheBehavior")
-    found.behaviors[rules.DEFAULT_BEHAVIOR] = Place(f"{base}.DefaultCacheBehavior", raw.get("DefaultCacheBehavior"))
+    found.behaviors[rules.DEFAULT_BEHAVIOR] = Place(f"{base}.DefaultCacheBehavior", raw.get("DefaultCacheBehavior"),
+                                                    key_line(raw, "DefaultCacheBehavior"))
     behaviors = []
     for i, b in enumerate(dc.get("CacheBehaviors") or []):
         where = f"{base}.CacheBehaviors[{i}]"

@@ -71,7 +71,8 @@ def _kind(data: dict[str, Any]) -> str:
     if any(isinstance(t, str) and t.startswith("AWS::Serverless") for t in transforms):
         return "sam"
     resources = data.get("Resources") or {}
-    if "CDKMetadata" in resources or any(isinstance(r, dict) and "aws:cdk:path" in (r.get("Metadata") or {})
+    bootstrap = str(((data.get("Parameters") or {}).get("BootstrapVersion") or {}).get("Default") or "")
+    if bootstrap.startswith("/cdk-bootstrap/") or "CDKMetadata" in resources or any(isinstance(r, dict) and "aws:cdk:path" in (r.get("Metadata") or {})
                                          for r in resources.values()):
         return "cdk"
     return "cloudformation"
