@@ -79,8 +79,8 @@ class Distribution:
     resolver: Resolver | None = None
 
 
-def _qty(items: list[Any] | None) -> dict[str, Any]:
-    items = list(items or [])
+def _qty(items: Any) -> dict[str, Any]:
+    items = list(items) if isinstance(items, list) else [] if items in (None, "") else [items]
     return {"Quantity": len(items), "Items": items} if items else {"Quantity": 0}
 
 

@@ -80,6 +80,36 @@ class Resolver:
             return str(node)
         return node
 
+    def condition(self, name: str, node: Any, path: str, depth: int = 0) -> bool | None:
+        """A condition's value when the template decides it (parameters' defaults), else None."""
+        conditions = self.template.data.get("Conditions") or {}
+        if name not in conditions:
+            raise self._bad(node, path, f"Fn::If names the condition '{name}', which the template does not define.")
+        if depth > 20:
+            return None
+        return self._truth(conditions[name], node, path, depth + 1)
+
+    def _truth(self, expr: Any, node: Any, path: str, depth: int) -> bool | None:
+        if isinstance(expr, dict) and len(expr) == 1:
+            (key, arg), = expr.items()
+            if key == "Condition":
+                return self.condition(str(arg), node, path, depth)
+            if key == "Fn::Equals" and isinstance(arg, list) and len(arg) == 2:
+                noted = len(self.unresolved)
+                left, right = (self.value(a, path) for a in arg)
+                del self.unresolved[noted:]
+                if any(isinstance(v, str) and "${" in v for v in (left, right)):
+                    return None
+                return str(left) == str(right)
+            if key in ("Fn::Not", "Fn::And", "Fn::Or") and isinstance(arg, list):
+                values = [self._truth(a, node, path, depth) for a in arg]
+                if key == "Fn::Not":
+                    return None if values[0] is None else not values[0]
+                if key == "Fn::And":
+                    return False if False in values else None if None in values else True
+                return True if True in values else None if None in values else False
+        return None
+
     def _placeholder(self, node: Any, path: str, what: str, shown: str) -> str:
         self.unresolved.append(Unresolved(path, line_of(node), what))
         return "${" + shown + "}"
@@ -177,6 +207,13 @@ class Resolver:
             index, items = self.value(arg[0], f"{here}[0]"), self.value(arg[1], f"{here}[1]")
             if isinstance(items, list) and str(index).isdigit() and int(index) < len(items):
                 return items[int(index)]
+        if key == "Fn::If" and isinstance(arg, list) and len(arg) == 3:
+            decided = self.condition(str(arg[0]), node, path)
+            if decided is None:
+                self.unresolved.append(Unresolved(path, line_of(node), f"Fn::If {arg[0]} (the condition depends on "
+                                                                        "what is known only at deploy: judged with "
+                                                                        "its first value)"))
+            return self.value(arg[1] if decided is not False else arg[2], f"{here}[{1 if decided is not False else 2}]")
         if key == "Fn::FindInMap" and isinstance(arg, list) and len(arg) >= 3:
             keys = [self.value(a, f"{here}[{i}]") for i, a in enumerate(arg[:3])]
             table = (self.template.data.get("Mappings") or {}).get(keys[0])

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "data" / "templates"
+from template_fixtures import TEMPLATES
+
 _AWS = Path(__file__).resolve().parents[1] / "aws"
 if str(_AWS) not in sys.path:
     sys.path.insert(0, str(_AWS))  # moto_configs, as tests/aws imports it

@@ -12,7 +12,7 @@ from edgeverify.cli import main
 from edgeverify.model import CheckResult, Outcome, RunResult
 from edgeverify.reports import to_json
 
-from conftest import TEMPLATES
+from template_fixtures import TEMPLATES
 
 
 def run(capsys, *argv):

@@ -8,7 +8,7 @@ import pytest
 from edgeverify.rules import config as rules
 from edgeverify.template import audit, convert, source
 
-from conftest import TEMPLATES
+from template_fixtures import TEMPLATES
 
 DOMAIN = "www.example.test"
 CALLS = [("GET", "/api/health"), ("POST", "/api/submit")]
@@ -192,3 +192,13 @@ def test_kinds_are_told_apart():
 def test_every_prediction_names_a_registered_check():
     assert audit.predicted_rules_exist() == []
     assert set(audit.PREDICTS) == set(audit.WHERE)
+
+
+def test_conditions_decided_by_defaults_or_listed():
+    path = TEMPLATES / "conditions.yaml"
+    (d,) = audit.audit_template(str(path)).audits
+    assert d.distribution.config["Aliases"] == {"Quantity": 0}  # HasDomain is false: AWS::NoValue removes them
+    assert d.distribution.config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    (unresolved,) = d.distribution.resolver.unresolved
+    assert unresolved.what.startswith("Fn::If IsProd") and unresolved.line == _line_of(
+        path.read_text(), "          ViewerProtocolPolicy: !If")

@@ -8,7 +8,7 @@ import copy
 from edgeverify.rules import config as rules
 from edgeverify.template import audit, convert, source
 
-from conftest import TEMPLATES
+from template_fixtures import TEMPLATES
 from moto_configs import DOMAIN, SEED_API_DOMAIN, create, fetched_config, seed_config
 
 CALLS = [("POST", "/api/submit")]
