@@ -47,11 +47,11 @@ def main(argv: list[str]) -> int:
     status = fleet_exit_status(a.exit_status for a in audits)
     confirmations = audit_mod.confirm([f for a in audits for f in a.findings], run) if run is not None else None
     if args.format == "json":
-        print(json.dumps(to_json(audits, status, confirmations), indent=2))
+        print(redact(json.dumps(to_json(audits, status, confirmations), indent=2)))
     elif args.format == "github":
-        print(github(audits))
+        print(redact(github(audits)))
     else:
-        print(text(audits, status, confirmations))
+        print(redact(text(audits, status, confirmations)))
     return int(status)
 
 

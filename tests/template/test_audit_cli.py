@@ -134,3 +134,14 @@ def test_predictions_confirmed_on_the_deployed_runs_report(capsys, tmp_path):
     bad.write_text("{")
     code, _, err = run(capsys, TEMPLATES / "seed.yaml", "--confirm", bad)
     assert code == 4 and "not JSON" in err
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github"])
+def test_origin_secret_headers_never_shown(capsys, broken, fmt):
+    """A secret the template gives the origin (a shared header API Gateway checks) is not part of any finding."""
+    secret = "s3cr3t-origin-verify-7f1c"
+    path = broken("seed.yaml", "            Id: ApiGatewayOrigin\n",
+                  "            Id: ApiGatewayOrigin\n            OriginCustomHeaders:\n"
+                  f"              - HeaderName: X-Origin-Verify\n                HeaderValue: {secret}\n")
+    code, out, err = run(capsys, path, "--format", fmt)
+    assert code == 1 and secret not in out + err
