@@ -5,6 +5,7 @@ with its file, line and property path, never judged.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 from ..errors import EdgeverifyError
 
+LINT_REGION = "us-east-1"  # CloudFront's region: the distribution's certificate and its global resources live there
 MAX_TEMPLATE_BYTES = 1_048_576  # CloudFormation's own limit for a template given to it through S3 is 1 MB
 
 
@@ -113,16 +115,24 @@ def read(path: str | Path, lint: bool = True) -> Template:
             syntax = "yaml"
     template = Template(name, data, text, _kind(data), syntax)
     if lint:
-        template.notes = _lint(p, name)
+        template.notes = _lint(text, name)
     return template
 
 
-def _lint(p: Path, name: str) -> list[LintNote]:
+@functools.cache
+def _rules() -> Any:
+    """cfn-lint's rules, loaded once per process (loading them is most of a small template's lint time)."""
+    from cfnlint.api import ConfigMixIn, Runner
+
+    return Runner(ConfigMixIn(regions=[LINT_REGION])).rules
+
+
+def _lint(text: str, name: str) -> list[LintNote]:
     """cfn-lint's findings: errors are bad input (TemplateError, every error listed), the rest are notes."""
-    from cfnlint.api import ManualArgs, lint_file
+    from cfnlint.api import lint
 
     try:
-        matches = lint_file(p, ManualArgs(regions=["us-east-1"]))
+        matches = lint(text, rules=_rules(), regions=[LINT_REGION])
     except Exception as exc:  # noqa: BLE001 - a linter crash on a strange template is bad input, not a traceback
         raise TemplateError(f"Template {name}: cfn-lint could not validate it ({type(exc).__name__}: {exc}).") from None
     errors: list[LintNote] = []
