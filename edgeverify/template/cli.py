@@ -30,8 +30,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--target", metavar="FILE", help="a target file: its domain, its api.calls and its template key")
     p.add_argument("--domain", help="the domain the distribution serves (config.aliases; default: the target's)")
     p.add_argument("--region", default="us-east-1", help="AWS::Region for resolving the template (default us-east-1)")
-    p.add_argument("--format", choices=["text", "json", "github"], default="text",
-                   help="text (default), json, or github (workflow annotations on the template lines)")
+    p.add_argument("--format", choices=["text", "json", "github", "markdown"], default="text",
+                   help="text (default), json, github (workflow annotations on the template lines), or markdown "
+                        "(a job summary or pull-request comment)")
     p.add_argument("--confirm", metavar="REPORT", help="a deployed run's edgeverify.json: say whether each "
                                                        "prediction was confirmed at the edge")
     return p
@@ -50,6 +51,8 @@ def main(argv: list[str]) -> int:
         print(redact(json.dumps(to_json(audits, status, confirmations), indent=2)))
     elif args.format == "github":
         print(redact(github(audits)))
+    elif args.format == "markdown":
+        print(redact(markdown(audits, status, confirmations)))
     else:
         print(redact(text(audits, status, confirmations)))
     return int(status)
@@ -176,3 +179,27 @@ def github(audits: list[TemplateAudit]) -> str:
             lines.append(f"::{level} file={_escape(loc.file, True)}{line},title={_escape(f.rule, True)}::"
                          f"{_escape(message)}")
     return "\n".join(lines)
+
+
+def _cell(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", "<br>")
+
+
+def markdown(audits: list[TemplateAudit], status: ExitCode, confirmations: list[Any] | None = None) -> str:
+    """The audit as Markdown: a line per distribution, a row per finding location, the predictions' fate."""
+    out = [f"## edgeverify audit: {status.verdict}", ""]
+    for a in audits:
+        for d in a.audits:
+            out.append(f"- `{a.template.path}` ({a.template.kind}), distribution `{d.distribution.logical_id}`: "
+                       f"{len(d.outcomes)} rules, {_counts(d.outcomes)}")
+    findings = [f for a in audits for f in a.findings]
+    if findings:
+        out += ["", "| rule | where | actual | change | after the deploy |", "|---|---|---|---|---|"]
+        for f in findings:
+            where = "<br>".join(_cell(str(loc)) for loc in f.locations)
+            out.append(f"| `{f.rule}` | {where} | {_cell(f.violation.actual)} | <pre>{_cell(f.change)}</pre> | "
+                       f"{_cell(', '.join(f.predicts) or 'config suite only')} |")
+    if confirmations is not None:
+        out += ["", "| template finding | check after the deploy | status |", "|---|---|---|"]
+        out += [f"| `{c.finding}` | `{c.check}` | {c.status} |" for c in confirmations]
+    return "\n".join(out)

@@ -130,6 +130,10 @@ def test_predictions_confirmed_on_the_deployed_runs_report(capsys, tmp_path):
     assert "config.api_cache_disabled -> cache.api_never_hit: not confirmed" in out
     assert "config.tls_policy -> https.tls_legacy: not judged" in out
     assert "config.error_responses_swallow_api -> api.unknown_route: not run" in out
+    code, out, _ = run(capsys, TEMPLATES / "seed.yaml", "--confirm", report, "--format", "markdown")
+    assert code == 1 and out.startswith("## edgeverify audit: failed")
+    assert "| `config.compress` | `static.compressed` | confirmed |" in out
+    assert "| `config.api_cache_disabled` | `cache.api_never_hit` | not confirmed |" in out
     bad = tmp_path / "bad.json"
     bad.write_text("{")
     code, _, err = run(capsys, TEMPLATES / "seed.yaml", "--confirm", bad)

@@ -50,4 +50,4 @@ def test_the_recipe_annotates_the_changed_template(tmp_path):
     assert ",line=57,title=config.shadowed_behaviors::" in "\n".join(annotations)
     assert "lambda.yaml" not in result.stdout
     summary = (repo / "summary.md").read_text()
-    assert summary.startswith("```text\n") and "FAILED [config.api_cache_disabled]" in summary
+    assert summary.startswith("## edgeverify audit: failed\n") and "| `config.api_cache_disabled` | site.yaml:52" in summary
