@@ -312,10 +312,10 @@ def change(template: Template, d: convert.Distribution, violation: Violation, do
             value = Fn(f"!Ref {cert_res or 'Certificate'}", {"Ref": cert_res or "Certificate"})
         out = written(template, {"ViewerCertificate": {"AcmCertificateArn": _fn_of(value), "SslSupportMethod":
                                                        "sni-only", "MinimumProtocolVersion": "TLSv1.2_2021"}})
-        aliases = ", ".join(str(a) for a in rules._items(cfg.get("Aliases"))) or "the domain"
+        aliases = ", ".join(_aliases(cfg)) or "the domain"
         return out + f"\nwith {cert_res or 'an AWS::CertificateManager::Certificate'} in us-east-1 naming {aliases}"
     if rule == "config.aliases":
-        wanted = [str(a) for a in rules._items(cfg.get("Aliases"))] + [domain or "<the domain>"]
+        wanted = _aliases(cfg) + [domain or "<the domain>"]
         return written(template, {"Aliases": wanted}) + "\n(and the domain in the certificate's names)"
     if rule == "config.shadowed_behaviors":
         pairs = re.findall(r"behavior '([^']*)' \(position \d+\) can never match: the earlier '([^']*)'",
@@ -328,6 +328,10 @@ def change(template: Template, d: convert.Distribution, violation: Violation, do
                     "FunctionAssociations": [{"EventType": "viewer-request", "FunctionARN": Fn(
                         "!GetAtt SpaRouting.FunctionARN", {"Fn::GetAtt": ["SpaRouting", "FunctionARN"]})}]}}))
     return violation.rule.why
+
+
+def _aliases(config: dict[str, Any]) -> list[str]:
+    return [str(a) for a in (config.get("Aliases") or {}).get("Items") or []]
 
 
 def _fn_of(value: Any) -> Any:

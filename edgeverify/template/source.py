@@ -67,6 +67,10 @@ def _path(parts: Any) -> str:
     return out
 
 
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _kind(data: dict[str, Any]) -> str:
     transform = data.get("Transform")
     transforms = transform if isinstance(transform, list) else [transform]
@@ -143,10 +147,9 @@ def _lint(text: str, name: str) -> list[LintNote]:
         (errors if str(m.rule.severity).lower() == "error" else notes).append(note)
     if errors:
         first = errors[0]
-        listed = "; ".join(f"line {e.line}{f' ({e.path})' if e.path else ''}: {e.rule} {e.message}"
-                           for e in errors[1:5])
+        listed = "; ".join(f"line {e.line}: {e.rule} {_short(e.message)}" for e in errors[1:4])
         more = f" Also: {listed}." if listed else ""
         raise TemplateError(f"Template {name}, line {first.line}{f', property {first.path}' if first.path else ''}: "
-                            f"cfn-lint {first.rule}: {first.message} (CloudFormation would refuse this template; "
+                            f"cfn-lint {first.rule}: {_short(first.message, 400)} (CloudFormation would refuse this template; "
                             f"{len(errors)} error{'s' if len(errors) > 1 else ''} in all).{more}")
     return notes

@@ -202,3 +202,16 @@ def test_conditions_decided_by_defaults_or_listed():
     (unresolved,) = d.distribution.resolver.unresolved
     assert unresolved.what.startswith("Fn::If IsProd") and unresolved.line == _line_of(
         path.read_text(), "          ViewerProtocolPolicy: !If")
+
+
+def test_sam_generated_names_resolve_and_others_do_not(broken):
+    """A name SAM's transform generates (MyApiStage, from MyApi) is a valid reference; a name SAM would never
+    generate is bad input, even where cfn-lint lets it pass (it cannot tell MyApiTypo from a generated name)."""
+    path = broken("seed.yaml", "            Id: ApiGatewayOrigin\n",
+                  "            Id: ApiGatewayOrigin\n            OriginPath: !Sub /${MyApiStage}\n")
+    (d,) = audit.audit_template(str(path), DOMAIN, CALLS).audits
+    assert d.distribution.config["Origins"]["Items"][1]["OriginPath"] == "/${MyApiStage}"
+    assert rules.api_behaviors(d.distribution.config)
+    path = broken("seed.yaml", "!Sub ${MyApi}.execute-api", "!Sub ${MyApiTypo}.execute-api", filename="typo.yaml")
+    with pytest.raises(source.TemplateError, match=r"line 24, .*Ref 'MyApiTypo' names no resource"):
+        audit.audit_template(str(path), DOMAIN, CALLS)
