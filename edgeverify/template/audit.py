@@ -365,7 +365,13 @@ def audit_distribution(template: Template, d: convert.Distribution, domain: str 
     found = {v.rule.id: v for v in rules.audit(d.config, d.logical_id, domain or "", calls=calls,
                                                cache_policies=d.cache_policies,
                                                certificate_names=certificate_names(template, d.config))}
+
     result = DistributionAudit(d, {}, [])
+    if certificate_names(template, d.config) is None and not rules.uses_default_certificate(d.config) and _aliases(d.config) \
+            and "config.alias_certificate" not in found:
+        arn = (d.config.get("ViewerCertificate") or {}).get("ACMCertificateArn") or "an IAM certificate"
+        result.not_judged["config.alias_certificate"] = (f"the certificate ({arn}) is not a resource of the template: "
+                                                         "its names are known only to ACM (the config suite reads them)")
     if not domain:
         found.pop("config.aliases", None)
         result.not_judged["config.aliases"] = "no domain given (--domain, or a target's domain)"

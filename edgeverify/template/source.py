@@ -133,18 +133,9 @@ def _rules() -> Any:
 
 def _lint(text: str, name: str) -> list[LintNote]:
     """cfn-lint's findings: errors are bad input (TemplateError, every error listed), the rest are notes."""
-    from cfnlint.api import lint
-
-    try:
-        matches = lint(text, rules=_rules(), regions=[LINT_REGION])
-    except Exception as exc:  # noqa: BLE001 - a linter crash on a strange template is bad input, not a traceback
-        raise TemplateError(f"Template {name}: cfn-lint could not validate it ({type(exc).__name__}: {exc}).") from None
-    errors: list[LintNote] = []
-    notes: list[LintNote] = []
-    for m in matches:
-        where = _path(getattr(m, "path", None))
-        note = LintNote(str(m.rule.id), int(m.linenumber or 0), where, str(m.message))
-        (errors if str(m.rule.severity).lower() == "error" else notes).append(note)
+    errors, notes = _matches(text)
+    if errors is None:
+        raise TemplateError(f"Template {name}: cfn-lint could not validate it ({notes[0].message}).")
     if errors:
         first = errors[0]
         listed = "; ".join(f"line {e.line}: {e.rule} {_short(e.message)}" for e in errors[1:4])
@@ -152,4 +143,23 @@ def _lint(text: str, name: str) -> list[LintNote]:
         raise TemplateError(f"Template {name}, line {first.line}{f', property {first.path}' if first.path else ''}: "
                             f"cfn-lint {first.rule}: {_short(first.message, 400)} (CloudFormation would refuse this template; "
                             f"{len(errors)} error{'s' if len(errors) > 1 else ''} in all).{more}")
-    return notes
+    return list(notes)
+
+
+@functools.lru_cache(maxsize=32)
+def _matches(text: str) -> tuple[tuple[LintNote, ...] | None, tuple[LintNote, ...]]:
+    """(errors, other notes) cfn-lint finds in a template text, kept for the same text (an audit run twice, for
+    annotations and for the job summary, lints once); errors None: cfn-lint itself failed (notes[0] says how)."""
+    from cfnlint.api import lint
+
+    try:
+        matches = lint(text, rules=_rules(), regions=[LINT_REGION])
+    except Exception as exc:  # noqa: BLE001 - a linter crash on a strange template is bad input, not a traceback
+        return None, (LintNote("", 0, "", f"{type(exc).__name__}: {exc}"),)
+    errors: list[LintNote] = []
+    notes: list[LintNote] = []
+    for m in matches:
+        where = _path(getattr(m, "path", None))
+        note = LintNote(str(m.rule.id), int(m.linenumber or 0), where, str(m.message))
+        (errors if str(m.rule.severity).lower() == "error" else notes).append(note)
+    return tuple(errors), tuple(notes)

@@ -215,3 +215,13 @@ def test_sam_generated_names_resolve_and_others_do_not(broken):
     path = broken("seed.yaml", "!Sub ${MyApi}.execute-api", "!Sub ${MyApiTypo}.execute-api", filename="typo.yaml")
     with pytest.raises(source.TemplateError, match=r"line 24, .*Ref 'MyApiTypo' names no resource"):
         audit.audit_template(str(path), DOMAIN, CALLS)
+
+
+def test_a_certificate_outside_the_template_is_not_judged(broken):
+    """Its names are known only to ACM: the alias check is said not judged, never passed."""
+    path = broken("good.yaml", "AcmCertificateArn: !Ref Certificate",
+                  "AcmCertificateArn: arn:aws:acm:us-east-1:123456789012:certificate/abc")
+    (d,) = audit.audit_template(str(path), DOMAIN, CALLS).audits
+    assert "config.alias_certificate" not in d.outcomes
+    assert "known only to ACM" in d.not_judged["config.alias_certificate"]
+    assert d.outcomes["config.tls_policy"].value == "passed"
