@@ -36,6 +36,10 @@ def _main(argv: list[str]) -> int:
         from .aws import discover, wait
 
         return (discover.main if argv[0] == "discover" else wait.main)(argv[1:])
+    if argv and argv[0] == "audit":  # the config rules on templates, before the deploy: its own parser
+        from .template.cli import main as audit_main
+
+        return audit_main(argv[1:])
     if argv and argv[0] == "history":
         from .history.cli import main as history_main
 
@@ -52,6 +56,8 @@ def _main(argv: list[str]) -> int:
     sub.add_parser("wait", help="wait until the target's distribution is Deployed (edgeverify wait --help)")
     sub.add_parser("history", help="pass rates and convergence times per week from the run history "
                    "(edgeverify history --help)")
+    sub.add_parser("audit", help="judge CloudFormation/SAM/cdk synth templates with the config rules before the "
+                   "deploy (edgeverify audit --help)")
     rules = sub.add_parser("rules", help="list every rule: id, suite, severity, statement, threshold, source")
     rules.add_argument("--markdown", action="store_true", help="as a Markdown table")
     rules.add_argument("--json", action="store_true", help="as JSON: a list of rules with every field")
