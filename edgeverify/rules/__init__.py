@@ -88,7 +88,8 @@ class Violation(AssertionError):
         if not self._diagnosed:
             self._diagnosed = True
             if self.exchange is not None and self._diagnose:
-                self._signature = likely_cause(self.exchange, self._api_prefix)
+                # an AWS error no signature knows is described only when the rule has no cause of its own
+                self._signature = likely_cause(self.exchange, self._api_prefix, describe_unknown=self.cause is None)
         return self._signature
 
     @property

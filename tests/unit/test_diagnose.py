@@ -5,7 +5,7 @@ forms and near misses that must not be read as the signature."""
 
 import pytest
 
-from edgeverify.diagnose import SIGNATURES, diagnose, likely_cause, signature_table
+from edgeverify.diagnose import SIGNATURES, diagnose, likely_cause, signature_table, unknown_answer
 from edgeverify.exchange import Exchange
 
 PAGE = ('<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN" "http://www.w3.org/TR/html4/loose.dtd">\n'
@@ -147,6 +147,60 @@ CASES = {
     "cloudfront.origin_failed": (
         ex(503, "<html>upstream overloaded</html>", path="/"),
         ex(503, "<html>upstream overloaded</html>", path="/", x_cache="Miss from cloudfront")),
+    # SigV4 / IAM, payload limits, 421, function URLs, S3 with KMS or signatures, website configuration
+    "sigv4.invalid_token": (
+        ex(403, '{"message":"The security token included in the request is invalid."}', ctype=J,
+           x_amzn_ErrorType="UnrecognizedClientException"),
+        ex(403, '{"message":"The security token is fine"}', ctype=J)),
+    "sigv4.expired": (
+        ex(403, '{"message":"Signature expired: 20201027T123008Z is now earlier than 20201027T125507Z '
+                '(20201027T130007Z - 5 min.)"}', ctype=J),
+        ex(403, '{"message":"Signature ok"}', ctype=J)),
+    "apigw.incomplete_signature": (
+        ex(403, '{"message":"Authorization header requires \'Credential\' parameter. Authorization=Bearer eyJ"}',
+           ctype=J, x_amzn_ErrorType="IncompleteSignatureException"),
+        ex(403, '{"message":"\'AKIA /20200610/eu-west-3/execute-api/aws4_request\' not a valid key=value pair '
+                '(missing equal-sign) in Authorization header: \'AWS4-HMAC-SHA256 Credential= AKIA\'"}', ctype=J)),
+    "sigv4.malformed": (
+        ex(400, '{"__type":"IncompleteSignatureException","message":"\'AKIA /20200610/eu-west-3/apigateway/aws4_'
+                'request\' not a valid key=value pair (missing equal-sign) in Authorization header: '
+                '\'AWS4-HMAC-SHA256 Credential= AKIA\'"}', ctype=J),
+        ex(403, '{"message":"Authorization header requires \'Credential\' parameter. Authorization=Basic x"}', ctype=J)),
+    "sigv4.mismatch": (
+        ex(403, '{"message":"The request signature we calculated does not match the signature you provided. Check '
+                'your AWS Secret Access Key and signing method."}', ctype=J,
+           x_amzn_ErrorType="InvalidSignatureException"),
+        ex(403, xml("SignatureDoesNotMatch"), ctype="application/xml", path="/assets/a.js")),
+    "apigw.payload_too_large": (
+        ex(413, "HTTP content length exceeded 10485760 bytes.", ctype="text; charset=utf-8", method="POST"),
+        ex(413, "<html><head><title>413 Request Entity Too Large</title></head></html>", method="POST")),
+    "apigw.lambda_payload_too_large": (
+        ex(413, '{"message": "Request Too Long"}', ctype=J, method="POST", x_amzn_ErrorType="BadRequestException"),
+        ex(400, '{"message": "Request Too Long"}', ctype=J, method="POST")),
+    "cloudfront.misdirected": (
+        ex(421, "<html>\n<head><title>421 Misdirected Request</title></head>\n<body>\n<center><h1>421 Misdirected "
+                "Request</h1></center>\n<hr><center>CloudFront</center>\n</body>\n</html>", path="/", x_cache=None,
+           Server="CloudFront"),
+        ex(421, "<h1>Misdirected Request</h1><address>Apache Server at example.test Port 443</address>", path="/",
+           x_cache=None, Server="Apache")),
+    "lambda_url.forbidden": (
+        ex(403, '{"Message":"Forbidden. For troubleshooting Function URL authorization issues, see: '
+                'https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"}', ctype=J,
+           x_amzn_ErrorType="AccessDeniedException"),
+        ex(403, '{"Message":"Forbidden"}', ctype=J, x_amzn_ErrorType="AccessDeniedException")),
+    "s3.kms_sigv4": (
+        ex(400, '<Error><Code>InvalidArgument</Code><Message>Requests specifying Server Side Encryption with AWS KMS '
+                'managed keys require AWS Signature Version 4.</Message></Error>', path="/a.png", ctype="application/xml"),
+        ex(400, xml("InvalidArgument"), path="/a.png", ctype="application/xml")),
+    "s3.signature_mismatch": (
+        ex(403, xml("SignatureDoesNotMatch"), path="/downloads/1234.txt", ctype="application/xml"),
+        ex(403, '{"message":"The request signature we calculated does not match the signature you provided. Check '
+                'your AWS Secret Access Key and signing method."}', ctype=J)),
+    "s3.no_website_config": (
+        ex(404, "<html><h1>404 Not Found</h1><ul><li>Code: NoSuchWebsiteConfiguration</li><li>Message: The specified "
+                "bucket does not have a website configuration</li></ul></html>", path="/", Server="AmazonS3"),
+        ex(404, "<html><h1>404 Not Found</h1><ul><li>Code: NoSuchKey</li></ul></html>", path="/page.html",
+           Server="AmazonS3")),
     "network.dns": (
         ex(None, error="Name or service not known", phase="dns"),
         ex(None, error="Connection refused", phase="connect")),
@@ -202,11 +256,60 @@ def test_api_prefix_of_the_target_is_used():
 
 
 def test_equally_specific_rivals_are_both_named():
-    # Contradicting evidence: API Gateway's error header on S3's body. Neither is sure, so both are named.
+    # Contradicting evidence: API Gateway's error header on S3's body. Neither is sure, so both are named, ranked,
+    # each with the one thing that tells them apart.
     found = diagnose(ex(403, xml("AccessDenied"), ctype="application/xml",
                         x_amzn_ErrorType="MissingAuthenticationTokenException"))
     assert found is not None and found.signature_id == "apigw.missing_token|s3.access_denied_api"
     assert found.cause.startswith("one of: ") and found.confidence == "low"
+    (first, tell_first), (second, tell_second) = found.candidates
+    assert "API Gateway has no such resource" in first and "x-amzn-RequestId" in tell_first
+    assert "reached S3" in second and "Server: AmazonS3" in tell_second
+    assert found.text.startswith("one of, most likely first: (1) API Gateway has no such resource")
+    assert "[to tell: whether S3 answered" in found.text and "; change: " in found.text
+
+
+@pytest.mark.parametrize("answer, first, tell", [
+    # API Gateway's bare 403: an API key, a custom domain without base path mapping, the Host header, a WAF rule
+    (ex(403, '{"message":"Forbidden"}', ctype=J, x_amzn_ErrorType="ForbiddenException"),
+     "an API key is required", "get-base-path-mappings"),
+    # a bearer token where API Gateway expects SigV4: an unknown/undeployed route, or an IAM-authorized method
+    (ex(403, '{"message":"Authorization header requires \'Credential\' parameter. Authorization=Bearer eyJ"}', ctype=J),
+     "no deployed method matches GET /api/echo", "authorizationType"),
+])
+def test_an_answer_with_several_causes_ranks_them_with_what_tells_them_apart(answer, first, tell):
+    found = diagnose(answer)
+    assert found is not None and len(found.candidates) >= 2
+    assert found.candidates[0][0].startswith(first)
+    assert all(check for _, check in found.candidates), found.candidates
+    assert any(tell in check for _, check in found.candidates)
+    text = likely_cause(answer) or ""
+    assert text.startswith("one of, most likely first: (1) ") and "(2) " in text and "[to tell: " in text
+
+
+@pytest.mark.parametrize("answer, service, verbatim, page", [
+    (ex(403, '<?xml version="1.0"?><Error><Code>InvalidObjectState</Code><Message>The operation is not valid for '
+             "the object's storage class</Message></Error>", path="/a.js", ctype="application/xml",
+        Server="AmazonS3"),
+     "S3's 403 <Code>InvalidObjectState</Code>", "The operation is not valid for the object's storage class",
+     "AmazonS3/latest/API/ErrorResponses.html"),
+    (ex(400, '{"message":"Invalid request body"}', ctype=J, x_amzn_ErrorType="BadRequestException",
+        x_amzn_RequestId="r1"),
+     "API Gateway's 400 x-amzn-ErrorType BadRequestException", "Invalid request body",
+     "supported-gateway-response-types.html"),
+    (ex(403, page(403, "The distribution has been disabled."), path="/"),
+     "CloudFront's 403 its error page", "The distribution has been disabled.",
+     "troubleshooting-response-errors.html"),
+    (ex(400, '{"__type":"ValidationException","message":"1 validation error detected"}', ctype=J, x_cache=None),
+     "AWS's 400 __type ValidationException", "1 validation error detected", "reference_sigv-troubleshooting.html"),
+])
+def test_an_unknown_aws_answer_is_described_not_guessed(answer, service, verbatim, page):
+    assert diagnose(answer) is None  # no cause is claimed
+    found = unknown_answer(answer)
+    assert found is not None and not found.known and found.confidence == "low"
+    text = likely_cause(answer) or ""
+    assert text.startswith("no known cause: the answer is " + service), text
+    assert verbatim in text and page in text and "https://docs.aws.amazon.com/" in text
 
 
 def test_an_ordinary_answer_has_no_signature():
@@ -219,6 +322,14 @@ def test_table_lists_every_signature():
     md = signature_table(markdown=True)
     assert all(f"`{s.id}`" in md for s in SIGNATURES)
     assert len(md.splitlines()) == len(SIGNATURES) + 2
+
+
+def test_every_signature_names_its_class_and_a_public_source():
+    for s in SIGNATURES:
+        assert s.family, s.id
+        assert s.source.startswith("https://"), s.id
+    text = signature_table()
+    assert all(f"source: {s.source}" in text and s.family in text for s in SIGNATURES)
 
 
 def test_signatures_command(capsys):
