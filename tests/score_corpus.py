@@ -12,7 +12,8 @@ The held-out part is chosen by rule, not by hand, and frozen in tests/data/corpu
 any signature is written for the entries it holds: entries of tests/data/corpus/fresh/ (the older files were
 already used to write the signatures), grouped by class (`expect`), ordered by SHA-256 of their id, every
 second one (positions 1, 3, 5, ...) held out, so every class keeps training cases. `--choose-split` writes
-that file and refuses to overwrite it.
+that file and refuses to overwrite it; `--extend-split fresh/<file>.yaml` applies the same rule to the
+entries of a batch collected later (before any signature is written for it) and appends them.
 
 Run: .venv/bin/python tests/score_corpus.py [--choose-split] [--show wrong,silent]
 """
@@ -47,11 +48,12 @@ def heldout_ids() -> set[str]:
     return {line.strip() for line in HELDOUT.read_text().splitlines() if line.strip() and not line.startswith("#")}
 
 
-def choose_split(entries: list[dict]) -> list[str]:
-    """The held-out ids by the rule above (stratified by class, ordered by SHA-256 of the id)."""
+def choose_split(entries: list[dict], only: str = "fresh/") -> list[str]:
+    """The held-out ids by the rule above (stratified by class, ordered by SHA-256 of the id), among the
+    entries of files whose path starts with `only`."""
     by_class: dict[str, list[str]] = collections.defaultdict(list)
     for e in entries:
-        if e["file"].startswith("fresh/"):
+        if e["file"].startswith(only):
             by_class[e["expect"]].append(e["id"])
     chosen = []
     for ids in by_class.values():
@@ -128,6 +130,7 @@ def report(entries: list[dict], show: set[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--choose-split", action="store_true", help="write heldout-ids.txt (once)")
+    parser.add_argument("--extend-split", metavar="FILE", help="apply the rule to a new batch (fresh/<file>.yaml)")
     parser.add_argument("--show", default="wrong,silent", help="list these outcomes by id (wrong,silent)")
     args = parser.parse_args(argv)
     entries = load_corpus()
@@ -139,6 +142,17 @@ def main(argv: list[str] | None = None) -> int:
         HELDOUT.write_text("# held out of signature writing; chosen by tests/score_corpus.py --choose-split "
                            "(fresh/ entries, by class, every second by SHA-256 of the id)\n" + "\n".join(ids) + "\n")
         print(f"{len(ids)} held out of {sum(e['file'].startswith('fresh/') for e in entries)} fresh entries")
+        return 0
+    if args.extend_split:
+        batch = [e for e in entries if e["file"] == args.extend_split]
+        if not batch or {e["id"] for e in batch} & heldout_ids():
+            print(f"{args.extend_split}: no entries, or some already split", file=sys.stderr)
+            return 1
+        ids = choose_split(entries, only=args.extend_split)
+        with HELDOUT.open("a") as out:
+            out.write(f"# {args.extend_split}: the same rule applied to this batch before tuning on it\n"
+                      + "\n".join(ids) + "\n")
+        print(f"{len(ids)} held out of {len(batch)} entries of {args.extend_split}")
         return 0
     print(report(entries, {s for s in args.show.split(",") if s}))
     return 0
