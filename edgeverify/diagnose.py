@@ -203,6 +203,7 @@ SOURCES = {
     "sigv4.malformed": "https://github.com/iann0036/cloud9-sync/issues/10",
     "sigv4.mismatch": "https://github.com/minorun365/html-share/issues/4",
     "waf.blocked": "https://github.com/aws-samples/sample-ai-persona/issues/132",
+    "waf.captcha": "https://github.com/wappalyzer/wappalyzer/issues/6021",
     "apigw.not_found": "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html",
     "apigw.not_authorized": "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html",
     "s3.access_denied_api": "https://repost.aws/knowledge-center/s3-website-cloudfront-error-403",
@@ -288,13 +289,23 @@ _s(id="cloudfront.geo_blocked", service="cloudfront", specificity=3, confidence=
    setting="Restrictions.GeoRestriction: add the country to the allow list (or remove it from the block "
            "list), or run the checks from an allowed location")
 _s(id="waf.blocked", service="waf", specificity=3, confidence="high",
-   recognises="403 CloudFront page with the reason 'Request blocked.'",
-   statuses={403}, body_any=("Request blocked.",),
-   also=lambda f: f.cloudfront_page or "We can't connect to the server" in f.body or f.x_cache == "Error",
+   recognises="403 CloudFront page with the reason 'Request blocked.' / 'Request not allowed due to WAF block.'",
+   statuses={403}, body_any=("Request blocked.", "Request not allowed due to WAF block"),
+   also=lambda f: (f.cloudfront_page or "We can't connect to the server" in f.body or f.x_cache == "Error"
+                   or "due to WAF block" in f.body),
    cause="an AWS WAF rule of the web ACL on the distribution blocked this request to {path} (a managed rule "
-         "such as bad bots/user agents, a rate rule, an IP or body rule), before any origin saw it",
+         "such as bad bots/user agents, a geographic match, a rate rule, an IP or body rule), before any origin saw it",
    setting="find the terminating rule in the web ACL's sampled requests or WAF logs; scope it down or add an "
-           "allow rule for this traffic")
+           "allow rule for this traffic (for a geo match: the countries the checks run from)",
+   check="the web ACL's sampled requests for this request: the terminating rule and the client's country")
+_s(id="waf.captcha", service="waf", specificity=3, confidence="high",
+   recognises="x-amzn-waf-action: captcha / challenge (405 or 202 from AWS WAF's CAPTCHA or Challenge action)",
+   evidence=lambda f: "x-amzn-waf-action" in f.headers,
+   cause="an AWS WAF rule with the CAPTCHA or Challenge action answered instead of {path}: the request had no "
+         "valid aws-waf-token, as automated clients (these checks among them) never have",
+   setting="scope the rule down (a label or scope-down statement) so monitoring and API clients are not "
+           "challenged, or give the checks a token; CAPTCHA on an API path breaks every non-browser caller",
+   check="the x-amzn-waf-action header (captcha or challenge) and the rule in the web ACL that sets it")
 _s(id="cloudfront.bad_request_host", service="cloudfront", specificity=3, confidence="medium",
    recognises="403 CloudFront page with the reason 'Bad request.'",
    statuses={403}, body_any=("Bad request.",), also=lambda f: f.cloudfront_page or "The request could not" in f.body,
@@ -570,7 +581,7 @@ _s(id="s3.permanent_redirect", service="s3", specificity=3, confidence="high",
 _s(id="s3.temporary_redirect", service="s3", specificity=3, confidence="high",
    recognises="307 <Code>TemporaryRedirect</Code> / 307 to a Regional S3 endpoint",
    statuses={307},
-   body_any=(_XML.format("TemporaryRedirect"),),
+   body_any=(_XML.format("TemporaryRedirect"), "Please re-send this request to the specified temporary endpoint"),
    evidence=lambda f: ("x-amz-bucket-region" in f.headers or f.server == "AmazonS3"
                        or re.match(r"https?://[^/]+\.s3[.-][^/]*amazonaws\.com", f.location) is not None),
    cause="S3 redirects to the bucket's Regional endpoint: a new bucket (DNS of the global name still "

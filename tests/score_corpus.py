@@ -7,6 +7,8 @@ asserts the floors).
 - wrong: it names a cause that is not the expected one (alone, or in candidates that leave it out);
 - silent: no signature fits (the answer is then reported verbatim: service, error type, AWS page), or
   candidates that include the expected one for an entry that is not `half`.
+An entry whose source establishes no cause expects `unknown.<service>`: right when no cause is claimed and the
+answer is described as that service's (edgeverify.diagnose.unknown_answer), wrong when a cause is claimed.
 
 The held-out part is chosen by rule, not by hand, and frozen in tests/data/corpus/heldout-ids.txt before
 any signature is written for the entries it holds: entries of tests/data/corpus/fresh/ (the older files were
@@ -73,11 +75,16 @@ def exchange(entry: dict):  # type: ignore[no-untyped-def]
 
 def verdict(entry: dict) -> tuple[str, str]:
     """("right" | "wrong" | "silent", what diagnosis named)."""
-    from edgeverify.diagnose import diagnose
+    from edgeverify.diagnose import diagnose, unknown_answer
 
     found = diagnose(exchange(entry))
     if found is None:
+        described = unknown_answer(exchange(entry))
+        if entry["expect"].startswith("unknown.") and described is not None:
+            return ("right" if described.signature_id == entry["expect"] else "wrong"), described.signature_id
         return "silent", "-"
+    if entry["expect"].startswith("unknown."):
+        return "wrong", found.signature_id  # a cause claimed where the source establishes none
     named = found.signature_id.split("|")
     if named == [entry["expect"]]:
         return "right", found.signature_id

@@ -177,6 +177,9 @@ CASES = {
     "apigw.lambda_payload_too_large": (
         ex(413, '{"message": "Request Too Long"}', ctype=J, method="POST", x_amzn_ErrorType="BadRequestException"),
         ex(400, '{"message": "Request Too Long"}', ctype=J, method="POST")),
+    "waf.captcha": (
+        ex(405, "<html>captcha</html>", path="/", Server="CloudFront", x_amzn_waf_action="captcha"),
+        ex(405, "<html>method not allowed</html>", path="/", Server="CloudFront")),
     "cloudfront.misdirected": (
         ex(421, "<html>\n<head><title>421 Misdirected Request</title></head>\n<body>\n<center><h1>421 Misdirected "
                 "Request</h1></center>\n<hr><center>CloudFront</center>\n</body>\n</html>", path="/", x_cache=None,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from edgeverify.diagnose import SIGNATURES, diagnose, likely_cause
+from edgeverify.diagnose import SIGNATURES, diagnose, likely_cause, unknown_answer
 from edgeverify.exchange import Exchange
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
@@ -45,7 +45,7 @@ def test_every_entry_is_complete_and_cited():
     for e in ENTRIES:
         assert FIELDS <= e.keys(), (e["id"], FIELDS - e.keys())
         assert "#" in e["source"] or e["source"].startswith("https://"), e["id"]
-        assert e["expect"] in known, (e["id"], e["expect"])
+        assert e["expect"] in known or e["expect"].startswith("unknown."), (e["id"], e["expect"])
         assert e["body"] or e["headers"], f"{e['id']}: a source that shows neither body nor headers"
         assert e.get("status_shown", True) or e.get("status_note"), f"{e['id']}: an inferred status needs its note"
 
@@ -55,6 +55,11 @@ def verdict(entry: dict) -> str:
     cause that is not the expected one; silent: nothing named, or candidates including it for a whole entry.
     (tests/score_corpus.py scores the same way and prints the per-class table.)"""
     found = diagnose(exchange(entry))
+    if entry["expect"].startswith("unknown."):  # the source establishes no cause: describe, never claim one
+        described = unknown_answer(exchange(entry))
+        if found is not None:
+            return "wrong"
+        return "right" if described is not None and described.signature_id == entry["expect"] else "silent"
     if found is None:
         return "silent"
     named = found.signature_id.split("|")
