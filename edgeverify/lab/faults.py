@@ -27,6 +27,8 @@ FAULTS: dict[str, str] = {
     "no-validators": "ETag and Last-Modified stripped at the edge, so conditional GETs never get 304",
     "leaky-headers": "stack-revealing headers: X-Powered-By: Express and a versioned Server header",
     "mixed-content": "index.html loads its script and stylesheet over http:// (blocked by browsers on an https page)",
+    "encoding-mislabelled": "JavaScript objects stored gzip-compressed with Content-Encoding: br metadata (the bytes are not br)",
+    "asset-truncated": "the stylesheet's origin promises more bytes (Content-Length) than it sends, every time",
     "docs-no-index": "no directory-index function: /docs/ reaches S3 as the key docs/ and gets 403 AccessDenied",
     # api
     "post-not-allowed": "/api/* AllowedMethods GET, HEAD, OPTIONS only: POST etc. get CloudFront's 403 method error",

@@ -51,7 +51,13 @@ class Attempts:
 
 
 class Violation(AssertionError):
-    """A rule's expectation was not met: the product's main output."""
+    """A rule's expectation was not met: the product's main output.
+
+    `final`: a fault no propagation can heal (a body that does not decode as labelled, a broken certificate
+    chain): the check is not retried to the propagation deadline.
+    """
+
+    final = False
 
     def __init__(self, rule: Rule, expected: str, actual: str, exchange: Exchange | None = None,
                  cause: str | None = None, extra: list[Exchange] | None = None, reproduce: str | None = None,

@@ -1,0 +1,38 @@
+"""Faults whose first diagnosis misled (issue 20): each fails naming its real cause, the other checks that read
+the same file point to that root finding instead of "could not judge", and a fault no propagation can heal is
+not retried to the propagation deadline."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SUITES = Path(__file__).resolve().parents[2] / "suites"
+
+
+@pytest.mark.parametrize("fault, cause, final", [
+    # gzip bytes stored with Content-Encoding: br: a decoding failure, not a broken connection
+    ("encoding-mislabelled", "labelled Content-Encoding: br, but its body is not br", True),
+    # the origin promises more bytes than it sends, every time: a fault, not missing evidence
+    ("asset-truncated", "fewer bytes than the Content-Length it promises", False),
+])
+def test_body_fault_is_the_root_finding(lab, run_edgeverify, fault, cause, final):
+    # a 3 s propagation window: a retryable failure is tried again after the 2 s interval, a final one is not
+    run = run_edgeverify(lab.edge(faults=[fault]), str(SUITES / "test_static.py"), str(SUITES / "test_cache.py"),
+                         "--propagation-timeout=3")
+    assert run.returncode == 1, run.output
+    judged = {c["id"]: c for c in run.checks}
+    unjudged = [i for i, c in judged.items() if c["outcome"] == "could_not_judge"]
+    assert unjudged == [], f"{fault}: checks left unjudged instead of naming the fault: {unjudged}\n{run.output[-3000:]}"
+    failing = [c for c in run.checks if c["outcome"] == "failed"]
+    assert failing, run.output
+    body_checks = [c for c in failing if c["rule"] == "static.body_intact"]
+    assert body_checks, f"{fault}: no check names the body fault\n{run.output[-3000:]}"
+    for c in body_checks:
+        assert cause in c["message"], c["message"]
+        assert "connection broke" not in c["message"] and "curl error" not in c["message"], c["message"]
+        assert "Likely cause:" in c["message"] and "Reproduce:" in c["message"], c["message"]
+        if final:  # a body that does not decode as labelled is not retried to the propagation deadline
+            assert c["attempts"] == 1, (c["id"], c["attempts"])
+        else:  # a short body is tried again: it is the object's fault because it repeats
+            assert c["attempts"] >= 2, (c["id"], c["attempts"])
