@@ -810,9 +810,10 @@ class EdgeClient(Verbs):
                     decoded = tls.getpeercert() if verify else None  # the ssl module decodes verified ones
         except ssl.SSLCertVerificationError as exc:
             info.verify_error = exc.verify_message or str(exc)
-            if verify:  # look again without verifying, to say what the certificate is
+            if verify:  # look again without verifying, to say what the certificate is and the chain sent
                 seen = self.tls_handshake(minimum, maximum, verify=False)
                 seen.verified, seen.verify_error = False, info.verify_error
+                seen.chain_sent = self._chain_sent(addr, host)
                 return seen
             return info
         except (OSError, ssl.SSLError) as exc:
@@ -823,6 +824,26 @@ class EdgeClient(Verbs):
         elif der:
             _describe_cert(info, der)
         return info
+
+    def _chain_sent(self, addr: tuple[str, int], host: str) -> tuple[str, ...]:
+        """The subjects of the certificates the edge sends, leaf first (libcurl's CERTINFO, unverified); () when
+        the handshake fails again. Evidence for a chain that lacks its intermediate."""
+        curl = pycurl.Curl()
+        try:
+            curl.setopt(pycurl.URL, f"https://{host}:{addr[1]}/")
+            curl.setopt(pycurl.RESOLVE, [f"{host}:{addr[1]}:{addr[0]}"])
+            curl.setopt(pycurl.SSL_VERIFYPEER, 0)
+            curl.setopt(pycurl.SSL_VERIFYHOST, 0)
+            curl.setopt(pycurl.OPT_CERTINFO, 1)
+            curl.setopt(pycurl.CONNECT_ONLY, 1)
+            curl.setopt(pycurl.TIMEOUT_MS, int(max(self.target.timeouts.connect, 0.1) * 1000))
+            curl.perform()
+            certs = curl.getinfo(pycurl.INFO_CERTINFO) or []
+        except pycurl.error:
+            return ()
+        finally:
+            curl.close()
+        return tuple(dict(fields).get("Subject", "") for fields in certs)
 
     def _openssl_line(self, addr: tuple[str, int], version: ssl.TLSVersion | None) -> str:
         flag = {ssl.TLSVersion.TLSv1: " -tls1", ssl.TLSVersion.TLSv1_1: " -tls1_1"}.get(version, "") if version else ""

@@ -18,6 +18,7 @@ FAULTS: dict[str, str] = {
     "cert-wrong-name": "certificate issued for other.example.test only (alias missing from the ACM certificate)",
     "cert-expiring": "certificate valid for only 5 more days (renewal failed)",
     "cert-untrusted": "certificate signed by a CA outside the trust store / CA bundle",
+    "cert-no-intermediate": "the edge sends its leaf certificate alone, without the intermediate that links it to the root",
     "tls-legacy": "security policy TLSv1 (2016): TLS 1.0 and 1.1 handshakes accepted",
     # static
     "asset-missing": "index.html references a script chunk that was never uploaded to the bucket",

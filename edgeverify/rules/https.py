@@ -158,13 +158,31 @@ def check_certificate(info: TlsInfo) -> None:
                         reproduce=info.reproduce)
     names = ", ".join(info.subject_names) or "(none)"
     if not info.verified:
-        name_problem = "hostname" in (info.verify_error or "").lower() or "mismatch" in (info.verify_error or "").lower()
-        cause = (f"the certificate names {names}, not {info.host}: attach a certificate covering {info.host} and "
-                 f"add {info.host} to the distribution's Aliases" if name_problem else
-                 f"the chain does not lead to a trusted CA (issuer: {info.issuer}): use an ACM certificate, or give "
-                 f"the CA bundle with --ca-bundle if this is a private CA")
-        raise Violation(CERT_VALID, expected, f"verification failed: {info.verify_error}; names {names}; "
-                        f"issuer {info.issuer}", cause=cause, reproduce=info.reproduce)
+        error = (info.verify_error or "").lower()
+        name_problem = "hostname" in error or "mismatch" in error
+        # The chain the edge sends is the evidence: a leaf alone whose issuer is not in the trust store lacks its
+        # intermediate (public CAs never issue leaves from a root), a fault no propagation and no --ca-bundle fixes.
+        leaf_alone = (len(info.chain_sent) == 1 and not name_problem
+                      and ("local issuer" in error or "verify the first certificate" in error))
+        sent = f"; the edge sends {len(info.chain_sent)} certificate(s)" if info.chain_sent else ""
+        if name_problem:
+            cause = (f"the certificate names {names}, not {info.host}: attach a certificate covering {info.host} and "
+                     f"add {info.host} to the distribution's Aliases")
+        elif leaf_alone:
+            cause = (f"one of, most likely first: (1) the edge sends its leaf certificate alone, without the "
+                     f"intermediate CA certificate that links it to a trusted root (issuer: {info.issuer}): clients "
+                     f"that have not cached that intermediate (curl, apps, fresh browsers) fail; import the "
+                     f"certificate into ACM with its certificate chain (--certificate-chain), or use an ACM-issued "
+                     f"certificate [to tell: `openssl s_client -showcerts` lists one certificate, and {info.issuer} "
+                     f"is an intermediate of a public CA]; (2) {info.issuer} is a private root you operate, outside "
+                     f"the trust store [to tell: you issued it yourself; only then pass it with --ca-bundle]")
+        else:
+            cause = (f"the chain does not lead to a trusted CA (issuer: {info.issuer}): use an ACM certificate, or "
+                     f"give the CA bundle with --ca-bundle if this is a private CA")
+        violation = Violation(CERT_VALID, expected, f"verification failed: {info.verify_error}; names {names}; "
+                              f"issuer {info.issuer}{sent}", cause=cause, reproduce=info.reproduce)
+        violation.final = leaf_alone  # the chain the edge sends does not change by waiting for propagation
+        raise violation
 
 
 def check_certificate_expiry(info: TlsInfo, min_days: int) -> None:

@@ -16,5 +16,6 @@ CATCHES = {
     "cert-wrong-name": {"https.cert_valid": "names other.example.test, not www.example.test"},
     "cert-expiring": {"https.cert_expiry": "days left"},
     "cert-untrusted": {"https.cert_valid": "does not lead to a trusted CA"},
+    "cert-no-intermediate": {"https.cert_valid": "sends its leaf certificate alone, without the intermediate"},
     "tls-legacy": {"https.tls_legacy": "handshake accepted"},
 }

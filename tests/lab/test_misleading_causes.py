@@ -36,3 +36,18 @@ def test_body_fault_is_the_root_finding(lab, run_edgeverify, fault, cause, final
             assert c["attempts"] == 1, (c["id"], c["attempts"])
         else:  # a short body is tried again: it is the object's fault because it repeats
             assert c["attempts"] >= 2, (c["id"], c["attempts"])
+
+
+def test_leaf_without_intermediate_names_the_chain_the_edge_sends_and_is_not_retried(lab, run_edgeverify):
+    run = run_edgeverify(lab.edge(faults=["cert-no-intermediate"]), str(SUITES / "test_https.py"),
+                         "--propagation-timeout=3")
+    assert run.returncode == 1, run.output
+    cert = [c for c in run.checks if c["rule"] == "https.cert_valid" and c["outcome"] == "failed"]
+    assert cert, run.output[-3000:]
+    message = cert[0]["message"]
+    assert "the edge sends 1 certificate(s)" in message, message
+    assert "(1) the edge sends its leaf certificate alone, without the intermediate" in message, message
+    assert message.index("without the intermediate") < message.index("--ca-bundle"), message
+    assert cert[0]["attempts"] == 1, cert[0]["attempts"]  # the chain does not change by waiting for propagation
+    gated = [c for c in run.checks if c["outcome"] == "could_not_judge"]
+    assert gated and all("without the intermediate" in (c["message"] or "") for c in gated), gated[:1]  # the root finding

@@ -99,6 +99,20 @@ def test_wrong_name_and_untrusted_chain_are_told_apart():
     assert "Reproduce: openssl s_client" in untrusted.value.render()
 
 
+def test_a_leaf_sent_without_its_intermediate_names_the_chain_first_and_is_final():
+    with pytest.raises(Violation) as alone:
+        https.check_certificate(cert(verified=False, verify_error="unable to get local issuer certificate",
+                                     chain_sent=("CN=www.example.test",)))
+    text = alone.value.render()
+    assert "(1) the edge sends its leaf certificate alone, without the intermediate" in text
+    assert text.index("without the intermediate") < text.index("--ca-bundle")  # the chain first, the bundle last
+    assert "the edge sends 1 certificate(s)" in text and alone.value.final
+    with pytest.raises(Violation) as untrusted:  # leaf and intermediate sent: the root is what is not trusted
+        https.check_certificate(cert(verified=False, verify_error="unable to get local issuer certificate",
+                                     chain_sent=("CN=www.example.test", "CN=Some Intermediate")))
+    assert "does not lead to a trusted CA" in untrusted.value.render() and not untrusted.value.final
+
+
 def test_expiring_certificate_fails_with_days_left():
     soon = cert(not_after=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=5))
     with pytest.raises(Violation, match=r"4\.\d days left|5\.0 days left"):
