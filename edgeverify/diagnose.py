@@ -87,6 +87,7 @@ class Signature:
     source: str = ""  # a public page showing this answer (the corpus cites more: tests/data/corpus)
     check: str = ""  # the one thing to look at that confirms this cause against its rivals
     candidates: tuple[tuple[str, str], ...] = ()  # ranked (cause, the check that tells it apart) when one answer has several
+    root_rule: str = ""  # the rule that reports this fault as its own finding; others failing on it are consequences
     statuses: frozenset[int] = frozenset()
     methods: frozenset[str] = frozenset()
     path_kinds: frozenset[str] = frozenset()
@@ -634,7 +635,7 @@ _s(id="spa.api_swallowed", service="spa", specificity=1, confidence="medium",
          "error pages are distribution-wide, so API errors are swallowed",
    setting="remove the custom error responses and route SPA fallbacks with a viewer-request function on the "
            "default behavior instead")
-_s(id="spa.asset_fallback", service="spa", specificity=1, confidence="medium",
+_s(id="spa.asset_fallback", service="spa", specificity=1, confidence="medium", root_rule="static.media_type",
    recognises="200 text/html for an asset path",
    statuses={200}, path_kinds={"asset"}, also=lambda f: f.content_type == "text/html",
    cause="the SPA fallback page stands in for a missing object: a custom error response turns S3's 403/404 "
@@ -808,6 +809,20 @@ def unknown_answer(ex: Exchange, api_prefix: str = API_PREFIX) -> Diagnosis | No
                      f"no known cause: the answer is {service}'s {f.status} {what}{said}",
                      f"nothing this tool can name yet; see what AWS documents for it: {ERROR_PAGES[service]}",
                      "low", known=False)
+
+
+def likely_cause_for(rule_id: str, ex: Exchange, api_prefix: str = API_PREFIX,
+                     describe_unknown: bool = True) -> str | None:
+    """The likely cause as a failing rule shows it: a fault another rule reports as its own finding (the SPA
+    shell standing in for a missing asset is static.media_type's) is marked as that finding's consequence, so
+    one fault reads as one cause however many checks fail on the exchange."""
+    found = diagnose(ex, api_prefix)
+    if found is None:
+        return likely_cause(ex, api_prefix, describe_unknown)
+    root = next((s.root_rule for s in SIGNATURES if s.id == found.signature_id), "")
+    if root and root != rule_id:
+        return f"a consequence of the {root} finding on this exchange, not a fault of its own: {found.text}"
+    return found.text
 
 
 def likely_cause(ex: Exchange, api_prefix: str = API_PREFIX, describe_unknown: bool = True) -> str | None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ..diagnose import likely_cause
+from ..diagnose import likely_cause_for
 from ..exchange import Exchange
 from ..redact import redact
 
@@ -95,7 +95,8 @@ class Violation(AssertionError):
             self._diagnosed = True
             if self.exchange is not None and self._diagnose:
                 # an AWS error no signature knows is described only when the rule has no cause of its own
-                self._signature = likely_cause(self.exchange, self._api_prefix, describe_unknown=self.cause is None)
+                self._signature = likely_cause_for(self.rule.id, self.exchange, self._api_prefix,
+                                                   describe_unknown=self.cause is None)
         return self._signature
 
     @property

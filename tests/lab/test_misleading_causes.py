@@ -51,3 +51,16 @@ def test_leaf_without_intermediate_names_the_chain_the_edge_sends_and_is_not_ret
     assert cert[0]["attempts"] == 1, cert[0]["attempts"]  # the chain does not change by waiting for propagation
     gated = [c for c in run.checks if c["outcome"] == "could_not_judge"]
     assert gated and all("without the intermediate" in (c["message"] or "") for c in gated), gated[:1]  # the root finding
+
+
+def test_a_shell_served_for_a_missing_chunk_is_one_cause_and_its_consequences(lab, run_edgeverify):
+    run = run_edgeverify(lab.edge(faults=["asset-missing", "spa-fallback-all"]), str(SUITES / "test_static.py"),
+                         str(SUITES / "test_cache.py"))
+    failed = run.failed()
+    root = failed.get("static.media_type", "")
+    assert "text/html (the SPA fallback page) instead of text/javascript" in root, run.output[-3000:]
+    assert "Likely cause: the SPA fallback page stands in for a missing object" in root, root
+    others = {rule: text for rule, text in failed.items() if rule != "static.media_type"}
+    assert others, run.output[-3000:]
+    for rule, text in others.items():  # checks failing on the same exchange point to the root finding
+        assert "Likely cause: a consequence of the static.media_type finding on this exchange" in text, (rule, text)

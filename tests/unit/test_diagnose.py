@@ -5,7 +5,7 @@ forms and near misses that must not be read as the signature."""
 
 import pytest
 
-from edgeverify.diagnose import SIGNATURES, diagnose, likely_cause, signature_table, unknown_answer
+from edgeverify.diagnose import SIGNATURES, diagnose, likely_cause, likely_cause_for, signature_table, unknown_answer
 from edgeverify.exchange import Exchange
 
 PAGE = ('<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN" "http://www.w3.org/TR/html4/loose.dtd">\n'
@@ -351,3 +351,14 @@ def test_readme_signatures_section_matches_the_table():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     section = readme.split("<!-- signatures:start -->\n")[1].split("<!-- signatures:end -->")[0]
     assert section == signature_table(markdown=True) + "\n", "README signatures section is stale: edgeverify signatures --markdown"
+
+
+def test_one_fault_is_one_cause_the_other_rules_are_its_consequences():
+    shell = ex(200, "<!doctype html><html><head><title>app</title></head></html>", path="/assets/chunk.1a2b3c4d.js",
+               x_cache="Miss from cloudfront")
+    root = likely_cause_for("static.media_type", shell) or ""
+    assert root.startswith("the SPA fallback page stands in for a missing object")
+    for rule_id in ("static.conditional_get", "cache.asset_edge_hit", "cache.immutable_assets"):
+        text = likely_cause_for(rule_id, shell) or ""
+        assert text.startswith("a consequence of the static.media_type finding on this exchange"), (rule_id, text)
+        assert root in text
