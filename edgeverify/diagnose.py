@@ -178,6 +178,7 @@ SOURCES = {
     "apigw.throttled": "https://github.com/amberelectric/public-api/issues/280",
     "apigw.timeout": "https://github.com/serverless/serverless/issues/3171",
     "apigw.unauthorized": "https://github.com/awslabs/fhir-works-on-aws-deployment/issues/547",
+    "apigw.unauthorized_token_sent": "https://github.com/Droplr/serverless-api-cloudfront/issues/4",
     "cloudfront.bad_request_host": "https://github.com/aws-amplify/amplify-hosting/issues/2734",
     "cloudfront.function_failed": "https://github.com/cdklabs/construct-hub/issues/402",
     "cloudfront.geo_blocked": "https://github.com/moby/moby/issues/34058",
@@ -466,6 +467,20 @@ _s(id="apigw.not_authorized", service="apigateway", specificity=3, confidence="m
          "for another method/path, or an explicit deny",
    setting="have the authorizer allow all methods it should (e.g. arn:.../*/*), or set its "
            "authorizerResultTtlInSeconds to 0")
+_s(id="apigw.unauthorized_token_sent", service="apigateway", specificity=3, confidence="medium",
+   recognises="401 {\"message\":\"Unauthorized\"} to a request that carried an Authorization header",
+   statuses={401}, evidence=_message_is("Unauthorized"), error_type_any=("UnauthorizedException",),
+   also=lambda f: f.authorization,
+   cause="the API's authorizer did not accept the Authorization header this request carried",
+   candidates=(
+       ("CloudFront did not forward the Authorization header to the API origin, so the authorizer saw no token",
+        "the same request sent to the API's execute-api URL directly succeeds"),
+       ("the authorizer rejected the token: a wrong token type (access vs id token), an expired token, or an "
+        "audience/issuer mismatch",
+        "decode the token: token_use, aud/client_id, iss and exp against the authorizer's configuration"),
+   ),
+   setting="include Authorization in {behavior}'s cache policy (an origin request policy cannot list it; the "
+           "AllViewer policies forward it), and send the token type the authorizer expects")
 _s(id="apigw.unauthorized", service="apigateway", specificity=3, confidence="high",
    recognises="401 {\"message\":\"Unauthorized\"}",
    statuses={401}, evidence=_message_is("Unauthorized"), error_type_any=("UnauthorizedException",),

@@ -177,6 +177,11 @@ CASES = {
     "apigw.lambda_payload_too_large": (
         ex(413, '{"message": "Request Too Long"}', ctype=J, method="POST", x_amzn_ErrorType="BadRequestException"),
         ex(400, '{"message": "Request Too Long"}', ctype=J, method="POST")),
+    "apigw.unauthorized_token_sent": (
+        Exchange("GET", "https://www.example.test/api/me", request_headers=[("Authorization", "Bearer eyJ")],
+                 status=401, headers=[("Content-Type", J), ("x-amzn-ErrorType", "UnauthorizedException")],
+                 body=b'{"message":"Unauthorized"}'),
+        ex(401, '{"message":"Unauthorized"}', ctype=J)),
     "waf.captcha": (
         ex(405, "<html>captcha</html>", path="/", Server="CloudFront", x_amzn_waf_action="captcha"),
         ex(405, "<html>method not allowed</html>", path="/", Server="CloudFront")),
@@ -362,3 +367,14 @@ def test_one_fault_is_one_cause_the_other_rules_are_its_consequences():
         text = likely_cause_for(rule_id, shell) or ""
         assert text.startswith("a consequence of the static.media_type finding on this exchange"), (rule_id, text)
         assert root in text
+
+
+def test_a_401_to_a_request_with_a_token_ranks_the_unforwarded_header_with_what_tells_it_apart():
+    sent = Exchange("GET", "https://www.example.test/api/me", request_headers=[("Authorization", "Bearer eyJ")],
+                    status=401, headers=[("Content-Type", J)], body=b'{"message":"Unauthorized"}')
+    text = likely_cause(sent) or ""
+    assert text.startswith("one of, most likely first: (1) CloudFront did not forward the Authorization header")
+    assert "[to tell: the same request sent to the API's execute-api URL directly succeeds]" in text
+    assert "cache policy" in text
+    without = likely_cause(ex(401, '{"message":"Unauthorized"}', ctype=J)) or ""
+    assert without.startswith("the API's authorizer (Cognito or Lambda) rejected the request: no token")
