@@ -59,6 +59,7 @@ FAULTS: dict[str, str] = {
     "cors-wildcard-credentials": "API sends Access-Control-Allow-Origin: * with Access-Control-Allow-Credentials: true",
     "cors-no-vary": "API sends a per-origin Access-Control-Allow-Origin without Vary: Origin",
     "cors-double-acao": "Access-Control-Allow-Origin sent twice (a response headers policy and the Lambda both add it)",
+    "cors-acao-list": "API sends its whole allow-list as one Access-Control-Allow-Origin value (a comma-separated list)",
     "cors-missing-header": "the preflight's Access-Control-Allow-Headers lacks content-type",
     "cors-missing-method": "the preflight's Access-Control-Allow-Methods lacks PUT",
     "preflight-blocked": "/api/* AllowedMethods lack OPTIONS: preflights get CloudFront's 403 method error",
