@@ -26,6 +26,7 @@ FAULTS: dict[str, str] = {
     "css-wrong-type": "CSS objects uploaded with Content-Type: text/plain",
     "compression-off": "behavior Compress=false: no gzip/br for compressible objects",
     "no-validators": "ETag and Last-Modified stripped at the edge, so conditional GETs never get 304",
+    "etag-unstable": "index.html is regenerated per request: a new ETag every time, so If-None-Match never matches",
     "leaky-headers": "stack-revealing headers: X-Powered-By: Express and a versioned Server header",
     "mixed-content": "index.html loads its script and stylesheet over http:// (blocked by browsers on an https page)",
     "encoding-mislabelled": "JavaScript objects stored gzip-compressed with Content-Encoding: br metadata (the bytes are not br)",

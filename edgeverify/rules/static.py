@@ -253,6 +253,7 @@ def validator(ex: Exchange) -> str | None:
 def check_conditional_get(pairs: Sequence[tuple[Exchange, Exchange | None]], what: str = "files") -> None:
     """Each (full GET, conditional GET) pair: the conditional one answers 304; None means no validator to send."""
     problems: list[tuple[Exchange, str]] = []
+    changed: list[str] = []  # the ETags seen, when the answer to If-None-Match carries another one
     for full, conditional in pairs:
         if full.status != 200:
             continue
@@ -261,13 +262,22 @@ def check_conditional_get(pairs: Sequence[tuple[Exchange, Exchange | None]], wha
                                    f"{full.size:,} bytes again"))
         elif conditional.status != 304:
             sent = ", ".join(f"{k}: {v}" for k, v in conditional.request_headers if k.lower().startswith("if-"))
-            problems.append((conditional, f"{conditional.status_line} to {sent}"))
+            first, again = full.header("etag"), conditional.header("etag")
+            differs = conditional.status == 200 and first and again and first != again
+            if differs:
+                changed.append(f"{full.path}: {first} then {again}")
+            problems.append((conditional, f"{conditional.status_line} to {sent}"
+                             + (f" (and a new ETag: {again})" if differs else "")))
     served = sum(1 for full, _ in pairs if full.status == 200)
+    cause = ("the ETag changes on every response, confirmed by the ETags seen (" + "; ".join(changed[:3]) + "): the "
+             "object is regenerated per request (an origin or a function that renders it, or a per-request "
+             "rewrite of the ETag), so no If-None-Match ever matches; serve the stored object and its stored ETag"
+             ) if changed else (
+             "conditional requests do not reach S3 or its validators are stripped: check response headers "
+             "policies, functions and Lambda@Edge on the behavior; an ETag that differs per response (an "
+             "origin that regenerates the file) also prevents 304")
     report_all(CONDITIONAL_GET, "304 Not Modified to If-None-Match (or If-Modified-Since) with the file's own "
-               "validator", problems, served, f"served {what}",
-               cause="conditional requests do not reach S3 or its validators are stripped: check response headers "
-                     "policies, functions and Lambda@Edge on the behavior; an ETag that differs per response (an "
-                     "origin that regenerates the file) also prevents 304")
+               "validator", problems, served, f"served {what}", cause=cause)
 
 
 def leaked_headers(ex: Exchange) -> list[str]:

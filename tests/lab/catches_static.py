@@ -7,6 +7,7 @@ CATCHES = {
     "compression-off": {"static.compressed": "sent uncompressed (no Content-Encoding)"},
     "no-validators": {"static.validators": "neither ETag nor Last-Modified",
                       "static.conditional_get": "no ETag or Last-Modified to revalidate with"},
+    "etag-unstable": {"static.conditional_get": "the ETag changes on every response, confirmed by the ETags seen"},
     "leaky-headers": {"static.leaky_headers": "X-Powered-By: Express"},  # advisory: needs --strict-advisories
     "mixed-content": {"static.mixed_content": "loads http://www.example.test/assets/app."},
     "encoding-mislabelled": {"static.body_intact": "labelled Content-Encoding: br, but its body is not br"},
