@@ -7,6 +7,7 @@ from collections.abc import Iterable
 FAULTS: dict[str, str] = {
     # https
     "http-no-redirect": "ViewerProtocolPolicy allow-all: plain HTTP serves content with 200 instead of redirecting",
+    "http-head-served": "a function answers HEAD over plain HTTP before the redirect: GET redirects, HEAD gets 200",
     "redirect-302": "HTTP→HTTPS redirect uses 302 instead of 301",
     "redirect-post-301": "HTTP→HTTPS redirect answers POST and other methods 301 (the browser retries as GET)",
     "redirect-drops-query": "HTTP→HTTPS redirect Location loses the query string",

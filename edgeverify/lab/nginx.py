@@ -166,10 +166,17 @@ def _http_server(c: EdgeConfig) -> str:
         code = 302 if "redirect-302" in f else 301
         # CloudFront answers other methods 307, which keeps the method and body; a 301 would turn a POST into GET.
         other = code if "redirect-post-301" in f else 307
+        # http-head-served: something answers HEAD before the redirect (a function handling HEAD): GET still
+        # redirects, HEAD gets the content over plain HTTP.
+        head = ("    error_page 418 = @head_served;\n    if ($request_method = HEAD) {\n        return 418;\n    }\n"
+                if "http-head-served" in f else "")
         body = (_cloudfront_headers(c, '"Redirect from cloudfront"') + "\n"
-                "location / {\n"
+                "location / {\n" + head +
                 f"    if ($request_method !~ ^(GET|HEAD)$) {{\n        return {other} {target};\n    }}\n"
                 f"    return {code} {target};\n}}")
+        if head:
+            body += ("\nlocation @head_served {\n    rewrite ^(?:.*/)?[^./]+$ /index.html break;\n"
+                     "    proxy_pass http://static_origin;\n" + _indent(_proxy_headers(c, S3_HOST, switch=True)) + "\n}")
     return f"server {{\n    listen 127.0.0.1:{c.http_port};\n    server_name _;\n" + _indent(body) + "\n}"
 
 

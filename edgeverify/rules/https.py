@@ -79,13 +79,21 @@ TLS_LEGACY = rule(
 )
 
 
-def check_redirect_status(ex: Exchange, statuses: list[int]) -> None:
+def check_redirect_status(ex: Exchange, statuses: list[int], other: Exchange | None = None) -> None:
+    """`other`: the same kind of request with the other method (GET for a HEAD), to tell a behavior that
+    serves plain HTTP (both served) from something answering one method before the redirect."""
     allowed = " or ".join(map(str, statuses))
     responded(REDIRECT_STATUS, ex, f"{allowed} to https://")
     if 200 <= (ex.status or 0) < 300:
+        redirected = other if other is not None and 300 <= (other.status or 0) < 400 else None
+        cause = (f"only {ex.method} is served over plain HTTP while {redirected.method} is redirected "
+                 f"({redirected.status_line}): CloudFront's redirect-to-https answers every method alike, so the "
+                 f"ViewerProtocolPolicy is not the cause; something answers {ex.method} before it (a CloudFront "
+                 f"Function or Lambda@Edge that handles {ex.method} itself, or an origin rule)"
+                 if redirected is not None else "the behavior's ViewerProtocolPolicy is allow-all: " + VIEWER_POLICY)
         raise Violation(REDIRECT_STATUS, f"{allowed} redirect to https://",
-                        f"{ex.status_line}: content served over plain HTTP", ex,
-                        cause="the behavior's ViewerProtocolPolicy is allow-all: " + VIEWER_POLICY)
+                        f"{ex.status_line}: content served over plain HTTP", ex, cause=cause,
+                        extra=[redirected] if redirected is not None else None)
     expect(ex.status in statuses, REDIRECT_STATUS, f"{allowed} redirect to https://", ex.status_line, ex,
            cause="the redirect is not CloudFront's own (a function or the origin redirects with "
                  f"{ex.status}): " + VIEWER_POLICY)

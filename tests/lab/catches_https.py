@@ -5,6 +5,7 @@ CATCHES = {
     "http-no-redirect": {"https.redirect_status": "ViewerProtocolPolicy is allow-all",
                          "https.redirect_method": "not redirected, handled over plain HTTP",
                          "https.redirect_target": "without a Location header"},
+    "http-head-served": {"https.redirect_status": "only HEAD is served over plain HTTP while GET is redirected"},
     "redirect-302": {"https.redirect_status": "Actual:   302"},
     "redirect-post-301": {"https.redirect_method": "301 Moved Permanently: the client resends it as GET"},
     "redirect-drops-query": {"https.redirect_target": "query '' instead of"},

@@ -133,3 +133,16 @@ def test_release_marker_served_or_the_old_one_named():
     with pytest.raises(Violation) as info:
         check_release_marker(old, "build-7-new")
     assert "serving 'build-7-old' instead" in info.value.actual
+
+
+def test_head_served_while_get_redirects_is_not_blamed_on_allow_all():
+    def http(method, status, **headers):
+        return Exchange(method, "http://www.example.test/x", status=status, headers=list(headers.items()))
+
+    with pytest.raises(Violation) as only:
+        https.check_redirect_status(http("HEAD", 200), [301], http("GET", 301, Location="https://www.example.test/x"))
+    text = only.value.render()
+    assert "only HEAD is served over plain HTTP while GET is redirected" in text and "allow-all:" not in text
+    with pytest.raises(Violation) as both:
+        https.check_redirect_status(http("HEAD", 200), [301], http("GET", 200))
+    assert "ViewerProtocolPolicy is allow-all" in both.value.render()
