@@ -39,6 +39,15 @@ def test_hsts_on_every_page(edge, target, page):
     https.check_hsts(edge.fetch(page), target.https.hsts_min_max_age)
 
 
+@pytest.mark.rule("https.hsts")
+def test_hsts_on_api_answers(edge, target):
+    # The API is a behavior of its own: a response headers policy on the default behavior does not cover it.
+    call = next((c for c in target.api.calls if c.method.upper() == "GET" and c.may_repeat), None)
+    if call is None:
+        pytest.skip("no repeat-safe GET among api.calls to read the API behavior's headers from")
+    https.check_hsts(edge.fetch(call.path), target.https.hsts_min_max_age, behavior=target.api.prefix + "*")
+
+
 @pytest.mark.rule("https.hsts_on_errors")
 def test_hsts_on_error_responses(edge, target):
     for ex in edge.fetch_all(error_probe_paths(target)):

@@ -15,6 +15,7 @@ FAULTS: dict[str, str] = {
     "redirect-wrong-host": "HTTP→HTTPS redirect goes to the distribution's d111111abcdef8.cloudfront.net name",
     "hsts-missing": "no Strict-Transport-Security header (no response headers policy)",
     "hsts-short": "Strict-Transport-Security max-age=300 only",
+    "hsts-missing-api": "the response headers policy with HSTS is on the default behavior only: no /api/* answer has it",
     "hsts-missing-on-errors": "Strict-Transport-Security only on 2xx/3xx responses, missing on errors",
     "cert-wrong-name": "certificate issued for other.example.test only (alias missing from the ACM certificate)",
     "cert-expiring": "certificate valid for only 5 more days (renewal failed)",

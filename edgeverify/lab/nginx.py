@@ -193,7 +193,9 @@ def _https_server(c: EdgeConfig) -> str:
         'ssl_ciphers "DEFAULT:@SECLEVEL=0";' if legacy else "ssl_ciphers HIGH:!aNULL:!MD5;",
         "ssl_session_cache shared:SSL:1m;",
     ]
-    if "hsts-missing" not in f:
+    if "hsts-missing-api" in f:  # the response headers policy is on the default behavior only
+        lines.append("add_header Strict-Transport-Security $lab_hsts always;  # empty (not sent) under /api/")
+    elif "hsts-missing" not in f:
         max_age = "max-age=300; includeSubDomains" if "hsts-short" in f else HSTS
         always = "" if "hsts-missing-on-errors" in f else " always"
         lines.append(f'add_header Strict-Transport-Security "{max_age}"{always};')
@@ -268,6 +270,10 @@ def render(c: EdgeConfig) -> str:
     }}
     map $request_uri $lab_path_only {{
         ~^(?<path>[^?]*) $path;
+    }}
+    map $request_uri $lab_hsts {{
+        ~^/api/ "";
+        default "{HSTS}";
     }}
 
 {_indent(_http_server(c))}

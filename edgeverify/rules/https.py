@@ -138,15 +138,20 @@ def hsts_max_age(ex: Exchange) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def check_hsts(ex: Exchange, minimum: int, rule_=HSTS) -> None:
+def check_hsts(ex: Exchange, minimum: int, rule_=HSTS, behavior: str | None = None) -> None:
+    """`behavior`: the cache behavior's path pattern when the answer stands for a whole behavior (the API's)."""
     responded(rule_, ex, f"Strict-Transport-Security: max-age>={minimum}")
     header = ex.header("strict-transport-security")
     age = hsts_max_age(ex)
     on_error = rule_ is HSTS_ON_ERRORS  # the error was provoked on purpose: its signature is no cause
+    cause = ("no response headers policy adds Strict-Transport-Security to this behavior" +
+             (" for error responses" if rule_ is HSTS_ON_ERRORS else ""))
+    if behavior:
+        cause = (f"the {behavior} behavior has no response headers policy with Strict-Transport-Security (it is "
+                 f"attached to the default behavior only), so every {behavior} answer lacks it, not only errors: "
+                 f"attach the same response headers policy (SecurityHeadersPolicy) to the {behavior} behavior")
     expect(header is not None, rule_, f"Strict-Transport-Security with max-age >= {minimum}",
-           f"{ex.status_line} without Strict-Transport-Security", ex, diagnose=not on_error,
-           cause="no response headers policy adds Strict-Transport-Security to this behavior" +
-                 (" for error responses" if rule_ is HSTS_ON_ERRORS else ""))
+           f"{ex.status_line} without Strict-Transport-Security", ex, diagnose=not on_error, cause=cause)
     expect(age is not None and age >= minimum, rule_, f"Strict-Transport-Security with max-age >= {minimum}",
            f"Strict-Transport-Security: {header}", ex, diagnose=not on_error,
            cause="the response headers policy sets a short or malformed max-age: use 63072000 (two years)")

@@ -13,6 +13,7 @@ CATCHES = {
     "redirect-wrong-host": {"https.redirect_target": "host d111111abcdef8.cloudfront.net instead of www.example.test"},
     "hsts-missing": {"https.hsts": "without Strict-Transport-Security"},
     "hsts-short": {"https.hsts": "max-age=300"},
+    "hsts-missing-api": {"https.hsts": "so every /api/* answer lacks it, not only errors"},
     "hsts-missing-on-errors": {"https.hsts_on_errors": "403 Forbidden without Strict-Transport-Security"},
     "cert-wrong-name": {"https.cert_valid": "names other.example.test, not www.example.test"},
     "cert-expiring": {"https.cert_expiry": "days left"},

@@ -69,6 +69,14 @@ def test_hsts_long_enough_passes_and_short_or_missing_fails():
         https.check_hsts(answer(200, hsts="includeSubDomains", scheme="https"), 31536000)  # no max-age at all
 
 
+def test_hsts_missing_on_the_api_behavior_names_the_behavior_not_errors():
+    with pytest.raises(Violation) as info:
+        https.check_hsts(answer(200, scheme="https"), 31536000, behavior="/api/*")
+    rendered = info.value.render()
+    assert "every /api/* answer lacks it, not only errors" in rendered
+    assert "attach the same response headers policy" in rendered
+
+
 def test_hsts_on_errors_needs_an_error_and_does_not_blame_the_provoked_error():
     https.check_hsts_on_error(answer(404, hsts="max-age=63072000", scheme="https"), 31536000)
     with pytest.raises(Violation) as info:
