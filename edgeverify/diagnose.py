@@ -206,11 +206,12 @@ SOURCES = {
     "sigv4.mismatch": "https://github.com/minorun365/html-share/issues/4",
     "waf.blocked": "https://github.com/aws-samples/sample-ai-persona/issues/132",
     "waf.captcha": "https://github.com/wappalyzer/wappalyzer/issues/6021",
-    "apigw.not_found": "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html",
+    "apigw.not_found": "https://github.com/hanabu/lambda-web/issues/10",
     "apigw.not_authorized": "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html",
     "s3.access_denied_api": "https://repost.aws/knowledge-center/s3-website-cloudfront-error-403",
     "s3.cors_preflight": "https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors-troubleshooting.html",
-    "s3.method_not_allowed": "https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html",
+    "s3.method_not_allowed": "https://github.com/FineUploader/fine-uploader/issues/1016",
+    "s3.header_too_large": "https://github.com/versity/versitygw/issues/2180",
     "spa.api_swallowed": "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/GeneratingCustomErrorResponses.html",
     "spa.asset_fallback": "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/GeneratingCustomErrorResponses.html",
     "cloudfront.header_too_large": "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/http-494-request-header-too-large.html",
@@ -530,8 +531,9 @@ _s(id="apigw.forbidden", service="apigateway", specificity=3, confidence="low",
 _s(id="apigw.internal_error", service="apigateway", specificity=3, confidence="medium",
    recognises="500/502 {\"message\": \"Internal server error\"}",
    statuses={500, 502}, evidence=_message_is("Internal server error"),
-   cause="API Gateway got no usable answer from the Lambda integration: the function threw or returned a "
-         "malformed proxy response (statusCode/body/headers), or its permission to be invoked is missing",
+   cause="API Gateway got no usable answer from the Lambda integration: the function threw, timed out, returned "
+         "a malformed proxy response (statusCode/body/headers) or one over Lambda's 6 MB payload, or its "
+         "permission to be invoked is missing",
    setting="return {statusCode, headers, body: string} from the function and read its CloudWatch logs; check "
            "the lambda:InvokeFunction permission for API Gateway")
 _s(id="apigw.not_found", service="apigateway", specificity=2, confidence="low",
@@ -637,9 +639,18 @@ _s(id="s3.access_denied", service="s3", specificity=2, confidence="low",
 _s(id="s3.method_not_allowed", service="s3", specificity=3, confidence="medium",
    recognises="405 <Code>MethodNotAllowed</Code> from S3",
    statuses={405}, body_any=(_XML.format("MethodNotAllowed"),),
-   cause="a {method} to {path} reached the S3 origin, which only serves GET/HEAD: the request fell to the "
-         "default behavior instead of the API behavior",
-   setting="route the path to the API behavior, or restrict the default behavior's AllowedMethods to GET, HEAD")
+   cause="a {method} to {path} reached S3 as a request on an object key, which S3 does not allow for that method "
+         "(objects are written with PUT; a POST upload goes to the bucket with a signed form): through CloudFront, "
+         "the request fell to the S3 (default) behavior instead of the API behavior",
+   setting="route the path to the API behavior, or restrict the default behavior's AllowedMethods to GET, HEAD; "
+           "upload with a presigned PUT URL sent to S3 directly")
+_s(id="s3.header_too_large", service="s3", specificity=3, confidence="high",
+   recognises="400 <Code>RequestHeaderSectionTooLarge</Code> (S3 refuses request headers over 8 KB)",
+   body_any=(_XML.format("RequestHeaderSectionTooLarge"), _TEXT_CODE.format("RequestHeaderSectionTooLarge")),
+   cause="the request's headers reached S3 over its 8 KB limit: the viewer's cookies (or other large headers) are "
+         "forwarded to the S3 origin, which never reads them",
+   setting="set the S3 behavior's cache policy and origin request policy to forward no cookies (CookieBehavior "
+           "none; e.g. the managed CachingOptimized policy), so large session cookies stay at the edge")
 
 # --- The SPA's custom error responses ---------------------------------------------------------------------
 _family("SPA error responses")

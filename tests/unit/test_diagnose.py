@@ -138,6 +138,10 @@ CASES = {
     "s3.method_not_allowed": (
         ex(405, xml("MethodNotAllowed", "<Method>POST</Method>"), path="/", method="POST", ctype="application/xml"),
         ex(405, '{"message":"Method Not Allowed"}', path="/", method="POST", ctype=J)),
+    "s3.header_too_large": (  # versity/versitygw#2180 quotes S3's answer; va.gov-team#89412 met it behind a proxy
+        ex(400, xml("RequestHeaderSectionTooLarge", "<MaxSizeAllowed>8192</MaxSizeAllowed>"), path="/fonts/a.woff2",
+           ctype="application/xml"),
+        ex(400, xml("InvalidArgument"), path="/fonts/a.woff2", ctype="application/xml")),
     "spa.api_swallowed": (
         ex(200, "<!doctype html><title>app</title>", path="/api/missing", x_cache="Miss from cloudfront"),
         ex(200, '{"ok":true}', path="/api/missing", ctype=J, x_cache="Miss from cloudfront")),
