@@ -931,7 +931,7 @@ def _failure(code: int, message: str, curl: pycurl.Curl, got: _Response, total: 
         coding = ", ".join(v for k, v in got.headers if k.lower() == "content-encoding") or "none"
         return (f"the body is labelled Content-Encoding: {coding} but does not decode as {coding} "
                 f"({got.error or detail})"), "decode"
-    promised, arrived = curl.getinfo(pycurl.CONTENT_LENGTH_DOWNLOAD), curl.getinfo(pycurl.SIZE_DOWNLOAD)
+    promised, arrived = curl.getinfo(pycurl.CONTENT_LENGTH_DOWNLOAD_T), curl.getinfo(pycurl.SIZE_DOWNLOAD_T)
     if got.headers_done and code in _CUT_SHORT and 0 <= arrived < promised:
         return (f"the body ended after {arrived:.0f} of the {promised:.0f} bytes its Content-Length promised "
                 f"({detail})"), "short"

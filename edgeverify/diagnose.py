@@ -88,6 +88,7 @@ class Signature:
     check: str = ""  # the one thing to look at that confirms this cause against its rivals
     candidates: tuple[tuple[str, str], ...] = ()  # ranked (cause, the check that tells it apart) when one answer has several
     root_rule: str = ""  # the rule that reports this fault as its own finding; others failing on it are consequences
+    confirm: tuple[str, ...] = ()  # config-suite rules that read the setting the cause names (confirm or rule it out)
     statuses: frozenset[int] = frozenset()
     methods: frozenset[str] = frozenset()
     path_kinds: frozenset[str] = frozenset()
@@ -145,13 +146,16 @@ class Diagnosis:
     confidence: str
     candidates: tuple[tuple[str, str], ...] = ()
     known: bool = True
+    confirm: tuple[str, ...] = ()  # config-suite rules that read the setting named (run with AWS read access)
 
     @property
     def text(self) -> str:
+        confirm = (f"; to confirm or rule out from the configuration: the config suite's {', '.join(self.confirm)}"
+                   if self.confirm else "")
         if not self.candidates:
-            return f"{self.cause}; change: {self.setting}"
+            return f"{self.cause}; change: {self.setting}{confirm}"
         ranked = "; ".join(f"({n}) {cause} [to tell: {check}]" for n, (cause, check) in enumerate(self.candidates, 1))
-        return f"one of, most likely first: {ranked}; change: {self.setting}"
+        return f"one of, most likely first: {ranked}; change: {self.setting}{confirm}"
 
 
 SIGNATURES: list[Signature] = []
@@ -233,7 +237,27 @@ def _s(**kw: Any) -> None:
             kw[key] = frozenset(kw[key])
     kw.setdefault("family", _FAMILY[0])
     kw.setdefault("source", SOURCES.get(kw["id"], CURL_ERRORS if _FAMILY[0] == "network" else ""))
+    kw.setdefault("confirm", CONFIG_CHECKS.get(kw["id"], ()))
     register(Signature(**kw))
+
+
+# The config suite's rules (edgeverify/rules/config.py) that read the setting a signature's cause names: with AWS
+# read access they confirm the diagnosis or rule it out (e.g. whether the API behavior forwards Authorization).
+CONFIG_CHECKS: dict[str, tuple[str, ...]] = {
+    "cloudfront.method_not_allowed": ("config.api_methods",),
+    "cloudfront.bad_request_host": ("config.aliases",),
+    "cloudfront.misdirected": ("config.aliases", "config.alias_certificate"),
+    "apigw.forbidden": ("config.api_origin_request_policy",),
+    "apigw.unauthorized_token_sent": ("config.api_forwarding",),
+    "apigw.missing_token": ("config.api_origin_request_policy",),
+    "s3.access_denied_api": ("config.shadowed_behaviors",),
+    "s3.method_not_allowed": ("config.shadowed_behaviors", "config.api_methods"),
+    "s3.access_denied": ("config.s3_oac",),
+    "s3.signature_mismatch": ("config.s3_oac",),
+    "s3.no_such_key": ("config.bucket_parity",),
+    "spa.api_swallowed": ("config.error_responses_swallow_api",),
+    "spa.asset_fallback": ("config.bucket_parity",),
+}
 
 
 _LAMBDA_PAGE = "The Lambda function associated with the CloudFront distribution"
@@ -780,12 +804,13 @@ def diagnose(ex: Exchange, api_prefix: str = API_PREFIX) -> Diagnosis | None:
     rivals = [s for s in found[1:] if s.specificity == best.specificity and s.service != best.service]
     if not rivals:
         return Diagnosis(best.id, best.render(best.cause, f), best.render(best.setting, f), best.confidence,
-                         candidates=_candidates(best, f))
+                         candidates=_candidates(best, f), confirm=best.confirm)
     both = [best, rivals[0]]
     ranked = tuple((s.render(s.cause, f), s.render(s.check or SERVICE_CHECK.get(s.service, ""), f)) for s in both)
     return Diagnosis("|".join(s.id for s in both),
                      "one of: " + "; or ".join(s.render(s.cause, f) for s in both),
-                     " / ".join(s.render(s.setting, f) for s in both), "low", candidates=ranked)
+                     " / ".join(s.render(s.setting, f) for s in both), "low", candidates=ranked,
+                     confirm=tuple(dict.fromkeys(best.confirm + rivals[0].confirm)))
 
 
 # Where AWS documents the error types of each service, for answers no signature knows
@@ -871,8 +896,8 @@ def signature_table(markdown: bool = False) -> str:
                 "|---|---|---|---|---|---|---|---|---|"]
         for n, s in enumerate(SIGNATURES, 1):
             cause = _generic(s.cause) + "".join(f" ({i}) {_generic(c)}" for i, (c, _) in enumerate(s.candidates, 1))
-            cells = [str(n), f"`{s.id}`", s.family, s.service, s.recognises, cause, _generic(s.setting),
-                     s.confidence, s.source]
+            change = _generic(s.setting) + (f" (read by {', '.join(s.confirm)})" if s.confirm else "")
+            cells = [str(n), f"`{s.id}`", s.family, s.service, s.recognises, cause, change, s.confidence, s.source]
             rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         return "\n".join(rows)
     out = []
@@ -880,5 +905,6 @@ def signature_table(markdown: bool = False) -> str:
         ranked = "".join(f"\n      ({i}) {_generic(c)} [to tell: {_generic(k)}]" for i, (c, k) in enumerate(s.candidates, 1))
         out.append(f"{n:2}. {s.id}  [{s.family}; {s.service}, {s.confidence}]\n    recognises: {s.recognises}\n"
                    f"    concludes: {_generic(s.cause)}{ranked}\n    change: {_generic(s.setting)}\n"
-                   f"    source: {s.source}\n")
+                   + (f"    confirm: {', '.join(s.confirm)} (config suite, AWS read access)\n" if s.confirm else "")
+                   + f"    source: {s.source}\n")
     return "\n".join(out)

@@ -382,3 +382,16 @@ def test_a_401_to_a_request_with_a_token_ranks_the_unforwarded_header_with_what_
     assert "cache policy" in text
     without = likely_cause(ex(401, '{"message":"Unauthorized"}', ctype=J)) or ""
     assert without.startswith("the API's authorizer (Cognito or Lambda) rejected the request: no token")
+
+
+def test_a_cause_names_the_config_check_that_confirms_or_rules_it_out():
+    from edgeverify.diagnose import CONFIG_CHECKS
+    from edgeverify.rules import RULES, config
+
+    assert config.API_FORWARDING.id in RULES  # the config rules are registered by importing their module
+    assert {r for rules in CONFIG_CHECKS.values() for r in rules} <= {r for r in RULES if r.startswith("config.")}
+    assert set(CONFIG_CHECKS) <= {s.id for s in SIGNATURES}
+    found = diagnose(ex(403, '{"message":"Forbidden"}', path="/api/me", ctype=J, x_amzn_ErrorType="ForbiddenException"))
+    assert found is not None and found.signature_id == "apigw.forbidden", found
+    assert found.confirm == ("config.api_origin_request_policy",)
+    assert f"to confirm or rule out from the configuration: the config suite's {found.confirm[0]}" in found.text
