@@ -820,6 +820,7 @@ ERROR_PAGES = {
     "CloudFront": "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/troubleshooting-response-errors.html",
     "Lambda": "https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_Errors",
     "AWS": "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-troubleshooting.html",
+    "AWS WAF": "https://docs.aws.amazon.com/waf/latest/developerguide/customizing-the-response-for-blocked-requests.html",
 }
 _CF_REASON = re.compile(r"The request could not be satisfied\.?\s*(?:</H2>)?\s*(?:<HR[^>]*>)?\s*([^<\n]+)", re.I)
 
@@ -853,6 +854,8 @@ def unknown_answer(ex: Exchange, api_prefix: str = API_PREFIX) -> Diagnosis | No
     elif f.cloudfront_page:
         reason = _CF_REASON.search(f.body)
         service, what, detail = "CloudFront", "its error page", reason.group(1).strip() if reason else ""
+    elif f.server == "CloudFront" and f.x_cache == "Error" and f.status < 500:
+        return _edge_made(f)
     else:
         return None
     said = f" saying {_verbatim(detail)!r}" if detail else ""
@@ -860,6 +863,26 @@ def unknown_answer(ex: Exchange, api_prefix: str = API_PREFIX) -> Diagnosis | No
                      f"no known cause: the answer is {service}'s {f.status} {what}{said}",
                      f"nothing this tool can name yet; see what AWS documents for it: {ERROR_PAGES[service]}",
                      "low", known=False)
+
+
+def _edge_made(f: Facts) -> Diagnosis:
+    """A 4xx the edge made itself (Server: CloudFront, X-Cache: Error from cloudfront) that is not CloudFront's
+    error page: an AWS WAF Block action with a custom response is the usual author (any 4xx, e.g. 400, and the
+    site's own body); no origin answered, so no origin setting is to blame. Described, with what tells apart."""
+    body = " ".join(f.body.split())
+    said = f" with a body of its own ({_verbatim(body)!r})" if body else " with an empty body"
+    return Diagnosis(
+        "unknown.cloudfront",
+        f"CloudFront itself answered {f.status}{said}, not its standard error page and not an origin's answer",
+        f"read the web ACL's sampled requests (or WAF logs) for this request; see {ERROR_PAGES['AWS WAF']}",
+        "low", known=False,
+        candidates=(
+            ("an AWS WAF rule blocked {path} with a custom response (the rule's own status code and body)"
+             .replace("{path}", f.path),
+             "the web ACL's sampled requests or WAF logs for this request: a terminating rule with action BLOCK"),
+            ("a custom error response of the distribution (CustomErrorResponses: its ResponseCode and page) for an "
+             "error CloudFront met itself", "the distribution's CustomErrorResponses for this status"),
+        ))
 
 
 def likely_cause_for(rule_id: str, ex: Exchange, api_prefix: str = API_PREFIX,

@@ -43,6 +43,7 @@ FAULTS: dict[str, str] = {
     "api-origin-timeout": "the API origin answers after the origin response timeout: CloudFront's 504 page",
     "lambda-edge-error": "the origin-request Lambda@Edge function on /api/* fails: 503 page, X-Cache: LambdaExecutionError",
     "waf-blocks-api": "an AWS WAF rule blocks /api/*: CloudFront's 403 'Request blocked.' page",
+    "waf-custom-block-api": "an AWS WAF rule blocks /api/* with a custom response: 400 and the site's own block page",
     "apigw-throttled": "API Gateway throttles every call: 429 Too Many Requests (TooManyRequestsException)",
     "apigw-timeout": "the API's Lambda outlives API Gateway's integration timeout: 504 Endpoint request timed out",
     "apigw-http-timeout": "an HTTP API whose integration times out: 503 Service Unavailable with apigw-requestid",

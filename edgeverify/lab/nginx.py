@@ -15,7 +15,7 @@ GZIP_TYPES = ("text/css text/javascript application/javascript application/json 
 
 # The edge's own answers are nginx `return` codes mapped by error_page to CloudFront's pages (see pages.py),
 # which the static origin serves under /__cloudfront/ with `Server: CloudFront`.
-EDGE_CODES = {"method": 460, "lambda": 461, "waf": 462, "geo": 463}
+EDGE_CODES = {"method": 460, "lambda": 461, "waf": 462, "geo": 463, "waf_custom": 464}
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,8 @@ proxy_set_header X-Lab-Release-Switch-At "{switch_at}";"""
 def _error_pages(spa_fallback: bool, extra: str = "") -> str:
     # error_page in a location replaces inherited ones, so the 5xx pages are repeated everywhere.
     lines = ["error_page 502 /__cloudfront/origin;", "error_page 504 /__cloudfront/timeout;"]
-    lines += [f"error_page {code} ={pages.REASONS[name][0]} /__cloudfront/{name};" for name, code in EDGE_CODES.items()]
+    lines += [f"error_page {code} ={(pages.REASONS.get(name) or pages.CUSTOM[name])[0]} /__cloudfront/{name};"
+              for name, code in EDGE_CODES.items()]
     if spa_fallback or extra:
         lines.append("proxy_intercept_errors on;")
     if spa_fallback:  # a custom error response: ErrorCode 403/404 -> /index.html, ResponseCode 200
@@ -81,6 +82,8 @@ def _api_location(c: EdgeConfig) -> str:
     parts = []
     if "waf-blocks-api" in f:  # a web ACL rule blocks /api/* before CloudFront looks further
         parts.append(f"return {EDGE_CODES['waf']};")
+    if "waf-custom-block-api" in f:  # the same, with the rule's custom response (400 and the site's block page)
+        parts.append(f"return {EDGE_CODES['waf_custom']};")
     if "lambda-edge-error" in f:  # the origin-request Lambda@Edge function on /api/* fails
         parts.append(f"return {EDGE_CODES['lambda']};")
     parts.append(_method_guard(methods))

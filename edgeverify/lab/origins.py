@@ -159,10 +159,15 @@ class StaticHandler(_Handler):
         paths is internal, so a viewer never reaches them.
         """
         name = self.path_only[len(PAGES_PREFIX):]
+        query = parse_qs(self.path.split("?", 1)[1] if "?" in self.path else "")
+        if name in pages.CUSTOM:  # a WAF custom response: the web ACL's own status and body
+            self.server_header = "CloudFront"
+            status, body = pages.CUSTOM[name]
+            return self.reply(status, {"Content-Type": "text/html"},
+                              body.replace("{id}", query.get("id", [""])[0]).encode())
         if name not in pages.REASONS:
             return self.reply(404, {"Content-Type": "text/plain"}, b"unknown page")
         status, reason, kind, _ = pages.REASONS[name]
-        query = parse_qs(self.path.split("?", 1)[1] if "?" in self.path else "")
         headers = {"Content-Type": "text/html"}
         if kind:
             headers["X-Lab-Cache-Kind"] = kind  # nginx turns it into "X-Cache: <kind> from cloudfront"

@@ -395,3 +395,18 @@ def test_a_cause_names_the_config_check_that_confirms_or_rules_it_out():
     assert found is not None and found.signature_id == "apigw.forbidden", found
     assert found.confirm == ("config.api_origin_request_policy",)
     assert f"to confirm or rule out from the configuration: the config suite's {found.confirm[0]}" in found.text
+
+
+def test_a_custom_waf_block_page_is_the_edge_s_own_answer_ranked_waf_first_never_an_origin_fault():
+    # An AWS WAF Block action with a custom response: status 400 and the site's own page, made by CloudFront
+    # (Server: CloudFront, X-Cache: Error from cloudfront), not its standard page. Lab fault waf-custom-block-api.
+    blocked = ex(400, "<!doctype html><h1>Access denied</h1><p>Your request was blocked.</p>", path="/api/orders",
+                 Server="CloudFront")
+    assert diagnose(blocked) is None
+    found = unknown_answer(blocked)
+    assert found is not None and not found.known
+    assert found.candidates[0][0].startswith("an AWS WAF rule blocked /api/orders with a custom response")
+    assert "a terminating rule with action BLOCK" in found.candidates[0][1]
+    assert "customizing-the-response-for-blocked-requests" in found.setting
+    # an origin's own 400 passed through (its Server header) is not described as the edge's
+    assert unknown_answer(ex(400, "<h1>bad</h1>", path="/api/orders", Server="nginx")) is None
