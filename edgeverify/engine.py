@@ -439,11 +439,14 @@ class Fleet:
 
 
 def engines_for(targets: list[Target], transport_for: Callable[[Target], Any], run_deadline: float, policy: Policy,
-                progress: Callable[[str], None] | None) -> dict[str, Engine]:
+                progress: Callable[[str], None] | None, reports_dir: Path | None = None) -> dict[str, Engine]:
     """An engine for each target, by domain, each with its own transport (all over the process's transfer loop)."""
     now = time.monotonic()
-    return {t.domain: Engine(Run(t, transport_for(t)), now + t.propagation.timeout, run_deadline, policy, progress)
-            for t in targets}
+    engines = {t.domain: Engine(Run(t, transport_for(t)), now + t.propagation.timeout, run_deadline, policy, progress)
+               for t in targets}
+    for engine in engines.values():
+        engine.run.reports_dir = reports_dir
+    return engines
 
 
 def run_batches(batches: list[tuple[Engine, list[Check]]], selected: dict[int, list[CheckInfo]],

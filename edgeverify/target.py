@@ -157,6 +157,14 @@ class Edges:
 
 
 @dataclass(slots=True)
+class Browser:
+    """The browser suite: what tells that the app has rendered, and how long it may take."""
+
+    ready: str | None = None  # a CSS selector the app renders once started, e.g. "#root > *"; None: not waited for
+    ready_within: float = 10.0  # seconds after navigation start the selector must appear within
+
+
+@dataclass(slots=True)
 class Target:
     domain: str
     connect_to: list[str] = field(default_factory=list)
@@ -176,6 +184,7 @@ class Target:
     propagation: Propagation = field(default_factory=Propagation)
     aws: Aws = field(default_factory=Aws)
     edges: Edges = field(default_factory=Edges)
+    browser: Browser = field(default_factory=Browser)
     source: str = ""  # the file it came from; not a YAML key
 
     def url(self, path: str, scheme: str = "https") -> str:
@@ -210,9 +219,10 @@ RANGES: dict[str, tuple[float, float]] = {
     "https.redirect_statuses": (300, 399),
     "propagation.timeout": (0, 86_400), "propagation.interval": (0.5, 3600), "propagation.max_interval": (0.5, 3600),
     "aws.parity_max_objects": (1, 1_000_000), "aws.parity_concurrency": (1, 128),
+    "browser.ready_within": (0.1, 600),
 }
 _SECTIONS = {"Target": "", "Timeouts": "timeouts", "Static": "static", "Expect": "expect", "Cache": "cache",
-             "Https": "https", "Propagation": "propagation", "Aws": "aws"}
+             "Https": "https", "Propagation": "propagation", "Aws": "aws", "Browser": "browser"}
 _ALIASES = {"Aws": {"parity_sample": "parity_max_objects"}}  # deprecated key -> its current name
 _NOT_KEYS = {"source"}
 _NO_SECRETS = {"domain", "connect_to", "ca_bundle"}
@@ -752,16 +762,23 @@ def _check_aws(obj: Aws, where: _Section) -> None:
             raise where.bad(key, f"{_show(value)} is not {what}.")
 
 
+def _check_browser(obj: Browser, where: _Section) -> None:
+    if obj.ready is not None and (not obj.ready.strip() or "\n" in obj.ready):
+        raise where.bad("ready", "give one CSS selector the app renders once it has started, e.g. \"#root > *\" "
+                                 "(or remove the key: the browser checks then do not wait for the app).")
+
+
 _CHECKS: dict[str, typing.Callable[[Any, _Section], None]] = {
     "Target": _check_target, "Timeouts": _check_timeouts, "Propagation": _check_propagation, "Static": _check_static,
     "Https": _check_https, "Api": _check_api, "ApiCall": _check_api_call, "Expect": _check_expect, "Cors": _check_cors,
-    "Cache": _check_cache, "Aws": _check_aws, "Edges": lambda obj, where: _validate_edges(obj, where.bad, where.bad_item)}
+    "Cache": _check_cache, "Aws": _check_aws, "Browser": _check_browser,
+    "Edges": lambda obj, where: _validate_edges(obj, where.bad, where.bad_item)}
 
 
 _UNITS = {"connect": " seconds", "read": " seconds", "total": " seconds", "run": " seconds", "timeout": " seconds",
           "interval": " seconds", "max_interval": " seconds", "max_body_bytes": " bytes", "compress_min_bytes": " bytes",
           "compress_max_bytes": " bytes", "immutable_min_max_age": " seconds", "html_max_max_age": " seconds",
-          "hsts_min_max_age": " seconds", "cert_min_days": " days"}
+          "hsts_min_max_age": " seconds", "cert_min_days": " days", "ready_within": " seconds"}
 
 
 def _in_range(value: float, limits: tuple[float, float]) -> bool:

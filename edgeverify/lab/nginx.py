@@ -191,6 +191,9 @@ def _https_server(c: EdgeConfig) -> str:
         always = "" if "hsts-missing-on-errors" in f else " always"
         lines.append(f'add_header Strict-Transport-Security "{max_age}"{always};')
     lines.append(_cloudfront_headers(c, "$lab_x_cache"))
+    if "csp-blocks-bundle" in f:  # a response headers policy whose script-src names another host only
+        lines.append("add_header Content-Security-Policy \"default-src 'self'; script-src https://assets.example.test\" "
+                     "always;")
     if "geo-blocked" in f:  # geographic restriction: every viewer here is in a blocked country
         lines.append(f'error_page {EDGE_CODES["geo"]} =403 /__cloudfront/geo;\n'
                      f'if ($uri !~ "^/__cloudfront/") {{\n    return {EDGE_CODES["geo"]};\n}}')
