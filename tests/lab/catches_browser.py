@@ -11,7 +11,6 @@ CATCHES = {
                         "browser.subresources": "/settings/config.json (fetch) -> 403",
                         "browser.console": "uncaught"},
     "config-stale": {"browser.console": "config.json is from release build-2026.11.25-old"},
-    # also caught over HTTP (static.mixed_content, https.certificate): the browser refuses them too
+    # also caught over HTTP (static.mixed_content): the browser refuses it too
     "mixed-content": {"browser.mixed_content": "insecure: GET http://www.example.test/assets/"},
-    "cert-untrusted": {"browser.subresources": "ERR_CERT_AUTHORITY_INVALID"},
 }

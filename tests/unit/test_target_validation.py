@@ -299,3 +299,17 @@ def test_nesting_is_bounded_at_64_levels_aliases_expanded(tmp_path):
     aliased = D + "x: &deep " + "[" * 45 + "]" * 45 + "\napi:\n  calls:\n    - path: /x\n      json: " + "[" * 20 + "*deep" + "]" * 20 + "\n"
     with pytest.raises(TargetError, match=r"nested deeper than 64 levels once the alias \*deep is expanded"):
         load_target(write(tmp_path, aliased, "aliased.yaml"))
+
+
+@pytest.mark.parametrize("text, line, key, fragment", [
+    (D + "browser:\n  redy: '#root'\n", 3, "browser.redy", "Did you mean 'ready'?"),
+    (D + "browser:\n  ready_within: 0\n", 3, "browser.ready_within", "give 0.1 to 600 seconds"),
+    (D + "browser:\n  ready: '  '\n", 3, "browser.ready", "give one CSS selector"),
+], ids=["browser-typo", "browser-ready-within-zero", "browser-ready-empty"])
+def test_bad_browser_section(tmp_path, text, line, key, fragment):
+    test_bad_target_names_file_line_and_key(tmp_path, text, line, key, fragment)
+
+
+def test_browser_section_loads():
+    target = load_target(ROOT / "targets" / "local-lab.yaml")
+    assert target.browser.ready == "#root > *" and target.browser.ready_within == 5
