@@ -36,7 +36,8 @@ from .target import Target
 CHROMIUM_PATHS = ("/usr/lib/chromium/chromium",)  # Debian's binary; /usr/bin/chromium is a shell wrapper
 LAUNCH_TIMEOUT_S = 30.0  # a cold Chromium on a busy 2-core machine
 NAVIGATION_TIMEOUT_S = 30.0  # the load event
-SETTLE_S = 2.0  # at most this long after load (and ready) for the network to go idle: late failures arrive then
+SETTLE_S = 2.0  # at most this long after load (and ready) for the network to go quiet: late failures arrive then
+QUIET_S = 0.15  # no request in flight for this long: the page has settled
 SCREENSHOT_TIMEOUT_S = 5.0
 CLOSE_TIMEOUT_S = 10.0
 MAX_EVENTS = 50  # of each kind kept per page (a page logging in a loop stays bounded)
@@ -285,6 +286,7 @@ class Browser:
         context = await self._browser.new_context(ignore_https_errors=t.insecure, extra_http_headers=t.headers or None,
                                                   viewport={"width": 1280, "height": 800})
         listening = [True]  # events after the page was judged (closing aborts requests) are not evidence
+        inflight: set[int] = set()  # requests sent and not yet finished or failed
 
         def on_console(message: Any) -> None:
             if listening[0] and message.type == "error":
@@ -295,13 +297,18 @@ class Browser:
                 _keep(seen.exceptions, str(error))
 
         def on_failed(request: Any) -> None:
+            inflight.discard(id(request))
             if listening[0]:
                 _keep(seen.failed, BrowserRequest(request.method, redact(request.url), request.resource_type, None,
                                                   problem=f"failed: {request.failure or 'aborted'}"))
 
         def on_request(request: Any) -> None:
+            inflight.add(id(request))
             if listening[0] and url.startswith("https:") and request.url.startswith("http:"):
                 _keep(seen.insecure, f"{request.method} {request.url} ({request.resource_type})")
+
+        def on_done(request: Any) -> None:
+            inflight.discard(id(request))
 
         def on_response(response: Any) -> None:
             if listening[0]:
@@ -310,7 +317,7 @@ class Browser:
         try:
             page = await context.new_page()
             for event, handler in (("console", on_console), ("pageerror", on_error), ("requestfailed", on_failed),
-                                   ("request", on_request), ("response", on_response)):
+                                   ("request", on_request), ("response", on_response), ("requestfinished", on_done)):
                 page.on(event, handler)
             await page.add_init_script(INIT_SCRIPT)
             try:
@@ -319,7 +326,7 @@ class Browser:
             except PlaywrightError as exc:
                 seen.error = " ".join(str(exc).split("\n")[0].split())[:MAX_TEXT]
             if seen.error is None or "Timeout" in seen.error:
-                await self._observe(page, seen)
+                await self._observe(page, seen, inflight)
             listening[0] = False
             if seen.troubled and self.shots is not None:
                 shot = self.shots / f"{_slug(t.domain + '-' + path)}-round{round_no}.png"
@@ -334,7 +341,7 @@ class Browser:
             await context.close()
         return seen
 
-    async def _observe(self, page: Any, seen: PageLoad) -> None:
+    async def _observe(self, page: Any, seen: PageLoad, inflight: set[int]) -> None:
         """After the load event: the ready selector, then the network settling, then the page's own records."""
         from playwright.async_api import Error as PlaywrightError
 
@@ -345,10 +352,7 @@ class Browser:
                 seen.ready_ms = float(await found.json_value())
             except PlaywrightError:
                 seen.ready_ms = None
-        try:
-            await page.wait_for_load_state("networkidle", timeout=SETTLE_S * 1000)
-        except PlaywrightError:
-            pass  # still busy: what failed so far is judged
+        await _quiet(inflight, SETTLE_S)  # still busy after that: what failed so far is judged
         try:
             own = await page.evaluate(TIMINGS_SCRIPT)
             seen.timings = {k: (round(v, 1) if isinstance(v, float) else v) for k, v in own["timings"].items()}
@@ -379,6 +383,20 @@ class Browser:
             await self._browser.close()
         if self._playwright is not None:
             await self._playwright.stop()
+
+
+async def _quiet(inflight: set[int], limit_s: float) -> None:
+    """Until no request has been in flight for QUIET_S (module failures and lazy imports arrive after load), at most
+    `limit_s`."""
+    end, quiet_since = time.monotonic() + limit_s, None
+    while time.monotonic() < end:
+        if inflight:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= QUIET_S:
+            return
+        await asyncio.sleep(0.025)
 
 
 def _keep(into: list[Any], item: Any) -> None:
