@@ -340,6 +340,7 @@ class Engine:
 
     def result(self, infos: list[CheckInfo], *, note: str | None = None) -> RunResult:
         """The run's result: every selected check's, the release gate's, the evidence behind them."""
+        from .latency import latency_block
         from .model import evidence_table
         from .reports import tool_version
 
@@ -370,7 +371,7 @@ class Engine:
             started_at=self.started_at, finished_at=time.time(), checks=checks, exchanges=exchanges,
             tls_verification=not target.insecure, release=release, network=network,
             interrupted=self.interrupted, note=redact(note) if note else None, fail_on=self.policy.fail_on,
-            edges=edges, selected=len(infos))
+            edges=edges, selected=len(infos), latency=latency_block(exchanges.values(), target.api.prefix))
 
     def settle(self, infos: list[CheckInfo]) -> RunResult:
         """The result, once every check has ended, kept; the evidence behind it is then let go (a fleet's memory

@@ -165,6 +165,28 @@ class Browser:
 
 
 @dataclass(slots=True)
+class Budget:
+    """Latency budgets of one kind of request, in ms (None: not declared)."""
+
+    ttfb_p95_ms: float | None = None
+    total_p95_ms: float | None = None
+
+
+@dataclass(slots=True)
+class Budgets:
+    """Declared latency budgets per kind of request: exceeding one fails the latency rule (undeclared: advisory)."""
+
+    document: Budget = field(default_factory=Budget)
+    asset: Budget = field(default_factory=Budget)
+    api: Budget = field(default_factory=Budget)
+    samples: int = 10  # requests of each kind the latency check sends
+
+    @property
+    def declared(self) -> bool:
+        return any(v is not None for b in (self.document, self.asset, self.api) for v in (b.ttfb_p95_ms, b.total_p95_ms))
+
+
+@dataclass(slots=True)
 class Target:
     domain: str
     connect_to: list[str] = field(default_factory=list)
@@ -185,6 +207,7 @@ class Target:
     aws: Aws = field(default_factory=Aws)
     edges: Edges = field(default_factory=Edges)
     browser: Browser = field(default_factory=Browser)
+    budgets: Budgets | None = None  # latency budgets; None: the latency rule is advisory, against its defaults
     source: str = ""  # the file it came from; not a YAML key
 
     def url(self, path: str, scheme: str = "https") -> str:
@@ -220,9 +243,11 @@ RANGES: dict[str, tuple[float, float]] = {
     "propagation.timeout": (0, 86_400), "propagation.interval": (0.5, 3600), "propagation.max_interval": (0.5, 3600),
     "aws.parity_max_objects": (1, 1_000_000), "aws.parity_concurrency": (1, 128),
     "browser.ready_within": (0.1, 600),
+    "budget.ttfb_p95_ms": (1, 600_000), "budget.total_p95_ms": (1, 600_000), "budgets.samples": (3, 100),
 }
 _SECTIONS = {"Target": "", "Timeouts": "timeouts", "Static": "static", "Expect": "expect", "Cache": "cache",
-             "Https": "https", "Propagation": "propagation", "Aws": "aws", "Browser": "browser"}
+             "Https": "https", "Propagation": "propagation", "Aws": "aws", "Browser": "browser",
+             "Budget": "budget", "Budgets": "budgets"}
 _ALIASES = {"Aws": {"parity_sample": "parity_max_objects"}}  # deprecated key -> its current name
 _NOT_KEYS = {"source"}
 _NO_SECRETS = {"domain", "connect_to", "ca_bundle"}
@@ -778,7 +803,8 @@ _CHECKS: dict[str, typing.Callable[[Any, _Section], None]] = {
 _UNITS = {"connect": " seconds", "read": " seconds", "total": " seconds", "run": " seconds", "timeout": " seconds",
           "interval": " seconds", "max_interval": " seconds", "max_body_bytes": " bytes", "compress_min_bytes": " bytes",
           "compress_max_bytes": " bytes", "immutable_min_max_age": " seconds", "html_max_max_age": " seconds",
-          "hsts_min_max_age": " seconds", "cert_min_days": " days", "ready_within": " seconds"}
+          "hsts_min_max_age": " seconds", "cert_min_days": " days", "ready_within": " seconds",
+          "ttfb_p95_ms": " ms", "total_p95_ms": " ms", "samples": " requests"}
 
 
 def _in_range(value: float, limits: tuple[float, float]) -> bool:
