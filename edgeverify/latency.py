@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 KINDS = ("document", "asset", "api")
-PHASES = ("dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "total_ms")
+PHASES = ("dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "wait_ms", "total_ms")  # wait: TTFB after the connection was up
 
 
 def kind_of(path: str, api_prefix: str) -> str:
@@ -42,6 +42,9 @@ def phases(ex: Mapping[str, Any]) -> dict[str, float]:
              if isinstance(timings.get(name), (int, float)) and timings[name] > 0}
     if isinstance(ex.get("ttfb_ms"), (int, float)) and ex["ttfb_ms"] > 0:
         found["ttfb_ms"] = float(ex["ttfb_ms"])
+        # curl's time_starttransfer - time_appconnect: from the open connection to the first byte (one round trip
+        # plus the edge's time), comparable across new and reused connections
+        found["wait_ms"] = max(0.0, found["ttfb_ms"] - found.get("tls_ms", found.get("connect_ms", 0.0)))
     if isinstance(ex.get("elapsed_ms"), (int, float)) and ex["elapsed_ms"] > 0:
         found["total_ms"] = float(ex["elapsed_ms"])
     return found

@@ -1,5 +1,6 @@
 """latency: the edge answers each kind of request (document, asset, api) within its budget. Fresh requests of each
-kind are timed by libcurl; the report's per-edge table (every exchange of the run) sits beside it."""
+kind, one of each kind at a time, are timed by libcurl; the report's per-edge table (every exchange of the run)
+sits beside it."""
 
 import pytest
 
@@ -21,11 +22,12 @@ def sample_paths(edge, target):
 @pytest.mark.rule("latency.budget")
 def test_every_kind_answers_within_its_budget(edge, target):
     plan = sample_paths(edge, target)
-    answers = edge.fetch_all([p for kind in KINDS for p in plan.get(kind, [])], fresh=True)
-    samples, i = {}, 0
-    for kind in KINDS:
-        samples[kind] = answers[i:i + len(plan.get(kind, []))]
-        i += len(plan.get(kind, []))
+    samples = {kind: [] for kind in plan}
+    # One request of each kind at a time: the edge's latency, not the queue a burst of the check's own would make.
+    for i in range(max(len(paths) for paths in plan.values())):
+        kinds = [kind for kind in plan if i < len(plan[kind])]
+        for kind, answer in zip(kinds, edge.fetch_all([plan[kind][i] for kind in kinds], fresh=True)):
+            samples[kind].append(answer)
     edge.data["properties"] = [(f"{kind} ttfb p50/p95 ms", f"{percentile([e.ttfb_s * 1000 for e in got], 50):.1f} / "
                                 f"{percentile([e.ttfb_s * 1000 for e in got], 95):.1f}") for kind, got in samples.items() if got]
     declared = target.budgets is not None and target.budgets.declared

@@ -39,7 +39,8 @@ def test_block_groups_by_edge_and_kind_with_hit_ratio():
     assert lab["requests"] == 4 and lab["hit_ratio"] == round(1 / 3, 3)
     assert lab["kinds"]["document"] == {"requests": 2, "connect_p50_ms": 10.0, "connect_p95_ms": 10.0,
                                         "tls_p50_ms": 20.0, "tls_p95_ms": 20.0, "ttfb_p50_ms": 10.0,
-                                        "ttfb_p95_ms": 30.0, "total_p50_ms": 11.0, "total_p95_ms": 31.0}
+                                        "ttfb_p95_ms": 30.0, "wait_p50_ms": 10.0, "wait_p95_ms": 10.0,
+                                        "total_p50_ms": 11.0, "total_p95_ms": 31.0}
     assert lab["kinds"]["api"]["ttfb_p95_ms"] == 50
     assert edges[("FRA56-P1", "192.0.2.7")]["kinds"]["document"]["ttfb_p50_ms"] == 90
     assert latency_block([], "/api/") is None
