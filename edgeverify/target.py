@@ -165,6 +165,14 @@ class Browser:
 
 
 @dataclass(slots=True)
+class Ipv6:
+    """IPv6: verified when enabled, or (enabled null) when the domain has AAAA records."""
+
+    enabled: bool | None = None  # true: the edge must serve IPv6; false: never checked; null: when DNS has AAAA
+    addresses: list[str] = field(default_factory=list)  # IPv6 edge addresses to verify instead of the AAAA records
+
+
+@dataclass(slots=True)
 class Budget:
     """Latency budgets of one kind of request, in ms (None: not declared)."""
 
@@ -208,6 +216,7 @@ class Target:
     edges: Edges = field(default_factory=Edges)
     browser: Browser = field(default_factory=Browser)
     budgets: Budgets | None = None  # latency budgets; None: the latency rule is advisory, against its defaults
+    ipv6: Ipv6 = field(default_factory=Ipv6)
     source: str = ""  # the file it came from; not a YAML key
 
     def url(self, path: str, scheme: str = "https") -> str:
@@ -787,6 +796,16 @@ def _check_aws(obj: Aws, where: _Section) -> None:
             raise where.bad(key, f"{_show(value)} is not {what}.")
 
 
+def _check_ipv6(obj: Ipv6, where: _Section) -> None:
+    for i, address in enumerate(obj.addresses):
+        try:
+            ipaddress.IPv6Address(address.strip("[]"))
+        except ValueError:
+            raise where.bad_item("addresses", i, f"{_show(address)} is not an IPv6 address (e.g. 2600:9000:2000::1, "
+                                                 "or ::1 for the lab).") from None
+        obj.addresses[i] = address.strip("[]")
+
+
 def _check_browser(obj: Browser, where: _Section) -> None:
     if obj.ready is not None and (not obj.ready.strip() or "\n" in obj.ready):
         raise where.bad("ready", "give one CSS selector the app renders once it has started, e.g. \"#root > *\" "
@@ -796,7 +815,7 @@ def _check_browser(obj: Browser, where: _Section) -> None:
 _CHECKS: dict[str, typing.Callable[[Any, _Section], None]] = {
     "Target": _check_target, "Timeouts": _check_timeouts, "Propagation": _check_propagation, "Static": _check_static,
     "Https": _check_https, "Api": _check_api, "ApiCall": _check_api_call, "Expect": _check_expect, "Cors": _check_cors,
-    "Cache": _check_cache, "Aws": _check_aws, "Browser": _check_browser,
+    "Cache": _check_cache, "Aws": _check_aws, "Browser": _check_browser, "Ipv6": _check_ipv6,
     "Edges": lambda obj, where: _validate_edges(obj, where.bad, where.bad_item)}
 
 

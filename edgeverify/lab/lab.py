@@ -65,6 +65,16 @@ class Service:
         self.stop()
 
 
+def ipv6_loopback() -> bool:
+    """Whether this machine has an IPv6 loopback (::1) to listen on."""
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
 def _free_port() -> int:
     # Bind to port 0 and release it: a tiny race, covered by retrying nginx on "address in use".
     with socket.socket() as s:
@@ -150,7 +160,8 @@ class Edge:
                 static_port=self.lab.static_port,
                 api_port=_free_port() if "api-origin-down" in self.faults else self.lab.api_port,
                 cert=cert, key=key, faults=self.faults, switch_at=switch_at,
-                via_id=os.urandom(16).hex(), as_root=os.geteuid() == 0)
+                via_id=os.urandom(16).hex(), as_root=os.geteuid() == 0,
+                ipv6="ipv6-not-served" not in self.faults and ipv6_loopback())
             (self.root / "nginx.conf").write_text(nginx.render(config))
             (self.root / "nginx.pid").unlink(missing_ok=True)
             self._proc = subprocess.Popen(

@@ -33,6 +33,7 @@ class EdgeConfig:
     switch_at: float | None  # epoch seconds the static origin switches old -> new release
     via_id: str
     as_root: bool
+    ipv6: bool = False  # also listen on [::1] (same ports): the edge serves IPv6 viewers
 
 
 def _method_guard(allowed: tuple[str, ...]) -> str:
@@ -170,7 +171,8 @@ def _http_server(c: EdgeConfig) -> str:
                 "location / {\n"
                 f"    if ($request_method !~ ^(GET|HEAD)$) {{\n        return {other} {target};\n    }}\n"
                 f"    return {code} {target};\n}}")
-    return f"server {{\n    listen 127.0.0.1:{c.http_port};\n    server_name _;\n" + _indent(body) + "\n}"
+    v6 = f"    listen [::1]:{c.http_port};\n" if c.ipv6 else ""
+    return f"server {{\n    listen 127.0.0.1:{c.http_port};\n{v6}    server_name _;\n" + _indent(body) + "\n}"
 
 
 def _https_server(c: EdgeConfig) -> str:
@@ -178,6 +180,7 @@ def _https_server(c: EdgeConfig) -> str:
     legacy = "tls-legacy" in f
     lines = [
         f"listen 127.0.0.1:{c.https_port} ssl http2;",
+        *([f"listen [::1]:{c.https_port} ssl http2;"] if c.ipv6 else []),
         "server_name _;",
         f"ssl_certificate {c.cert};",
         f"ssl_certificate_key {c.key};",
