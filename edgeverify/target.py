@@ -116,6 +116,7 @@ class Https:
     cert_min_days: int = 14
     redirect_statuses: list[int] = field(default_factory=lambda: [301, 308])
     post_probe: bool = True  # send the HTTP->HTTPS POST probe (state-changing on a broken edge)
+    http3: bool = False  # the distribution's HttpVersion includes HTTP/3 (http2and3): https.http3 verifies it
 
 
 @dataclass(slots=True)

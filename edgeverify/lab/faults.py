@@ -71,6 +71,9 @@ FAULTS: dict[str, str] = {
                          "https://assets.example.test: the browser blocks the app's own bundle",
     "config-relative": "index.html built with a relative base (config.json, not /config.json): on a nested deep link "
                        "the app asks /settings/config.json, gets S3's 403 and throws before rendering",
+    # http3
+    "h3-not-served": "HttpVersion http2and3 advertised (Alt-Svc: h3) but nothing answers HTTP/3 on UDP 443 "
+                     "(a firewall or network path dropping QUIC)",
     # ipv6
     "ipv6-not-served": "the domain advertises IPv6 (an AAAA alias record, IsIPV6Enabled) but the edge does not answer "
                        "over IPv6 (the lab's nginx does not listen on ::1)",

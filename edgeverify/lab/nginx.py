@@ -34,6 +34,7 @@ class EdgeConfig:
     via_id: str
     as_root: bool
     ipv6: bool = False  # also listen on [::1] (same ports): the edge serves IPv6 viewers
+    alt_svc: bool = False  # advertise HTTP/3 (HttpVersion http2and3), served by the lab's aioquic front (quic.py)
 
 
 def _method_guard(allowed: tuple[str, ...]) -> str:
@@ -194,6 +195,8 @@ def _https_server(c: EdgeConfig) -> str:
         always = "" if "hsts-missing-on-errors" in f else " always"
         lines.append(f'add_header Strict-Transport-Security "{max_age}"{always};')
     lines.append(_cloudfront_headers(c, "$lab_x_cache"))
+    if c.alt_svc:  # as CloudFront advertises HTTP/3 (pulumi/docs#18478: alt-svc: h3=":443"; ma=86400)
+        lines.append("add_header Alt-Svc 'h3=\":443\"; ma=86400' always;")
     if "csp-blocks-bundle" in f:  # a response headers policy whose script-src names another host only
         lines.append("add_header Content-Security-Policy \"default-src 'self'; script-src https://assets.example.test\" "
                      "always;")
