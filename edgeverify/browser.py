@@ -35,7 +35,7 @@ from .target import Target
 
 CHROMIUM_PATHS = ("/usr/lib/chromium/chromium",)  # Debian's binary; /usr/bin/chromium is a shell wrapper
 LAUNCH_TIMEOUT_S = 30.0  # a cold Chromium on a busy 2-core machine
-NAVIGATION_TIMEOUT_S = 30.0  # the load event
+NAVIGATION_TIMEOUT_S = 30.0  # the load event, at most (and at most the target's connect + total bounds)
 SETTLE_S = 2.0  # at most this long after load (and ready) for the network to go quiet: late failures arrive then
 QUIET_S = 0.15  # no request in flight for this long: the page has settled
 SCREENSHOT_TIMEOUT_S = 5.0
@@ -183,6 +183,8 @@ class Browser:
         rules = host_rules(target)
         if rules:
             self.args.append(f"--host-resolver-rules={rules}")
+        # the page and what it loads are bounded like one exchange of the target (connect, then total)
+        self.navigation_s = min(NAVIGATION_TIMEOUT_S, target.timeouts.connect + target.timeouts.total)
         self._loads: dict[tuple[str, int], Future[PageLoad]] = {}
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
@@ -271,7 +273,7 @@ class Browser:
                 future = self._loads[key] = Future()
         if mine:
             try:
-                budget = NAVIGATION_TIMEOUT_S + self.target.browser.ready_within + SETTLE_S + SCREENSHOT_TIMEOUT_S
+                budget = self.navigation_s + self.target.browser.ready_within + SETTLE_S + SCREENSHOT_TIMEOUT_S
                 future.set_result(self._call(self._load(path, round_no), budget + 5, f"load {path}"))
             except BaseException as exc:  # noqa: BLE001 - every check waiting on this load gets the same ending
                 future.set_exception(exc)
@@ -313,6 +315,9 @@ class Browser:
 
         def on_response(response: Any) -> None:
             if listening[0]:
+                if response.request.resource_type == "document" and seen.status is None \
+                        and response.request.frame == page.main_frame:
+                    seen.status = response.status  # the document came, even if its load event never does
                 _response(seen, response)
 
         try:
@@ -322,11 +327,11 @@ class Browser:
                 page.on(event, handler)
             await page.add_init_script(INIT_SCRIPT)
             try:
-                answer = await page.goto(url, wait_until="load", timeout=NAVIGATION_TIMEOUT_S * 1000)
+                answer = await page.goto(url, wait_until="load", timeout=self.navigation_s * 1000)
                 seen.status = answer.status if answer is not None else None
             except PlaywrightError as exc:
                 seen.error = " ".join(str(exc).split("\n")[0].split())[:MAX_TEXT]
-            if seen.error is None or "Timeout" in seen.error:
+            if seen.status is not None:  # the document came: what it did next is worth waiting for (bounded)
                 await self._observe(page, seen, inflight)
             listening[0] = False
             if seen.troubled and self.shots is not None:

@@ -13,7 +13,10 @@ from edgeverify.rules import browser
 
 
 def loaded(edge, target, path):
-    """The page as the browser loaded it this round, and the HTTP answers to the same-origin requests that failed."""
+    """The page as the browser loaded it this round, and the HTTP answers to the same-origin requests that failed.
+    The document must first have come whole over HTTP (shared with the other suites' checks): a browser is not sent
+    to a page whose answer never ends or never comes (could not judge, as for every other check)."""
+    edge.fetch(path, whole=True)
     seen = page_load(edge, target, path)
     paths = same_origin_paths(seen, target)
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..browser import PageLoad
+from ..errors import CouldNotJudge
 from ..exchange import Exchange
 from . import LISTED, Rule, Violation, rule
 
@@ -97,6 +98,13 @@ def _request_cause(seen: PageLoad) -> str:
     return "; also: ".join(dict.fromkeys(causes)) or "the request did not complete in the browser: see its error"
 
 
+def _unjudged(seen: PageLoad) -> None:
+    """A page that did not load (nothing found wrong in what did) leaves nothing to judge: never a pass."""
+    if seen.error:
+        raise CouldNotJudge(f"could not judge: the browser could not load {seen.url}: {seen.error} (the HTTP checks "
+                            f"say why; reproduce: {seen.command})")
+
+
 def check_console(seen: PageLoad, exchanges: Sequence[Exchange] = ()) -> None:
     problems = [f"uncaught: {e}" for e in seen.exceptions] + [f"console error: {c}" for c in seen.console]
     if problems:
@@ -104,39 +112,42 @@ def check_console(seen: PageLoad, exchanges: Sequence[Exchange] = ()) -> None:
             "the app itself logged it: a runtime config of another release (invalidate /config.json with each "
             "release, or serve it Cache-Control: no-cache), or an error the app reports; read the lines above")
         _fail(CONSOLE, "no console error and no uncaught exception", seen, problems, exchanges, cause)
+    _unjudged(seen)
 
 
 def check_subresources(seen: PageLoad, exchanges: Sequence[Exchange] = ()) -> None:
     problems = [r.line() for r in seen.failed]
-    if seen.error:
-        problems.insert(0, f"the page itself did not load: {seen.error}")
     if problems:
+        if seen.error:
+            problems.insert(0, f"the page itself did not finish loading: {seen.error}")
         _fail(SUBRESOURCES, "every request of the page answered 2xx/3xx, scripts as JavaScript, none blocked",
-              seen, problems, exchanges, _request_cause(seen) if seen.failed else
-              "the browser could not load the page: see the error (TLS, name resolution, the load event never came)")
+              seen, problems, exchanges, _request_cause(seen))
+    _unjudged(seen)
 
 
 def check_csp(seen: PageLoad, exchanges: Sequence[Exchange] = ()) -> None:
     if seen.csp:
         _fail(CSP, "no Content-Security-Policy violation", seen, [f"violation: {v}" for v in seen.csp], exchanges,
               CSP_CAUSE)
+    _unjudged(seen)
 
 
 def check_mixed_content(seen: PageLoad, exchanges: Sequence[Exchange] = ()) -> None:
     if seen.insecure:
         _fail(MIXED, "no http:// request from the https page", seen, [f"insecure: {v}" for v in seen.insecure],
               exchanges, MIXED_CAUSE)
+    _unjudged(seen)
 
 
 def check_renders(seen: PageLoad, exchanges: Sequence[Exchange] = ()) -> None:
-    if seen.error:
-        _fail(RENDERS, f"the page loads and renders {seen.ready or 'the app'}", seen,
-              [f"the page did not load: {seen.error}"], exchanges,
-              "the browser could not load the page: see the error (TLS, name resolution, the load event never came)")
     if seen.ready and seen.ready_ms is None:
-        problems = [f"'{seen.ready}' did not appear within {seen.ready_within_s:g} s"]
-        problems += [f"uncaught: {e}" for e in seen.exceptions] + [r.line() for r in seen.failed]
+        problems = [f"uncaught: {e}" for e in seen.exceptions] + [r.line() for r in seen.failed]
         problems += [f"violation: {v}" for v in seen.csp]
+        if seen.error and not problems:
+            _unjudged(seen)
+        problems.insert(0, f"'{seen.ready}' did not appear within {seen.ready_within_s:g} s"
+                        + (f" ({seen.error})" if seen.error else ""))
         _fail(RENDERS, f"'{seen.ready}' within {seen.ready_within_s:g} s of navigation start", seen, problems,
               exchanges, _request_cause(seen) if seen.failed else
               "the app did not start: an uncaught exception in its start (listed), or a script that never ran")
+    _unjudged(seen)

@@ -7,6 +7,7 @@ edgeverify/browser.py against edgeverify.lab)."""
 import pytest
 
 from edgeverify.browser import BrowserRequest, PageLoad, host_rules, same_origin_paths, unavailable
+from edgeverify.errors import CouldNotJudge
 from edgeverify.rules import Violation
 from edgeverify.rules import browser as rules
 from edgeverify.target import Browser, Target
@@ -87,10 +88,15 @@ def test_an_exception_on_a_deep_link_fails_console_and_renders():
     assert "not in the bucket" in fails(rules.check_console, seen, "browser.console")
 
 
-def test_a_page_that_did_not_load_fails_and_a_ready_selector_not_asked_is_not_judged():
-    seen = load(status=None, ready_ms=None, error="net::ERR_CERT_AUTHORITY_INVALID at " + URL)
-    assert "ERR_CERT_AUTHORITY_INVALID" in fails(rules.check_subresources, seen, "browser.subresources")
-    assert "did not load" in fails(rules.check_renders, seen, "browser.renders")
+def test_a_page_that_did_not_load_is_never_a_pass_and_a_ready_selector_not_asked_is_not_judged():
+    seen = load(status=None, ready_ms=None, error="net::ERR_CONNECTION_REFUSED at " + URL)
+    for check in CHECKS:
+        with pytest.raises(CouldNotJudge, match="ERR_CONNECTION_REFUSED"):
+            check(seen)
+    partial = load(ready_ms=None, error="Timeout 30000ms exceeded.",
+                   failed=[BrowserRequest("GET", ROUTE, "script", 404, "application/xml", "HTTP 404")])
+    assert "did not finish loading" in fails(rules.check_subresources, partial, "browser.subresources")
+    assert "Timeout" in fails(rules.check_renders, partial, "browser.renders")
     rules.check_renders(load(ready=None, ready_ms=None))
 
 
