@@ -38,6 +38,8 @@ def test_a_failure_carries_its_screenshot_and_the_failing_request(lab, run_edgev
     shot = Path(dict(failed[0]["properties"])["screenshot"])
     assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert str(shot) in failed[0]["message"]
+    page = (shot.parent.parent / "report.html").read_text()  # the HTML report shows it, linked relative to itself
+    assert f'<img src="browser/{shot.name}"' in page
     # the page's document (fetched whole over HTTP first) and the failing request, fetched again
     (exchange,) = [x for x in run.exchanges(failed[0]) if "/assets/route." in x["request"]["url"]]
     assert "text/html" in str(exchange["headers"]) and exchange["curl"].startswith("curl ")
