@@ -728,6 +728,9 @@ class EdgeClient(Verbs):
         ex, got = transfer.ex, transfer.got
         ex.elapsed_s = curl.getinfo(pycurl.TOTAL_TIME)
         ex.ttfb_s = curl.getinfo(pycurl.STARTTRANSFER_TIME)
+        # libcurl's phases, each from the start (0 for a phase a reused connection skipped): latency.py reads them
+        ex.dns_s, ex.connect_s = curl.getinfo(pycurl.NAMELOOKUP_TIME), curl.getinfo(pycurl.CONNECT_TIME)
+        ex.tls_s, ex.address = curl.getinfo(pycurl.APPCONNECT_TIME), curl.getinfo(pycurl.PRIMARY_IP) or None
         self.stats.count_connection(curl.getinfo(pycurl.NUM_CONNECTS))
         ex.http_version = _HTTP_VERSIONS.get(curl.getinfo(pycurl.INFO_HTTP_VERSION))
         if transfer.follow_redirects:

@@ -344,6 +344,7 @@ class Engine:
 
     def result(self, infos: list[CheckInfo], *, note: str | None = None) -> RunResult:
         """The run's result: every selected check's, the release gate's, the evidence behind them."""
+        from .latency import latency_block
         from .model import evidence_table
         from .reports import tool_version
 
@@ -374,7 +375,7 @@ class Engine:
             started_at=self.started_at, finished_at=time.time(), checks=checks, exchanges=exchanges,
             tls_verification=not target.insecure, release=release, network=network,
             interrupted=self.interrupted, note=redact(note) if note else None, fail_on=self.policy.fail_on,
-            edges=edges, selected=len(infos))
+            edges=edges, selected=len(infos), latency=latency_block(exchanges.values(), target.api.prefix))
 
     def settle(self, infos: list[CheckInfo]) -> RunResult:
         """The result, once every check has ended, kept; the evidence behind it is then let go (a fleet's memory
@@ -443,11 +444,14 @@ class Fleet:
 
 
 def engines_for(targets: list[Target], transport_for: Callable[[Target], Any], run_deadline: float, policy: Policy,
-                progress: Callable[[str], None] | None) -> dict[str, Engine]:
+                progress: Callable[[str], None] | None, reports_dir: Path | None = None) -> dict[str, Engine]:
     """An engine for each target, by domain, each with its own transport (all over the process's transfer loop)."""
     now = time.monotonic()
-    return {t.domain: Engine(Run(t, transport_for(t)), now + t.propagation.timeout, run_deadline, policy, progress)
-            for t in targets}
+    engines = {t.domain: Engine(Run(t, transport_for(t)), now + t.propagation.timeout, run_deadline, policy, progress)
+               for t in targets}
+    for engine in engines.values():
+        engine.run.reports_dir = reports_dir
+    return engines
 
 
 def run_batches(batches: list[tuple[Engine, list[Check]]], selected: dict[int, list[CheckInfo]],

@@ -72,6 +72,9 @@ class Run:
         self._once: dict[str, Any] = {}
         self.started = time.monotonic()  # the run's start: convergence times count from here
         self.deadlines = (float("inf"), float("inf"))  # (propagation, run) as time.monotonic(); set by the engine
+        self.round = 0  # retry rounds so far (what a check shares is fetched again each round)
+        self.reports_dir: Any = None  # where checks may write files for the reports (browser screenshots)
+        self._closers: list[Callable[[], None]] = []  # what the run's checks opened (the browser), closed with it
 
     def once(self, key: str, make: Callable[[], T]) -> T:
         """A value made once per run and shared by its checks (the target's AWS side, say)."""
@@ -90,6 +93,7 @@ class Run:
         with self._lock:
             self._shared = {}
             self._tls = {}
+            self.round += 1
         self.transport.breaker.reset()
 
     def seed(self, request: Request, ex: Exchange) -> None:
@@ -136,9 +140,17 @@ class Run:
                                      headers=dict(request.headers), data=request.body,
                                      follow_redirects=request.follow_redirects, priority=priority)
 
+    def closing(self, close: Callable[[], None]) -> None:
+        """Close this with the run (something a check opened once per run and shares: the browser). Called from
+        inside once()'s make(), so it takes no lock (appending to a list is atomic)."""
+        self._closers.append(close)
+
     def close(self) -> None:
         self.transport.cancel_pending()
         self.transport.close()
+        for close in self._closers:
+            close()
+        self._closers.clear()
 
 
 def _settle(future: Future[Any], fn: Any, *args: Any) -> None:

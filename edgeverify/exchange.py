@@ -35,6 +35,10 @@ class Exchange:
     started_at: float = 0.0  # epoch seconds
     elapsed_s: float = 0.0  # whole exchange
     ttfb_s: float = 0.0  # until the response headers
+    dns_s: float = 0.0  # libcurl's NAMELOOKUP, CONNECT and APPCONNECT times, from the start (0: a reused connection)
+    connect_s: float = 0.0
+    tls_s: float = 0.0
+    address: str | None = None  # the edge address that answered (libcurl's PRIMARY_IP)
     error: str | None = None  # a network failure, in words
     # where a network failure happened: "dns", "connect", "tls", "headers", "body", "deadline" (the run's
     # deadline stopped it) or "unreachable" (not sent: the edge failed repeatedly); None when answered whole
@@ -190,6 +194,9 @@ class Exchange:
             "started_at": round(self.started_at, 3),
             "elapsed_ms": round(self.elapsed_s * 1000, 1),
             "ttfb_ms": round(self.ttfb_s * 1000, 1),
+            "timings": {"dns_ms": round(self.dns_s * 1000, 2), "connect_ms": round(self.connect_s * 1000, 2),
+                        "tls_ms": round(self.tls_s * 1000, 2)},
+            "address": self.address,
             "x_cache": self.x_cache or None,
             "pop": self.header("x-amz-cf-pop"),
             "http": self.http_version,

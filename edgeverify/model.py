@@ -213,6 +213,7 @@ class RunResult:
     history: Mapping[str, Any] | None = None  # the regression view (history/view.py)
     history_error: str | None = None
     edges: Mapping[str, Any] | None = None  # the edges block (edges/verify.py)
+    latency: Mapping[str, Any] | None = None  # timings per edge and kind of request (latency.py)
     selected: int | None = None  # checks selected (None: as many as there are results)
     warnings: tuple[str, ...] = ()  # said in every output, failing nothing (a known issue that matched no check)
 

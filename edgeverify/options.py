@@ -57,7 +57,7 @@ def suites_dir() -> Path:
     return Path(next(iter(edgeverify.suites.__path__)))
 
 
-SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "config", "edges")
+SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "config", "edges", "browser", "latency", "ipv6")
 
 
 def register_markers(config: pytest.Config) -> None:
@@ -157,7 +157,10 @@ def _seconds(config: pytest.Config, option: str, flag: str, minimum: float, maxi
 PARAMS: tuple[tuple[str, Callable[[Target], list[tuple[Any, str]]]], ...] = (
     ("page", lambda t: [(p, p) for p in t.static.pages]),
     ("api_call", lambda t: [(c, c.label) for c in t.api.calls]),
-    ("deep_link", lambda t: [(p, p) for p in t.spa.deep_links]))
+    ("deep_link", lambda t: [(p, p) for p in t.spa.deep_links]),
+    # the browser suite's pages: the entry page and each deep link (the app's pages)
+    ("browser_page", lambda t: [(p, p) for p in dict.fromkeys([t.static.pages[0] if t.static.pages else "/",
+                                                               *t.spa.deep_links])]))
 
 
 def parametrization(targets: list[Target], fixturenames: list[str]) -> tuple[list[str], list[tuple[Any, ...]],

@@ -109,7 +109,7 @@ class EdgeverifyPlugin:
         self.location = Locations()
         self.engines = engines_for(targets, self._transport, self.run_deadline,
                                    Policy(opts.strict_advisories, opts.known_issues, opts.fail_on),
-                                   self._progress if len(targets) == 1 else None)
+                                   self._progress if len(targets) == 1 else None, opts.reports_dir)
 
     def _transport(self, target: Target) -> Any:
         """A conftest's or plugin's (pytest_edgeverify_transport), else libcurl's (pycurl is loaded only for a run)."""

@@ -59,6 +59,7 @@ def to_json(run: RunResult) -> dict[str, Any]:
             "requests": run.network.requests, "distinct": run.network.distinct,
             "connections": run.network.connections, "phase_s": run.network.phase_s},
         "edges": None if run.edges is None else dict(run.edges),
+        "latency": None if run.latency is None else dict(run.latency),
         "history": None if run.history is None else dict(run.history),
         "history_error": run.history_error,
         "warnings": list(run.warnings),
@@ -104,6 +105,7 @@ def from_json(doc: Mapping[str, Any]) -> RunResult:
         network=None if n is None else Network(n["requests"], n["distinct"], n["connections"], n.get("phase_s")),
         interrupted=doc.get("interrupted"), note=doc.get("note"), fail_on=doc.get("fail_on") or "any",
         history=doc.get("history"), history_error=doc.get("history_error"), edges=doc.get("edges"),
+        latency=doc.get("latency"),
         warnings=tuple(doc.get("warnings") or ()))
 
 
@@ -180,6 +182,7 @@ def report_schema() -> dict[str, Any]:
             "checks": {"type": "array", "items": check},
             "exchanges": {"type": "object", "additionalProperties": {"type": "object"}},
             "network": {"type": ["object", "null"]}, "edges": {"type": ["object", "null"]},
+            "latency": {"type": ["object", "null"]},
             "history": {"type": ["object", "null"]}, "history_error": text,
             "warnings": {"type": "array", "items": {"type": "string"}}}}
 
@@ -242,6 +245,10 @@ def markdown(run: RunResult, limit: int | None = None) -> str:
     if run.network:
         net = run.network
         lines += ["", f"{net.requests} requests on the wire ({net.distinct} distinct), {net.connections} connections."]
+    if run.latency:
+        from .latency import markdown as latency_markdown
+
+        lines += ["", *latency_markdown(run.latency)]
     converged = [c for c in run.checks if c.converged_after_s]
     if converged:
         lines += ["", "## Convergence", ""]

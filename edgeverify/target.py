@@ -116,6 +116,7 @@ class Https:
     cert_min_days: int = 14
     redirect_statuses: list[int] = field(default_factory=lambda: [301, 308])
     post_probe: bool = True  # send the HTTP->HTTPS POST probe (state-changing on a broken edge)
+    http3: bool = False  # the distribution's HttpVersion includes HTTP/3 (http2and3): https.http3 verifies it
 
 
 @dataclass(slots=True)
@@ -157,6 +158,44 @@ class Edges:
 
 
 @dataclass(slots=True)
+class Browser:
+    """The browser suite: what tells that the app has rendered, and how long it may take."""
+
+    ready: str | None = None  # a CSS selector the app renders once started, e.g. "#root > *"; None: not waited for
+    ready_within: float = 10.0  # seconds after navigation start the selector must appear within
+
+
+@dataclass(slots=True)
+class Ipv6:
+    """IPv6: verified when enabled, or (enabled null) when the domain has AAAA records."""
+
+    enabled: bool | None = None  # true: the edge must serve IPv6; false: never checked; null: when DNS has AAAA
+    addresses: list[str] = field(default_factory=list)  # IPv6 edge addresses to verify instead of the AAAA records
+
+
+@dataclass(slots=True)
+class Budget:
+    """Latency budgets of one kind of request, in ms (None: not declared)."""
+
+    ttfb_p95_ms: float | None = None
+    total_p95_ms: float | None = None
+
+
+@dataclass(slots=True)
+class Budgets:
+    """Declared latency budgets per kind of request: exceeding one fails the latency rule (undeclared: advisory)."""
+
+    document: Budget = field(default_factory=Budget)
+    asset: Budget = field(default_factory=Budget)
+    api: Budget = field(default_factory=Budget)
+    samples: int = 10  # requests of each kind the latency check sends
+
+    @property
+    def declared(self) -> bool:
+        return any(v is not None for b in (self.document, self.asset, self.api) for v in (b.ttfb_p95_ms, b.total_p95_ms))
+
+
+@dataclass(slots=True)
 class Target:
     domain: str
     connect_to: list[str] = field(default_factory=list)
@@ -177,6 +216,9 @@ class Target:
     aws: Aws = field(default_factory=Aws)
     edges: Edges = field(default_factory=Edges)
     template: str | None = None  # the CloudFormation/SAM/cdk synth template that deploys it (edgeverify audit)
+    browser: Browser = field(default_factory=Browser)
+    budgets: Budgets | None = None  # latency budgets; None: the latency rule is advisory, against its defaults
+    ipv6: Ipv6 = field(default_factory=Ipv6)
     source: str = ""  # the file it came from; not a YAML key
 
     def url(self, path: str, scheme: str = "https") -> str:
@@ -211,9 +253,12 @@ RANGES: dict[str, tuple[float, float]] = {
     "https.redirect_statuses": (300, 399),
     "propagation.timeout": (0, 86_400), "propagation.interval": (0.5, 3600), "propagation.max_interval": (0.5, 3600),
     "aws.parity_max_objects": (1, 1_000_000), "aws.parity_concurrency": (1, 128),
+    "browser.ready_within": (0.1, 600),
+    "budget.ttfb_p95_ms": (1, 600_000), "budget.total_p95_ms": (1, 600_000), "budgets.samples": (3, 100),
 }
 _SECTIONS = {"Target": "", "Timeouts": "timeouts", "Static": "static", "Expect": "expect", "Cache": "cache",
-             "Https": "https", "Propagation": "propagation", "Aws": "aws"}
+             "Https": "https", "Propagation": "propagation", "Aws": "aws", "Browser": "browser",
+             "Budget": "budget", "Budgets": "budgets"}
 _ALIASES = {"Aws": {"parity_sample": "parity_max_objects"}}  # deprecated key -> its current name
 _NOT_KEYS = {"source"}
 _NO_SECRETS = {"domain", "connect_to", "ca_bundle"}
@@ -763,16 +808,34 @@ def _check_aws(obj: Aws, where: _Section) -> None:
             raise where.bad(key, f"{_show(value)} is not {what}.")
 
 
+def _check_ipv6(obj: Ipv6, where: _Section) -> None:
+    for i, address in enumerate(obj.addresses):
+        try:
+            ipaddress.IPv6Address(address.strip("[]"))
+        except ValueError:
+            raise where.bad_item("addresses", i, f"{_show(address)} is not an IPv6 address (e.g. 2600:9000:2000::1, "
+                                                 "or ::1 for the lab).") from None
+        obj.addresses[i] = address.strip("[]")
+
+
+def _check_browser(obj: Browser, where: _Section) -> None:
+    if obj.ready is not None and (not obj.ready.strip() or "\n" in obj.ready):
+        raise where.bad("ready", "give one CSS selector the app renders once it has started, e.g. \"#root > *\" "
+                                 "(or remove the key: the browser checks then do not wait for the app).")
+
+
 _CHECKS: dict[str, typing.Callable[[Any, _Section], None]] = {
     "Target": _check_target, "Timeouts": _check_timeouts, "Propagation": _check_propagation, "Static": _check_static,
     "Https": _check_https, "Api": _check_api, "ApiCall": _check_api_call, "Expect": _check_expect, "Cors": _check_cors,
-    "Cache": _check_cache, "Aws": _check_aws, "Edges": lambda obj, where: _validate_edges(obj, where.bad, where.bad_item)}
+    "Cache": _check_cache, "Aws": _check_aws, "Browser": _check_browser, "Ipv6": _check_ipv6,
+    "Edges": lambda obj, where: _validate_edges(obj, where.bad, where.bad_item)}
 
 
 _UNITS = {"connect": " seconds", "read": " seconds", "total": " seconds", "run": " seconds", "timeout": " seconds",
           "interval": " seconds", "max_interval": " seconds", "max_body_bytes": " bytes", "compress_min_bytes": " bytes",
           "compress_max_bytes": " bytes", "immutable_min_max_age": " seconds", "html_max_max_age": " seconds",
-          "hsts_min_max_age": " seconds", "cert_min_days": " days"}
+          "hsts_min_max_age": " seconds", "cert_min_days": " days", "ready_within": " seconds",
+          "ttfb_p95_ms": " ms", "total_p95_ms": " ms", "samples": " requests"}
 
 
 def _in_range(value: float, limits: tuple[float, float]) -> bool:

@@ -185,6 +185,10 @@ def _check_view(check: dict[str, Any], exchanges: dict[str, Any], anchor: str, m
             "converged_after_s": check.get("converged_after_s"), "duration_s": check.get("duration_s"),
             "pops": [str(p) for p in check.get("pops") or []], "marks": marks.get(cid, []),
             "known_issue": _known_issue(check.get("acceptance")),
+            "properties": [(str(p[0]), str(p[1])) for p in check.get("properties") or []
+                           if isinstance(p, (list, tuple)) and len(p) == 2 and p[0] != "screenshot"],
+            "screenshot": next((str(p[1]) for p in check.get("properties") or []
+                                if isinstance(p, (list, tuple)) and len(p) == 2 and p[0] == "screenshot"), None),
             # the page shows the exchanges of failures and advisories only (a passing check's can be thousands)
             "exchanges": [_exchange_view(x, exchanges.get(x)) for x in refs if x in exchanges]
             if check.get("outcome") not in ("passed", "skipped") else []}
@@ -389,9 +393,15 @@ def _run_view(doc: dict[str, Any]) -> dict[str, Any]:
             "convergence": _convergence(doc, checks), "edges": _edges(doc)}
 
 
-def render_run(doc: dict[str, Any]) -> str:
-    """One target run's schema-2 report as a self-contained HTML page."""
-    return _env().get_template("run.html.j2").render(v=_run_view(doc))
+def render_run(doc: dict[str, Any], folder: Path | None = None) -> str:
+    """One target run's schema-2 report as a self-contained HTML page (`folder`: where it is written, so that a
+    browser check's screenshot is linked relative to it)."""
+    view = _run_view(doc)
+    if folder is not None:
+        for check in view["failures"] + view["advisories"]:
+            if check.get("screenshot"):
+                check["screenshot"] = os.path.relpath(Path(check["screenshot"]).resolve(), Path(folder).resolve())
+    return _env().get_template("run.html.j2").render(v=view)
 
 
 def render_fleet(docs: list[dict[str, Any]]) -> str:
@@ -416,5 +426,5 @@ def write_run_html(doc: dict[str, Any], folder: Path | str) -> Path:
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     path = out / REPORT_HTML
-    path.write_text(render_run(doc), encoding="utf-8")
+    path.write_text(render_run(doc, out), encoding="utf-8")
     return path

@@ -65,7 +65,7 @@ def render_zone(domain: str, default: Sequence[str]) -> str:
     lines = [f"$ORIGIN {origin}.", "$TTL 60",
              f"@ SOA ns.{origin}. hostmaster.{origin}. 1 3600 600 86400 60",
              f"@ NS ns.{origin}.", "ns A 127.0.0.1"]
-    lines += [f"{domain}. A {address}" for address in default]
+    lines += [f"{domain}. {'AAAA' if ':' in address else 'A'} {address}" for address in default]
     return "\n".join(lines) + "\n"
 
 

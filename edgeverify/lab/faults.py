@@ -72,6 +72,21 @@ FAULTS: dict[str, str] = {
     "spa-fallback-all": "distribution-wide custom error responses 403/404 → /index.html 200, also for assets and /api",
     "spa-swallows-api-errors": "API 403/404 errors turned into 200 /index.html by custom error responses",
     "post-root-shell": "POST / answers 200 with the app shell (all methods allowed + 405 → /index.html)",
+    # browser: every HTTP answer looks right; only a browser running the app sees the fault
+    "route-chunk-html": "the lazily imported route chunk (assets/route.*.js) uploaded with Content-Type: text/html: "
+                        "the browser refuses the module script, the app never renders",
+    "csp-blocks-bundle": "a response headers policy's Content-Security-Policy allows scripts only from "
+                         "https://assets.example.test: the browser blocks the app's own bundle",
+    "config-relative": "index.html built with a relative base (config.json, not /config.json): on a nested deep link "
+                       "the app asks /settings/config.json, gets S3's 403 and throws before rendering",
+    # http3
+    "h3-not-served": "HttpVersion http2and3 advertised (Alt-Svc: h3) but nothing answers HTTP/3 on UDP 443 "
+                     "(a firewall or network path dropping QUIC)",
+    # ipv6
+    "ipv6-not-served": "the domain advertises IPv6 (an AAAA alias record, IsIPV6Enabled) but the edge does not answer "
+                       "over IPv6 (the lab's nginx does not listen on ::1)",
+    "config-stale": "/config.json is the previous release's (uploaded without invalidation): the app logs a console "
+                    "error about the release mismatch",
 }
 
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import trustme
 
@@ -63,6 +63,23 @@ class Service:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+def ipv6_loopback() -> bool:
+    """Whether this machine has an IPv6 loopback (::1) to listen on."""
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def http3_available() -> bool:
+    """Whether the lab can serve HTTP/3 (aioquic, from PyPI, is installed): its edges then advertise it."""
+    import importlib.util
+
+    return importlib.util.find_spec("aioquic") is not None
 
 
 def _free_port() -> int:
@@ -114,6 +131,7 @@ class Edge:
         self.lab, self.root, self.faults, self.old_release_for = lab, root, faults, old_release_for
         self.http_port = self.https_port = 0
         self._proc: subprocess.Popen[bytes] | None = None
+        self._quic: Any = None  # the HTTP/3 front (aioquic), when the lab can serve HTTP/3
 
     @property
     def connect_to(self) -> list[str]:
@@ -150,7 +168,9 @@ class Edge:
                 static_port=self.lab.static_port,
                 api_port=_free_port() if "api-origin-down" in self.faults else self.lab.api_port,
                 cert=cert, key=key, faults=self.faults, switch_at=switch_at,
-                via_id=os.urandom(16).hex(), as_root=os.geteuid() == 0)
+                via_id=os.urandom(16).hex(), as_root=os.geteuid() == 0,
+                ipv6="ipv6-not-served" not in self.faults and ipv6_loopback(),
+                alt_svc=http3_available() or "h3-not-served" in self.faults)
             (self.root / "nginx.conf").write_text(nginx.render(config))
             (self.root / "nginx.pid").unlink(missing_ok=True)
             self._proc = subprocess.Popen(
@@ -159,6 +179,15 @@ class Edge:
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 start_new_session=True)
             if self._wait_ready():
+                if http3_available() and "h3-not-served" not in self.faults:
+                    from .quic import QuicFront
+
+                    self._quic = QuicFront(self.https_port, cert, key, self.lab.ca_bundle, DOMAIN)
+                    try:
+                        self._quic.start()
+                    except LabError:
+                        self.stop()
+                        raise
                 return
             self.stop()
             if "Address already in use" not in _tail(self.error_log) or attempt == 2:
@@ -177,6 +206,9 @@ class Edge:
         return False
 
     def stop(self) -> None:
+        if self._quic is not None:
+            self._quic.stop()
+            self._quic = None
         if self._proc is not None:
             _stop_group(self._proc)
             self._proc = None

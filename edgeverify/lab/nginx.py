@@ -33,6 +33,8 @@ class EdgeConfig:
     switch_at: float | None  # epoch seconds the static origin switches old -> new release
     via_id: str
     as_root: bool
+    ipv6: bool = False  # also listen on [::1] (same ports): the edge serves IPv6 viewers
+    alt_svc: bool = False  # advertise HTTP/3 (HttpVersion http2and3), served by the lab's aioquic front (quic.py)
 
 
 def _method_guard(allowed: tuple[str, ...]) -> str:
@@ -180,7 +182,8 @@ def _http_server(c: EdgeConfig) -> str:
         if head:
             body += ("\nlocation @head_served {\n    rewrite ^(?:.*/)?[^./]+$ /index.html break;\n"
                      "    proxy_pass http://static_origin;\n" + _indent(_proxy_headers(c, S3_HOST, switch=True)) + "\n}")
-    return f"server {{\n    listen 127.0.0.1:{c.http_port};\n    server_name _;\n" + _indent(body) + "\n}"
+    v6 = f"    listen [::1]:{c.http_port};\n" if c.ipv6 else ""
+    return f"server {{\n    listen 127.0.0.1:{c.http_port};\n{v6}    server_name _;\n" + _indent(body) + "\n}"
 
 
 def _https_server(c: EdgeConfig) -> str:
@@ -188,6 +191,7 @@ def _https_server(c: EdgeConfig) -> str:
     legacy = "tls-legacy" in f
     lines = [
         f"listen 127.0.0.1:{c.https_port} ssl http2;",
+        *([f"listen [::1]:{c.https_port} ssl http2;"] if c.ipv6 else []),
         "server_name _;",
         f"ssl_certificate {c.cert};",
         f"ssl_certificate_key {c.key};",
@@ -203,6 +207,11 @@ def _https_server(c: EdgeConfig) -> str:
         always = "" if "hsts-missing-on-errors" in f else " always"
         lines.append(f'add_header Strict-Transport-Security "{max_age}"{always};')
     lines.append(_cloudfront_headers(c, "$lab_x_cache"))
+    if c.alt_svc:  # as CloudFront advertises HTTP/3 (pulumi/docs#18478: alt-svc: h3=":443"; ma=86400)
+        lines.append("add_header Alt-Svc 'h3=\":443\"; ma=86400' always;")
+    if "csp-blocks-bundle" in f:  # a response headers policy whose script-src names another host only
+        lines.append("add_header Content-Security-Policy \"default-src 'self'; script-src https://assets.example.test\" "
+                     "always;")
     if "geo-blocked" in f:  # geographic restriction: every viewer here is in a blocked country
         lines.append(f'error_page {EDGE_CODES["geo"]} =403 /__cloudfront/geo;\n'
                      f'if ($uri !~ "^/__cloudfront/") {{\n    return {EDGE_CODES["geo"]};\n}}')

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, unquote
 from . import pages
 
 PAGES_PREFIX = "/__cloudfront/"  # the edge's own error pages (see pages.py)
-INDEX_VARIANTS = ("asset-missing", "mixed-content")  # faults that change the entry document
+INDEX_VARIANTS = ("asset-missing", "mixed-content", "config-relative")  # faults that change the entry document
 API_HOST = "lab0api.execute-api.us-east-1.amazonaws.com"
 S3_HOST = "lab-site.s3.us-east-1.amazonaws.com"
 ALLOWED_ORIGINS = ("https://app.example.test", "https://www.example.test")
@@ -175,11 +175,13 @@ class StaticHandler(_Handler):
         self.reply(status, headers, pages.render(status, reason, query.get("id", [""])[0]).encode())
 
     def _lookup(self, key: str) -> _Object | None:
-        if key != "index.html":
+        if key not in ("index.html", "config.json"):
             return self.bucket.get(key)
         # Propagation: nginx says when this edge switches to the new release (absent = new now).
         switch_at = self.headers.get("X-Lab-Release-Switch-At")
         release = "old" if switch_at and time.time() < float(switch_at) else "new"
+        if key == "config.json":  # config-stale: the edge still serves the previous release's config
+            return self.bucket.get(f"config/{'old' if 'config-stale' in self.faults else release}.json")
         variant = next((f for f in INDEX_VARIANTS if f in self.faults), None)
         return self.index[f"{release}-{variant}" if variant else release]
 
@@ -187,10 +189,14 @@ class StaticHandler(_Handler):
         ext = os.path.splitext(key)[1]
         if ext == ".js" and "script-wrong-type" in self.faults or ext == ".css" and "css-wrong-type" in self.faults:
             return "text/plain"
+        if key.startswith("assets/route.") and "route-chunk-html" in self.faults:
+            return "text/html"
         return CONTENT_TYPES.get(ext, "binary/octet-stream")  # S3's default for untyped uploads
 
     def _cache_control(self, key: str) -> str:
         # The Cache-Control metadata a well-run deploy sets, unless a fault says otherwise.
+        if key == "config.json":  # the runtime config changes with each release: revalidated every time
+            return "no-cache"
         if key.endswith(".html"):
             if "html-cached-long" in self.faults:
                 return "public, max-age=31536000, immutable"

@@ -55,8 +55,39 @@ def _svg(release: str) -> bytes:
     ).encode()
 
 
-def _index(release: str, assets: dict[str, str], extra_script: str | None = None, base: str = "/") -> bytes:
+def _route(release: str) -> bytes:
+    """The route chunk the app imports lazily (import()), as bundlers split routes: no tag names it."""
+    return (f"/* route chunk, {marker(release)} */\n"
+            "export function render(path, config) {\n"
+            "  const main = document.createElement(\"main\");\n"
+            "  main.className = \"app-route\";\n"
+            "  main.textContent = `Example app (${config.release}) at ${path}`;\n"
+            "  return main;\n"
+            "}\n").encode()
+
+
+def _boot(release: str, route_key: str) -> str:
+    """The app's start: read the runtime config the index names, then import the route chunk and render into #root.
+    A config of another release is logged as a console error (version skew); a config that does not load throws."""
+    return (f"\nconst RELEASE = \"{marker(release)}\";\n"
+            "const where = document.querySelector('meta[name=\"config\"]').content;\n"
+            "fetch(where).then(async (answer) => {\n"
+            "  if (!answer.ok) throw new Error(`config ${where}: HTTP ${answer.status}`);\n"
+            "  const config = await answer.json();\n"
+            "  if (config.release !== RELEASE) console.error(`config.json is from release ${config.release}, this app is ${RELEASE}`);\n"
+            f"  const route = await import(\"./{route_key.rsplit('/', 1)[1]}\");\n"
+            "  document.getElementById(\"root\").append(route.render(location.pathname, config));\n"
+            "});\n")
+
+
+def _config(release: str) -> bytes:
+    return json.dumps({"release": marker(release), "api": "/api/"}).encode()
+
+
+def _index(release: str, assets: dict[str, str], extra_script: str | None = None, base: str = "/",
+           config: str = "/config.json") -> bytes:
     # base "http://www.example.test/" makes the mixed-content variant: an https page loading http:// files.
+    # config "config.json" (relative, as a build with base './' writes it) makes the config-relative variant.
     extra = f'\n    <script type="module" src="/{extra_script}"></script>' if extra_script else ""
     return f"""<!doctype html>
 <html lang="en">
@@ -64,6 +95,7 @@ def _index(release: str, assets: dict[str, str], extra_script: str | None = None
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <meta name="release" content="{marker(release)}">
+    <meta name="config" content="{config}">
     <title>Example app</title>
     <link rel="icon" href="/favicon.ico">
     <link rel="manifest" href="/manifest.webmanifest">
@@ -72,7 +104,8 @@ def _index(release: str, assets: dict[str, str], extra_script: str | None = None
     <script type="module" src="{base}{assets['app']}"></script>{extra}
   </head>
   <body>
-    <div id="root"><img src="/{assets['logo']}" alt="Example"></div>
+    <header><img src="/{assets['logo']}" alt="Example"></header>
+    <div id="root"></div>
   </body>
 </html>
 """.encode()
@@ -99,7 +132,8 @@ def build(root: Path) -> dict[str, str]:
     """Write the bucket (both releases' assets) and the index variants under root.
 
     Layout: root/bucket/<key> is what the bucket holds besides index.html;
-    root/index/<release>[-asset-missing].html are the entry documents. Returns the release markers.
+    root/index/<release>[-<variant>].html are the entry documents (variants: asset-missing, mixed-content,
+    config-relative); root/bucket/config/<release>.json is each release's /config.json. Returns the release markers.
     """
     bucket, index_dir = root / "bucket", root / "index"
     (bucket / "assets").mkdir(parents=True)
@@ -115,8 +149,11 @@ def build(root: Path) -> dict[str, str]:
         ).encode(),
     }
     for release in RELEASES:
+        route = _fingerprint("route", "js", _route(release))
+        files[route] = _route(release)
+        files[f"config/{release}.json"] = _config(release)  # served as /config.json by the origin, per release
         bodies = {
-            "app": ("app", "js", _js("app", release, 12)),
+            "app": ("app", "js", _js("app", release, 12) + _boot(release, route).encode()),
             "vendor": ("vendor", "js", _js("vendor", release, 16)),
             "css": ("app", "css", _css(release)),
             "logo": ("logo", "svg", _svg(release)),
@@ -129,6 +166,7 @@ def build(root: Path) -> dict[str, str]:
         chunk = _fingerprint("chunk", "js", f"never uploaded {release}".encode())
         (index_dir / f"{release}-asset-missing.html").write_bytes(_index(release, keys, chunk))
         (index_dir / f"{release}-mixed-content.html").write_bytes(_index(release, keys, base=MIXED_BASE))
+        (index_dir / f"{release}-config-relative.html").write_bytes(_index(release, keys, config="config.json"))
     for key, body in files.items():
         (bucket / key).parent.mkdir(parents=True, exist_ok=True)
         (bucket / key).write_bytes(body)

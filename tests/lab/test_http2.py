@@ -28,9 +28,11 @@ def test_the_main_job_passes_alike_over_http2_on_few_connections(good_edge, run_
     h2 = run_edgeverify(good_edge)
     assert h1.returncode == 0 and h2.returncode == 0, h2.output[-3000:]
     assert statuses(h2) == statuses(h1)
-    protocols = Counter((ex["request"]["url"].split(":")[0], ex["http"]) for ex in h2.doc["exchanges"].values())
+    # (https.http3's own request is HTTP/3 whatever the transport speaks: it is left aside)
+    protocols = Counter((ex["request"]["url"].split(":")[0], ex["http"]) for ex in h2.doc["exchanges"].values()
+                        if ex["http"] != "3")
     assert set(protocols) == {("https", "2"), ("http", "1.1")}, protocols
-    assert {ex["http"] for ex in h1.doc["exchanges"].values()} == {"1.1"}
+    assert {ex["http"] for ex in h1.doc["exchanges"].values()} - {"3"} == {"1.1"}
     # many requests in flight per connection: fewer connections than HTTP/1.1's one per request in flight
     assert h2.doc["network"]["connections"] < h1.doc["network"]["connections"], (h2.doc["network"],
                                                                                 h1.doc["network"])

@@ -299,3 +299,35 @@ def test_nesting_is_bounded_at_64_levels_aliases_expanded(tmp_path):
     aliased = D + "x: &deep " + "[" * 45 + "]" * 45 + "\napi:\n  calls:\n    - path: /x\n      json: " + "[" * 20 + "*deep" + "]" * 20 + "\n"
     with pytest.raises(TargetError, match=r"nested deeper than 64 levels once the alias \*deep is expanded"):
         load_target(write(tmp_path, aliased, "aliased.yaml"))
+
+
+@pytest.mark.parametrize("text, line, key, fragment", [
+    (D + "browser:\n  redy: '#root'\n", 3, "browser.redy", "Did you mean 'ready'?"),
+    (D + "browser:\n  ready_within: 0\n", 3, "browser.ready_within", "give 0.1 to 600 seconds"),
+    (D + "browser:\n  ready: '  '\n", 3, "browser.ready", "give one CSS selector"),
+], ids=["browser-typo", "browser-ready-within-zero", "browser-ready-empty"])
+def test_bad_browser_section(tmp_path, text, line, key, fragment):
+    test_bad_target_names_file_line_and_key(tmp_path, text, line, key, fragment)
+
+
+def test_browser_section_loads():
+    target = load_target(ROOT / "targets" / "local-lab.yaml")
+    assert target.browser.ready == "#root > *" and target.browser.ready_within == 5
+
+
+@pytest.mark.parametrize("text, line, key, fragment", [
+    (D + "ipv6:\n  addresses: ['127.0.0.1']\n", 3, "ipv6.addresses[0]", "is not an IPv6 address"),
+    (D + "ipv6:\n  enable: true\n", 3, "ipv6.enable", "Did you mean 'enabled'?"),
+    (D + "budgets:\n  document: {ttfb_p95: 300}\n", 3, "budgets.document.ttfb_p95", "Did you mean 'ttfb_p95_ms'?"),
+    (D + "budgets:\n  api: {total_p95_ms: 0}\n", 3, "budgets.api.total_p95_ms", "give 1 to 600,000 ms"),
+    (D + "budgets:\n  samples: 1\n", 3, "budgets.samples", "give 3 to 100 requests"),
+], ids=["ipv6-not-v6", "ipv6-typo", "budget-typo", "budget-zero", "budget-samples"])
+def test_bad_ipv6_and_budgets_sections(tmp_path, text, line, key, fragment):
+    test_bad_target_names_file_line_and_key(tmp_path, text, line, key, fragment)
+
+
+def test_ipv6_and_budgets_load(tmp_path):
+    target = load_target(write(tmp_path, D + "ipv6:\n  addresses: ['[2600:9000::1]']\nbudgets:\n  api: {ttfb_p95_ms: 250}\n"))
+    assert target.ipv6.addresses == ["2600:9000::1"] and target.ipv6.enabled is None
+    assert target.budgets is not None and target.budgets.declared and target.budgets.api.ttfb_p95_ms == 250
+    assert load_target(write(tmp_path, D)).budgets is None

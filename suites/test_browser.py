@@ -1,0 +1,53 @@
+"""browser: the entry page and each deep link in headless Chromium: no console error or uncaught exception, every
+request loaded (typed as the browser needs it), no CSP violation, no mixed content, and the app renders its ready
+selector in time. Timings (TTFB, FCP, LCP, ready) are recorded beside each check; a failure carries the failing
+requests, fetched again over HTTP for their curl line, and a screenshot (a file under the reports folder).
+
+One Chromium serves the whole run (edgeverify/browser.py); the checks of a round share each page's one load."""
+
+import pytest
+
+from edgeverify.browser import page_load, same_origin_paths
+from edgeverify.errors import CouldNotJudge
+from edgeverify.rules import browser
+
+
+def loaded(edge, target, path):
+    """The page as the browser loaded it this round, and the HTTP answers to the same-origin requests that failed.
+    The document must first have come whole over HTTP (shared with the other suites' checks): a browser is not sent
+    to a page whose answer never ends or never comes (could not judge, as for every other check)."""
+    edge.fetch(path, whole=True)
+    seen = page_load(edge, target, path)
+    paths = same_origin_paths(seen, target)
+    try:
+        exchanges = edge.fetch_all(paths) if paths else []
+    except CouldNotJudge:  # the evidence did not arrive whole: the browser's account is judged alone
+        exchanges = []
+    return seen, exchanges
+
+
+@pytest.mark.rule("browser.console")
+def test_page_logs_no_error(edge, target, browser_page):
+    browser.check_console(*loaded(edge, target, browser_page))
+
+
+@pytest.mark.rule("browser.subresources")
+def test_every_request_of_the_page_loads(edge, target, browser_page):
+    browser.check_subresources(*loaded(edge, target, browser_page))
+
+
+@pytest.mark.rule("browser.csp")
+def test_no_content_security_policy_violation(edge, target, browser_page):
+    browser.check_csp(*loaded(edge, target, browser_page))
+
+
+@pytest.mark.rule("browser.mixed_content")
+def test_nothing_requested_over_http(edge, target, browser_page):
+    browser.check_mixed_content(*loaded(edge, target, browser_page))
+
+
+@pytest.mark.rule("browser.renders")
+def test_app_renders_its_ready_selector(edge, target, browser_page):
+    if not target.browser.ready:
+        pytest.skip("browser.ready is not set: give the CSS selector the app renders (e.g. \"#root > *\")")
+    browser.check_renders(*loaded(edge, target, browser_page))

@@ -1,0 +1,16 @@
+"""What the browser suite must report for each fault only a browser sees (and for two a browser also sees):
+fault -> {rule id: text its message contains}. The texts are Chromium's own (Debian's chromium 156)."""
+
+CATCHES = {
+    "route-chunk-html": {"browser.subresources": "wrong MIME type",
+                         "browser.console": "Failed to load module script",
+                         "browser.renders": "did not appear"},
+    "csp-blocks-bundle": {"browser.csp": "script-src-elem blocked https://www.example.test/assets/",
+                          "browser.renders": "did not appear"},
+    "config-relative": {"browser.renders": "uncaught: config config.json: HTTP 403",
+                        "browser.subresources": "/settings/config.json (fetch) -> 403",
+                        "browser.console": "uncaught"},
+    "config-stale": {"browser.console": "config.json is from release build-2026.11.25-old"},
+    # also caught over HTTP (static.mixed_content): the browser refuses it too
+    "mixed-content": {"browser.mixed_content": "insecure: GET http://www.example.test/assets/"},
+}
