@@ -160,8 +160,10 @@ def _signatures_json() -> int:
 
     from .diagnose import SIGNATURES, _generic
 
-    print(json.dumps([{"order": n, "id": s.id, "service": s.service, "recognises": s.recognises,
+    print(json.dumps([{"order": n, "id": s.id, "class": s.family, "service": s.service, "recognises": s.recognises,
                        "cause": _generic(s.cause), "setting": _generic(s.setting), "confidence": s.confidence,
+                       "candidates": [{"cause": _generic(c), "to_tell": _generic(k)} for c, k in s.candidates],
+                       "confirm": list(s.confirm), "source": s.source,
                        "statuses": sorted(s.statuses), "methods": sorted(s.methods)}
                       for n, s in enumerate(SIGNATURES, 1)], indent=2))
     return 0

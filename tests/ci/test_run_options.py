@@ -122,4 +122,5 @@ def test_rules_and_signatures_as_json():
     signatures = json.loads(cli("signatures", "--json").stdout)
     listed = cli("signatures").stdout
     assert [s["order"] for s in signatures] == list(range(1, len(signatures) + 1))
-    assert all(f"{s['order']:2}. {s['id']}  [{s['service']}, {s['confidence']}]" in listed for s in signatures)
+    assert all(f"{s['order']:2}. {s['id']}  [{s['class']}; {s['service']}, {s['confidence']}]" in listed
+               and f"source: {s['source']}" in listed for s in signatures)
