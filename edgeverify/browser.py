@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import CouldNotJudge, NotApplicable
-from .redact import redact
+from .redact import has_secrets, redact
 from .target import Target
 
 CHROMIUM_PATHS = ("/usr/lib/chromium/chromium",)  # Debian's binary; /usr/bin/chromium is a shell wrapper
@@ -107,6 +107,7 @@ class PageLoad:
     ready_within_s: float = 0.0
     timings: dict[str, Any] = field(default_factory=dict)
     screenshot: str | None = None  # the PNG written when something was wrong
+    screenshot_withheld: str | None = None  # why none was written although something was wrong
     command: str = ""  # a chromium command line that opens the page the same way
     chromium: str = ""  # the browser that loaded it: version, when it started (one per run), how long that took
 
@@ -122,6 +123,8 @@ class PageLoad:
             shown.append(("ready_ms", "never" if self.ready_ms is None else _fmt(self.ready_ms)))
         if self.screenshot:
             shown.append(("screenshot", self.screenshot))
+        if self.screenshot_withheld:
+            shown.append(("screenshot_withheld", self.screenshot_withheld))
         if self.chromium:
             shown.append(("chromium", self.chromium))
         return shown
@@ -337,15 +340,35 @@ class Browser:
             if seen.troubled and self.shots is not None:
                 shot = self.shots / f"{_slug(t.domain + '-' + path)}-round{round_no}.png"
                 try:
-                    shot.parent.mkdir(parents=True, exist_ok=True)
-                    await page.screenshot(path=str(shot), timeout=SCREENSHOT_TIMEOUT_S * 1000)
-                    seen.screenshot = str(shot)
+                    if await self._shows_a_secret(page):  # an image cannot be redacted: none is written
+                        seen.screenshot_withheld = "the page shows a secret value (a ${VAR} of the target)"
+                    else:
+                        shot.parent.mkdir(parents=True, exist_ok=True)
+                        await page.screenshot(path=str(shot), timeout=SCREENSHOT_TIMEOUT_S * 1000)
+                        seen.screenshot = str(shot)
                 except (PlaywrightError, OSError):
                     seen.screenshot = None
         finally:
             listening[0] = False
             await context.close()
         return seen
+
+    @staticmethod
+    async def _shows_a_secret(page: Any) -> bool:
+        """Whether the page's visible text, title or address holds a secret value (its screenshot would show it).
+        When that cannot be read, the page is taken to show one: no screenshot rather than a leak."""
+        from playwright.async_api import Error as PlaywrightError
+
+        if not has_secrets():
+            return False
+        try:
+            text = await asyncio.wait_for(page.evaluate(
+                "() => [location.href, document.title, document.body ? document.body.innerText : '',"
+                " Array.from(document.querySelectorAll('input, textarea')).map(e => e.value).join(' ')].join(' ')"),
+                timeout=SCREENSHOT_TIMEOUT_S)
+        except (PlaywrightError, asyncio.TimeoutError):
+            return True
+        return redact(str(text)) != str(text)
 
     async def _observe(self, page: Any, seen: PageLoad, inflight: set[int]) -> None:
         """After the load event: the ready selector, then the network settling, then the page's own records."""

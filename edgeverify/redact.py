@@ -51,6 +51,11 @@ def secrets_scope() -> Iterator[None]:
         _pattern = saved_pattern
 
 
+def has_secrets() -> bool:
+    """Whether any secret value is known (text can hold one)."""
+    return bool(_SECRETS)
+
+
 def redact(text: str) -> str:
     """Replace every known secret value (in any of its forms) in `text` by its ${VAR} placeholder."""
     if _pattern is None:

@@ -71,3 +71,30 @@ def test_the_browser_verifies_the_certificate_through_the_trusted_ca(lab):
     assert good.status == 200 and good.error is None
     bad = first_load(lab.edge(["cert-untrusted"]))
     assert bad.status is None and "ERR_CERT_AUTHORITY_INVALID" in (bad.error or "")
+
+
+def test_a_page_showing_a_secret_gets_no_screenshot(lab, tmp_path):
+    """An image cannot be redacted: when the troubled page's text holds a secret value, no screenshot is written
+    and the check says why; the same page without the secret gets its screenshot."""
+    from edgeverify.browser import Browser
+    from edgeverify.redact import register_secret, secrets_scope
+    from edgeverify.target import Target
+
+    edge = lab.edge(["route-chunk-html"])  # the page loads, then a chunk fails: a screenshot is due
+
+    def load(shots: Path):
+        target = Target(domain="www.example.test", connect_to=edge.connect_to, ca_bundle=edge.ca_bundle)
+        browser = Browser(target, shots, deadline=float("inf"))
+        try:
+            return browser.load("/")
+        finally:
+            browser.close()
+
+    plain = load(tmp_path / "plain")
+    assert plain.troubled and plain.screenshot and Path(plain.screenshot).is_file()
+    with secrets_scope():
+        register_secret("Example app", "SITE_NAME")  # as if the page showed a value from ${SITE_NAME}
+        secret = load(tmp_path / "secret")
+    assert secret.troubled and secret.screenshot is None
+    assert not list((tmp_path / "secret").rglob("*.png"))
+    assert ("screenshot_withheld", "the page shows a secret value (a ${VAR} of the target)") in secret.properties()
