@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, unquote
 from . import pages
 
 PAGES_PREFIX = "/__cloudfront/"  # the edge's own error pages (see pages.py)
-INDEX_VARIANTS = ("asset-missing", "mixed-content")  # faults that change the entry document
+INDEX_VARIANTS = ("asset-missing", "mixed-content", "sri-missing")  # faults that change the entry document
 API_HOST = "lab0api.execute-api.us-east-1.amazonaws.com"
 S3_HOST = "lab-site.s3.us-east-1.amazonaws.com"
 ALLOWED_ORIGINS = ("https://app.example.test", "https://www.example.test")
@@ -35,6 +35,7 @@ CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript",
     ".css": "text/css", ".json": "application/json", ".webmanifest": "application/manifest+json",
     ".svg": "image/svg+xml", ".ico": "image/x-icon", ".png": "image/png", ".txt": "text/plain",
+    ".map": "application/json",
 }
 
 
@@ -150,7 +151,14 @@ class StaticHandler(_Handler):
         self.reply(status, headers, pages.render(status, reason, query.get("id", [""])[0]).encode())
 
     def _lookup(self, key: str) -> _Object | None:
+        if key == "" and "bucket-listing" in self.faults:  # GET on the bucket itself, with s3:ListBucket granted
+            return self._listing()
         if key != "index.html":
+            # Source maps and dotfiles are in the bucket only when a deploy uploaded them (their faults).
+            if key.endswith(".map") and "source-maps-public" not in self.faults:
+                return None
+            if any(part.startswith(".") for part in key.split("/")) and "dotfiles-served" not in self.faults:
+                return None
             return self.bucket.get(key)
         # Propagation: nginx says when this edge switches to the new release (absent = new now).
         switch_at = self.headers.get("X-Lab-Release-Switch-At")
@@ -158,7 +166,18 @@ class StaticHandler(_Handler):
         variant = next((f for f in INDEX_VARIANTS if f in self.faults), None)
         return self.index[f"{release}-{variant}" if variant else release]
 
+    def _listing(self) -> _Object:
+        """S3's ListObjects answer for the bucket root (the first keys)."""
+        keys = "".join(f"<Contents><Key>{k}</Key><Size>{len(o.body)}</Size><ETag>{o.etag}</ETag>"
+                       "<StorageClass>STANDARD</StorageClass></Contents>" for k, o in sorted(self.bucket.items())[:20])
+        return _Object(('<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult '
+                        'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>lab-site</Name><Prefix></Prefix>'
+                        f"<MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>{keys}</ListBucketResult>").encode(),
+                       time.time())
+
     def _content_type(self, key: str) -> str:
+        if key == "":
+            return "application/xml"
         ext = os.path.splitext(key)[1]
         if ext == ".js" and "script-wrong-type" in self.faults or ext == ".css" and "css-wrong-type" in self.faults:
             return "text/plain"
@@ -284,10 +303,12 @@ class ApiHandler(_Handler):
 
     def _gateway(self, status: int, message: str, error_type: str | None = None) -> None:
         """API Gateway's own answer (a gateway response), not the Lambda's."""
-        self._json(status, {"message": message}, {"x-amzn-ErrorType": error_type} if error_type else None)
+        self._json(status, {"message": message}, {"x-amzn-ErrorType": error_type} if error_type else None,
+                   cors="api-errors-no-cors" not in self.faults)  # gateway responses configured with CORS headers
 
-    def _json(self, status: int, payload: object, extra: dict[str, str] | None = None) -> None:
-        headers = {"Content-Type": "application/json", **self._ids(), **(extra or {}), **self._cors_headers()}
+    def _json(self, status: int, payload: object, extra: dict[str, str] | None = None, cors: bool = True) -> None:
+        headers = {"Content-Type": "application/json", **self._ids(), **(extra or {}),
+                   **(self._cors_headers() if cors else {})}
         # Compact separators: byte for byte what API Gateway sends.
         self.reply(status, headers, json.dumps(payload, separators=(",", ":")).encode(), repeated=self._repeated())
 

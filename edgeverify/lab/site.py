@@ -55,9 +55,16 @@ def _svg(release: str) -> bytes:
     ).encode()
 
 
-def _index(release: str, assets: dict[str, str], extra_script: str | None = None, base: str = "/") -> bytes:
+# A cross-origin script as apps load it from a public CDN (the sri-missing variant: without integrity).
+CDN_SCRIPT = "https://cdn.jsdelivr.net/npm/lodash@4.17.21/lodash.min.js"
+
+
+def _index(release: str, assets: dict[str, str], extra_script: str | None = None, base: str = "/",
+           foreign_script: str | None = None) -> bytes:
     # base "http://www.example.test/" makes the mixed-content variant: an https page loading http:// files.
     extra = f'\n    <script type="module" src="/{extra_script}"></script>' if extra_script else ""
+    if foreign_script:
+        extra += f'\n    <script src="{foreign_script}" crossorigin="anonymous"></script>'
     return f"""<!doctype html>
 <html lang="en">
   <head>
@@ -86,6 +93,22 @@ def _docs() -> bytes:
   <body><h1>Documentation</h1><p>Served as /docs/ through a directory-index function.</p></body>
 </html>
 """
+
+
+def _source_map(key: str, name: str, release: str) -> bytes:
+    """A version 3 source map carrying the original source text, as bundlers emit by default."""
+    source = f"// src/{name}.ts, {marker(release)}\nexport const {name}Title: string = 'Example';\n"
+    return json.dumps({"version": 3, "file": key.rsplit("/", 1)[-1], "sources": [f"../src/{name}.ts"],
+                       "sourcesContent": [source], "names": [], "mappings": "AAAA,OAAO,MAAM"}).encode()
+
+
+DOTFILES: dict[str, bytes] = {
+    ".env": b"VITE_API_URL=https://www.example.test/api\nDATABASE_URL=postgres://app@db.internal:5432/app\n",
+    ".DS_Store": b"\x00\x00\x00\x01Bud1\x00\x00\x10\x00\x00\x00\x08\x00\x00\x00\x10\x00\x00\x00\x00",
+    ".git/HEAD": b"ref: refs/heads/main\n",
+    ".git/config": b"[core]\n\trepositoryformatversion = 0\n\tbare = false\n[remote \"origin\"]\n"
+                   b"\turl = git@github.com:example/app.git\n",
+}
 
 
 # A tiny valid ICO (1x1, 32-bit) so the favicon is a real icon file.
@@ -124,11 +147,15 @@ def build(root: Path) -> dict[str, str]:
         keys = {role: _fingerprint(stem, ext, body) for role, (stem, ext, body) in bodies.items()}
         for role, key in keys.items():
             files[key] = bodies[role][2]
+            if key.endswith(".js"):  # the bundler's source map (served only by the source-maps-public fault)
+                files[key + ".map"] = _source_map(key, bodies[role][0], release)
         (index_dir / f"{release}.html").write_bytes(_index(release, keys))
         # The chunk is referenced but never uploaded (the deploy skipped it).
         chunk = _fingerprint("chunk", "js", f"never uploaded {release}".encode())
         (index_dir / f"{release}-asset-missing.html").write_bytes(_index(release, keys, chunk))
         (index_dir / f"{release}-mixed-content.html").write_bytes(_index(release, keys, base=MIXED_BASE))
+        (index_dir / f"{release}-sri-missing.html").write_bytes(_index(release, keys, foreign_script=CDN_SCRIPT))
+    files.update(DOTFILES)  # what a careless `aws s3 sync` uploads too (served only by the dotfiles-served fault)
     for key, body in files.items():
         (bucket / key).parent.mkdir(parents=True, exist_ok=True)
         (bucket / key).write_bytes(body)
