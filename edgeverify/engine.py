@@ -360,6 +360,7 @@ class Engine:
         network = Network(stats.requests, self.run.distinct, stats.connections,
                           None if self.phase_s is None else round(self.phase_s, 3))
         edges = next((v.data["edges"] for v in verdicts.values() if "edges" in v.data), None)
+        grade = next((v.data["security"] for v in verdicts.values() if "security" in v.data), None)
         if note is None and (self.deadline_hit or self.halted):
             note = self.halted or ("the run's deadline (timeouts.run / --run-timeout) passed; checks still running "
                                    "ended unjudged")
@@ -370,7 +371,7 @@ class Engine:
             started_at=self.started_at, finished_at=time.time(), checks=checks, exchanges=exchanges,
             tls_verification=not target.insecure, release=release, network=network,
             interrupted=self.interrupted, note=redact(note) if note else None, fail_on=self.policy.fail_on,
-            edges=edges, selected=len(infos))
+            edges=edges, security=grade, selected=len(infos))
 
     def settle(self, infos: list[CheckInfo]) -> RunResult:
         """The result, once every check has ended, kept; the evidence behind it is then let go (a fleet's memory

@@ -57,7 +57,7 @@ def suites_dir() -> Path:
     return Path(next(iter(edgeverify.suites.__path__)))
 
 
-SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "config", "edges")
+SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "config", "edges", "security")
 
 
 def register_markers(config: pytest.Config) -> None:

@@ -127,6 +127,14 @@ class Spa:
 
 
 @dataclass(slots=True)
+class Security:
+    min_grade: str = "A"  # the lowest MDN HTTP Observatory grade accepted: A+ .. F
+    script_cookies: list[str] = field(default_factory=list)  # cookies the app's scripts read: HttpOnly not required
+    source_maps: str = "advisory"  # advisory | fail: whether served source maps fail the run
+    exposure_paths: list[str] = field(default_factory=list)  # more paths that must not answer with content
+
+
+@dataclass(slots=True)
 class Aws:
     distribution_id: str | None = None
     stack: str | None = None
@@ -173,6 +181,7 @@ class Target:
     cors: Cors | None = None
     https: Https = field(default_factory=Https)
     spa: Spa = field(default_factory=Spa)
+    security: Security = field(default_factory=Security)
     propagation: Propagation = field(default_factory=Propagation)
     aws: Aws = field(default_factory=Aws)
     edges: Edges = field(default_factory=Edges)
@@ -634,7 +643,7 @@ def _validate(obj: Any, where: _Section) -> None:
         problem = _path_problem(value) if isinstance(value, str) else None
         if problem:
             raise where.bad(key, problem)
-    for key in ("pages", "assets", "deep_links", "paths", "never_cached"):
+    for key in ("pages", "assets", "deep_links", "paths", "never_cached", "exposure_paths"):
         for i, value in enumerate(getattr(obj, key, None) or []):
             problem = _path_problem(value)
             if problem:
@@ -692,6 +701,17 @@ def _check_static(obj: Static, where: _Section) -> None:
                         f"({obj.compress_max_bytes}).")
     if not obj.pages:
         raise where.bad("pages", "needs at least one page (the first is the entry document), e.g. [/].")
+
+
+def _check_security(obj: Security, where: _Section) -> None:
+    from .observatory import GRADES
+
+    for key, value, choices in (("min_grade", obj.min_grade, GRADES),
+                                ("source_maps", obj.source_maps, ("advisory", "fail"))):
+        if value not in choices:
+            close = difflib.get_close_matches(value, choices, n=1, cutoff=0.5)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise where.bad(key, f"'{value}' is not one of {', '.join(choices)}.{hint}")
 
 
 def _check_https(obj: Https, where: _Section) -> None:
@@ -755,7 +775,8 @@ def _check_aws(obj: Aws, where: _Section) -> None:
 _CHECKS: dict[str, typing.Callable[[Any, _Section], None]] = {
     "Target": _check_target, "Timeouts": _check_timeouts, "Propagation": _check_propagation, "Static": _check_static,
     "Https": _check_https, "Api": _check_api, "ApiCall": _check_api_call, "Expect": _check_expect, "Cors": _check_cors,
-    "Cache": _check_cache, "Aws": _check_aws, "Edges": lambda obj, where: _validate_edges(obj, where.bad, where.bad_item)}
+    "Cache": _check_cache, "Aws": _check_aws, "Security": _check_security,
+    "Edges": lambda obj, where: _validate_edges(obj, where.bad, where.bad_item)}
 
 
 _UNITS = {"connect": " seconds", "read": " seconds", "total": " seconds", "run": " seconds", "timeout": " seconds",

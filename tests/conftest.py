@@ -100,7 +100,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     rows = [json.loads(p.read_text()) for p in sorted((ROOT / "reports" / "fault-matrix").glob("*.json"))]
     if not rows:
         return
-    suites = ["https", "static", "cache", "api", "cors", "spa", "propagation"]
+    suites = ["https", "static", "cache", "api", "cors", "spa", "propagation", "security"]
     lines = ["| fault | " + " | ".join(suites) + " |", "|---|" + "---|" * len(suites)]
     for row in sorted(rows, key=lambda r: (r["meant"], r["fault"])):
         cells = []

@@ -155,7 +155,7 @@ def responded(rule: Rule, ex: Exchange, expected: str) -> None:
         raise Violation(rule, expected, f"no response: {ex.error}", ex)
 
 
-SUITE_MODULES = ("https", "propagation", "static", "api", "cache", "cors", "spa", "config", "edges")
+SUITE_MODULES = ("https", "propagation", "static", "api", "cache", "cors", "spa", "config", "edges", "security")
 
 
 def load_all() -> None:
