@@ -80,7 +80,8 @@ def run_edgeverify(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Ru
 
 # Summaries some tests write under reports/ (on xdist workers), printed by the controller at the end.
 SUMMARIES = {"diagnose-corpus.txt": "diagnose corpus score (tests/data/corpus)",
-             "browser-agreement.md": "browser agreement (headless Chromium vs the suites)"}
+             "browser-agreement.md": "browser agreement (headless Chromium vs the suites)",
+             "observatory-agreement.md": "security grade agreement (MDN's scanner vs the security suite)"}
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -45,6 +45,8 @@ def unavailable() -> str | None:
     if not (scanner_dir() / "node_modules" / PACKAGE / "package.json").is_file():
         return (f"{PACKAGE} is not installed in {scanner_dir()} (npm install --ignore-scripts "
                 f"{PACKAGE}@{VERSION}; .ci/install does it)")
+    if not (scanner_dir() / "node_modules" / PACKAGE / "conf" / "hsts-preload.json").is_file():
+        return f"{PACKAGE} has no conf/hsts-preload.json (installed with --ignore-scripts: write {{}} there)"
     if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
         return "the scanner needs ports 443/80 of its own: a network namespace (root, unshare, ip) is not available"
     return None
