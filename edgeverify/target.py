@@ -709,7 +709,8 @@ def _check_security(obj: Security, where: _Section) -> None:
     for key, value, choices in (("min_grade", obj.min_grade, GRADES),
                                 ("source_maps", obj.source_maps, ("advisory", "fail"))):
         if value not in choices:
-            close = difflib.get_close_matches(value, choices, n=1, cutoff=0.5)
+            close = [c for c in choices if c.lower() == str(value).lower()] or difflib.get_close_matches(
+                str(value), choices, n=1, cutoff=0.5)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise where.bad(key, f"'{value}' is not one of {', '.join(choices)}.{hint}")
 
