@@ -101,6 +101,7 @@ class StaticHandler(_Handler):
     server_header = "AmazonS3"
     bucket: dict[str, _Object] = {}
     index: dict[str, _Object] = {}  # "<release>" or "<release>-asset-missing" -> index.html
+    careless: dict[str, _Object] = {}  # source maps and dotfiles a careless deploy uploads too
 
     def do_GET(self) -> None:
         # nginx passes a POST's body on with the GET of an error page (error_page): read it, or it would be
@@ -154,12 +155,10 @@ class StaticHandler(_Handler):
         if key == "" and "bucket-listing" in self.faults:  # GET on the bucket itself, with s3:ListBucket granted
             return self._listing()
         if key != "index.html":
-            # Source maps and dotfiles are in the bucket only when a deploy uploaded them (their faults).
-            if key.endswith(".map") and "source-maps-public" not in self.faults:
-                return None
-            if any(part.startswith(".") for part in key.split("/")) and "dotfiles-served" not in self.faults:
-                return None
-            return self.bucket.get(key)
+            # Source maps and dotfiles are in the bucket only when a careless deploy uploaded them (their faults).
+            uploaded = key in self.careless and ("source-maps-public" in self.faults if key.endswith(".map")
+                                                 else "dotfiles-served" in self.faults)
+            return self.careless[key] if uploaded else self.bucket.get(key)
         # Propagation: nginx says when this edge switches to the new release (absent = new now).
         switch_at = self.headers.get("X-Lab-Release-Switch-At")
         release = "old" if switch_at and time.time() < float(switch_at) else "new"
@@ -319,6 +318,8 @@ def load(root: Path) -> None:
     bucket = root / "bucket"
     StaticHandler.bucket = {p.relative_to(bucket).as_posix(): _Object(p.read_bytes(), now)
                             for p in bucket.rglob("*") if p.is_file()}
+    StaticHandler.careless = {p.relative_to(root / "careless").as_posix(): _Object(p.read_bytes(), now)
+                              for p in (root / "careless").rglob("*") if p.is_file()}
     StaticHandler.index = {p.stem: _Object(p.read_bytes(), now) for p in (root / "index").glob("*.html")}
 
 

@@ -121,7 +121,8 @@ _FAVICON = bytes.fromhex(
 def build(root: Path) -> dict[str, str]:
     """Write the bucket (both releases' assets) and the index variants under root.
 
-    Layout: root/bucket/<key> is what the bucket holds besides index.html;
+    Layout: root/bucket/<key> is what the bucket holds besides index.html; root/careless/<key> what a careless
+    deploy uploads too (source maps, dotfiles: served only under the source-maps-public and dotfiles-served faults);
     root/index/<release>[-asset-missing].html are the entry documents. Returns the release markers.
     """
     bucket, index_dir = root / "bucket", root / "index"
@@ -137,6 +138,7 @@ def build(root: Path) -> dict[str, str]:
             indent=2,
         ).encode(),
     }
+    careless: dict[str, bytes] = {}  # what a careless deploy uploads too (source maps, dotfiles): see faults
     for release in RELEASES:
         bodies = {
             "app": ("app", "js", _js("app", release, 12)),
@@ -147,16 +149,17 @@ def build(root: Path) -> dict[str, str]:
         keys = {role: _fingerprint(stem, ext, body) for role, (stem, ext, body) in bodies.items()}
         for role, key in keys.items():
             files[key] = bodies[role][2]
-            if key.endswith(".js"):  # the bundler's source map (served only by the source-maps-public fault)
-                files[key + ".map"] = _source_map(key, bodies[role][0], release)
+            if key.endswith(".js"):  # the bundler's source map: uploaded only by a careless deploy
+                careless[key + ".map"] = _source_map(key, bodies[role][0], release)
         (index_dir / f"{release}.html").write_bytes(_index(release, keys))
         # The chunk is referenced but never uploaded (the deploy skipped it).
         chunk = _fingerprint("chunk", "js", f"never uploaded {release}".encode())
         (index_dir / f"{release}-asset-missing.html").write_bytes(_index(release, keys, chunk))
         (index_dir / f"{release}-mixed-content.html").write_bytes(_index(release, keys, base=MIXED_BASE))
         (index_dir / f"{release}-sri-missing.html").write_bytes(_index(release, keys, foreign_script=CDN_SCRIPT))
-    files.update(DOTFILES)  # what a careless `aws s3 sync` uploads too (served only by the dotfiles-served fault)
-    for key, body in files.items():
-        (bucket / key).parent.mkdir(parents=True, exist_ok=True)
-        (bucket / key).write_bytes(body)
+    careless.update(DOTFILES)
+    for folder, content in ((bucket, files), (root / "careless", careless)):
+        for key, body in content.items():
+            (folder / key).parent.mkdir(parents=True, exist_ok=True)
+            (folder / key).write_bytes(body)
     return {release: marker(release) for release in RELEASES}
