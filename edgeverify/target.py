@@ -41,6 +41,7 @@ class Propagation:
     interval: float = 2.0  # first wait between attempts
     max_interval: float = 15.0  # backoff cap; above CloudFront's 10 s error caching
     release_marker: str | None = None  # text the entry document must contain (a build id)
+    previous_entry: str | None = None  # a saved copy (file) of the previous release's entry document; empty: none
 
 
 @dataclass(slots=True)
@@ -690,6 +691,11 @@ def _check_propagation(obj: Propagation, where: _Section) -> None:
     if obj.interval > obj.max_interval:
         raise where.bad("interval" if "interval" in where.lines else "max_interval",
                         f"interval {_num(obj.interval)} s is above max_interval {_num(obj.max_interval)} s.")
+    if obj.previous_entry is not None and not obj.previous_entry.strip():
+        obj.previous_entry = None  # ${VAR:-} left empty: no previous release to check
+    if obj.previous_entry is not None and not Path(obj.previous_entry).is_file():
+        raise where.bad("previous_entry", f"{obj.previous_entry}: no such file; give the previous release's index.html "
+                                          "as saved before the deploy (curl -o previous-index.html https://DOMAIN/).")
     if obj.release_marker is not None and not obj.release_marker.strip():
         raise where.bad("release_marker", "empty; every page would contain it. Give the build id, or remove the key.")
 

@@ -102,6 +102,7 @@ class StaticHandler(_Handler):
     bucket: dict[str, _Object] = {}
     index: dict[str, _Object] = {}  # "<release>" or "<release>-asset-missing" -> index.html
     careless: dict[str, _Object] = {}  # source maps and dotfiles a careless deploy uploads too
+    previous_only: frozenset[str] = frozenset()  # keys only the previous release's index.html references
 
     def do_GET(self) -> None:
         # nginx passes a POST's body on with the GET of an error page (error_page): read it, or it would be
@@ -158,6 +159,8 @@ class StaticHandler(_Handler):
             # Source maps and dotfiles are in the bucket only when a careless deploy uploaded them (their faults).
             uploaded = key in self.careless and ("source-maps-public" in self.faults if key.endswith(".map")
                                                  else "dotfiles-served" in self.faults)
+            if key in self.previous_only and "previous-release-deleted" in self.faults:
+                return None  # aws s3 sync --delete removed the previous release's assets
             return self.careless[key] if uploaded else self.bucket.get(key)
         # Propagation: nginx says when this edge switches to the new release (absent = new now).
         switch_at = self.headers.get("X-Lab-Release-Switch-At")
@@ -320,6 +323,9 @@ def load(root: Path) -> None:
                             for p in bucket.rglob("*") if p.is_file()}
     StaticHandler.careless = {p.relative_to(root / "careless").as_posix(): _Object(p.read_bytes(), now)
                               for p in (root / "careless").rglob("*") if p.is_file()}
+    refs = {release: set(re.findall(r'="/(assets/[^"]+)"', (root / "index" / f"{release}.html").read_text()))
+            for release in ("old", "new")}
+    StaticHandler.previous_only = frozenset(refs["old"] - refs["new"])
     StaticHandler.index = {p.stem: _Object(p.read_bytes(), now) for p in (root / "index").glob("*.html")}
 
 
