@@ -76,6 +76,8 @@ FAULTS: dict[str, str] = {
     "source-maps-public": "the bundles' source maps (with the source text) were uploaded with them and are served",
     "bucket-listing": "no DefaultRootObject and s3:ListBucket granted: / answers the bucket's ListBucketResult",
     "dotfiles-served": "aws s3 sync uploaded .env, .DS_Store and .git/ with the build, and they are served",
+    "assets-after-index": "the deploy uploads index.html before its new chunks: they answer 403 for a while "
+                          "(for good without --old-release-for)",
     "previous-release-deleted": "aws s3 sync --delete removed the previous release's assets while its index.html "
                                 "is still open in browsers",
     "api-errors-no-cors": "API Gateway's gateway responses (DEFAULT_4XX/DEFAULT_5XX) carry no CORS headers",

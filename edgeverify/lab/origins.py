@@ -29,6 +29,7 @@ INDEX_VARIANTS = ("asset-missing", "mixed-content", "sri-missing")  # faults tha
 API_HOST = "lab0api.execute-api.us-east-1.amazonaws.com"
 S3_HOST = "lab-site.s3.us-east-1.amazonaws.com"
 ALLOWED_ORIGINS = ("https://app.example.test", "https://www.example.test")
+ASSETS_LAG_S = 3.0  # assets-after-index: how long after the new index.html its assets arrive
 ORIGIN_SLOW_S = 2.5  # api-origin-timeout: longer than the edge's origin read timeout for that fault
 
 CONTENT_TYPES = {
@@ -103,6 +104,7 @@ class StaticHandler(_Handler):
     index: dict[str, _Object] = {}  # "<release>" or "<release>-asset-missing" -> index.html
     careless: dict[str, _Object] = {}  # source maps and dotfiles a careless deploy uploads too
     previous_only: frozenset[str] = frozenset()  # keys only the previous release's index.html references
+    new_only: frozenset[str] = frozenset()  # keys only the new release's index.html references
 
     def do_GET(self) -> None:
         # nginx passes a POST's body on with the GET of an error page (error_page): read it, or it would be
@@ -161,12 +163,22 @@ class StaticHandler(_Handler):
                                                  else "dotfiles-served" in self.faults)
             if key in self.previous_only and "previous-release-deleted" in self.faults:
                 return None  # aws s3 sync --delete removed the previous release's assets
+            if key in self.new_only and "assets-after-index" in self.faults and not self._uploaded_late():
+                return None  # the deploy uploaded index.html first; its new chunks are still on their way
             return self.careless[key] if uploaded else self.bucket.get(key)
         # Propagation: nginx says when this edge switches to the new release (absent = new now).
         switch_at = self.headers.get("X-Lab-Release-Switch-At")
         release = "old" if switch_at and time.time() < float(switch_at) else "new"
         variant = next((f for f in INDEX_VARIANTS if f in self.faults), None)
         return self.index[f"{release}-{variant}" if variant else release]
+
+    def _uploaded_late(self) -> bool:
+        """assets-after-index: the new release's assets arrive ASSETS_LAG_S after the switch to its index.html
+        (never, on an edge without a timed switch)."""
+        switch_at = self.headers.get("X-Lab-Release-Switch-At")
+        if not switch_at or switch_at == "inf":
+            return False
+        return time.time() >= float(switch_at) + ASSETS_LAG_S
 
     def _listing(self) -> _Object:
         """S3's ListObjects answer for the bucket root (the first keys)."""
@@ -326,6 +338,7 @@ def load(root: Path) -> None:
     refs = {release: set(re.findall(r'="/(assets/[^"]+)"', (root / "index" / f"{release}.html").read_text()))
             for release in ("old", "new")}
     StaticHandler.previous_only = frozenset(refs["old"] - refs["new"])
+    StaticHandler.new_only = frozenset(refs["new"] - refs["old"])
     StaticHandler.index = {p.stem: _Object(p.read_bytes(), now) for p in (root / "index").glob("*.html")}
 
 
