@@ -23,7 +23,6 @@ VARIANTS: dict[str, tuple[tuple[str, ...], str]] = {
     "(correct lab)": ((), ""),
     "nosniff-missing-assets": (("nosniff-missing-assets",),
                                "the scanner judges / only; security.nosniff fails the assets' answers"),
-    "sri-missing": (("sri-missing",), ""),
     "hsts-short + referrer-unsafe": (("hsts-short", "referrer-unsafe"), ""),
     "csp-unsafe-inline": (("csp-unsafe-inline",), ""),
     "csp-missing": (("csp-missing",), ""),
