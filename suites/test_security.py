@@ -9,7 +9,7 @@ from edgeverify.engine import entry_path
 from edgeverify.evidence import Request
 from edgeverify.observatory import Scan, answer, score
 from edgeverify.probes import api_call_request, error_probe_paths, unique_path
-from edgeverify.rules import security
+from edgeverify.rules import security, static
 
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_HOPS = 10  # as the scanner
@@ -51,6 +51,12 @@ def test_documents_refuse_framing(edge, target):
 @pytest.mark.rule("security.nosniff")
 def test_every_answer_kind_says_nosniff(edge, target):
     security.check_nosniff(answers_of_every_kind(edge, target))
+
+
+@pytest.mark.rule("static.leaky_headers")  # the static suite judges pages and assets; here the other answer kinds
+def test_api_error_and_redirect_answers_reveal_no_stack(edge, target):
+    others = [ex for kind, ex in answers_of_every_kind(edge, target) if kind in ("api", "error", "redirect")]
+    static.check_leaky_headers(others, "API, error and redirect answers")
 
 
 @pytest.mark.rule("security.referrer_policy")
