@@ -164,6 +164,16 @@ RESPONSE_HEADERS_POLICY = rule(
     "ContentSecurityPolicy) to every behavior.",
     "CloudFront Developer Guide, 'Use managed response headers policies'; the security suite's rules",
 )
+ERROR_CACHING_TTL = rule(
+    "config.error_caching_ttl",
+    "403/404 answers are cached at most the default 10 s (ErrorCachingMinTTL)",
+    "Right after a deploy, a viewer (or an open tab of the previous release) may ask for an asset before it is "
+    "uploaded; CloudFront caches that 403/404 for ErrorCachingMinTTL, so everyone gets the error for that long "
+    "after the asset exists. Keep ErrorCachingMinTTL at 10 s or below on the 403 and 404 custom error responses.",
+    "CloudFront Developer Guide, 'Control how long CloudFront caches errors' (default 10 s)",
+    severity="advisory",
+    threshold="10 s",
+)
 BUCKET_PARITY = rule(
     "config.bucket_parity",
     "The edge serves every bucket object with the bucket's size and ETag",
@@ -576,6 +586,16 @@ def check_response_headers_policy(config: Mapping[str, Any], distribution_id: st
           _behaviors_query("ResponseHeadersPolicyId"))
 
 
+def check_error_caching_ttl(config: Mapping[str, Any], distribution_id: str, limit: int = 10) -> None:
+    problems = [f"CustomErrorResponses {r.get('ErrorCode')} ErrorCachingMinTTL {r.get('ErrorCachingMinTTL')} s"
+                for r in _items(config.get("CustomErrorResponses"))
+                if int(r.get("ErrorCode") or 0) in (403, 404) and int(r.get("ErrorCachingMinTTL") or 10) > limit]
+    _fail(ERROR_CACHING_TTL, f"ErrorCachingMinTTL at most {limit} s for 403 and 404", problems,
+          "the custom error response was given a long error caching TTL: a just-deployed asset keeps its cached "
+          "403/404 that long; lower ErrorCachingMinTTL to 10 or less", distribution_id,
+          "CustomErrorResponses.Items[].[ErrorCode, ErrorCachingMinTTL]")
+
+
 def with_severity(rule_: Any, severity: str) -> Any:
     """The same rule at another severity, for a finding whose weight depends on the target."""
     return rule_ if rule_.severity == severity else dataclasses.replace(rule_, severity=severity)
@@ -628,6 +648,7 @@ def audit(config: Mapping[str, Any], distribution_id: str, domain: str, distribu
         lambda: check_alias_certificate(config, distribution_id, certificate_names),
         lambda: check_error_responses(config, distribution_id, calls),
         lambda: check_response_headers_policy(config, distribution_id),
+        lambda: check_error_caching_ttl(config, distribution_id),
     ]
     found = []
     for check in checks:

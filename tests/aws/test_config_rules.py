@@ -37,6 +37,7 @@ def run_all(config: dict[str, Any], distribution_id: str) -> None:
     rules.check_aliases(config, distribution_id, DOMAIN)
     rules.check_error_responses(config, distribution_id, CALLS)
     rules.check_response_headers_policy(config, distribution_id)
+    rules.check_error_caching_ttl(config, distribution_id)
 
 
 def test_good_distribution_passes_every_rule(cf):
@@ -144,6 +145,9 @@ BAD = [
      "behavior '/api/*' has no response headers policy"),
     ("response_headers_policy_cors_only", _set("default.ResponseHeadersPolicyId", "60669652-455b-4ae9-85a4-c4c02393f86c"),
      rules.check_response_headers_policy, "behavior 'Default (*)' response headers policy SimpleCORS"),
+    ("error_caching_ttl", _set("CustomErrorResponses", {"Quantity": 1, "Items": [
+        {"ErrorCode": 404, "ResponsePagePath": "/index.html", "ResponseCode": "200", "ErrorCachingMinTTL": 300}]}),
+     rules.check_error_caching_ttl, "CustomErrorResponses 404 ErrorCachingMinTTL 300 s"),
     ("compress_legacy_default", _set("default.Compress", False), rules.check_compress,
      "behavior 'Default (*)' Compress false"),
 ]
