@@ -64,14 +64,15 @@ class _Response:
     body whole; a 2xx asset body is counted, not kept (`keeps_body`).
     """
 
-    __slots__ = ("chunks", "decoder", "error", "headers", "headers_done", "keep", "last_at", "limit", "pool", "prefix",
-                 "reason", "size", "stash", "status", "truncated")
+    __slots__ = ("chunks", "decoder", "error", "header_bytes", "headers", "headers_done", "keep", "last_at", "limit",
+                 "pool", "prefix", "reason", "size", "stash", "status", "truncated")
 
     def __init__(self, limit: int, keep: bool | None, pool: _BodyPool | None = None) -> None:
         self.status: int | None = None
         self.reason = ""
         self.headers: list[tuple[str, str]] = []
         self.headers_done = False
+        self.header_bytes = 0  # in whole lines (libcurl hands headers over a line at a time)
         self.chunks: list[bytes] = []
         self.size = 0
         self.limit = limit
@@ -86,6 +87,7 @@ class _Response:
 
     def on_header(self, line: bytes) -> None:
         self.last_at = time.monotonic()
+        self.header_bytes += len(line)
         if line.startswith(b"HTTP/"):  # a new response (after a 1xx, or a followed redirect) starts over
             parts = line.decode("latin-1").split(None, 2)
             try:
@@ -371,7 +373,7 @@ def keeps_body(status: int | None, headers: list[tuple[str, str]]) -> bool:
 class _Transfer:
     """One request on its way: the exchange being recorded and what libcurl hands back for it."""
 
-    __slots__ = ("address", "client", "ex", "follow_redirects", "got", "quiet_until", "sent", "total")
+    __slots__ = ("address", "client", "ex", "follow_redirects", "got", "quiet_until", "sent", "total", "wire_at")
 
     def __init__(self, client: EdgeClient, ex: Exchange, sent: dict[str, str], follow_redirects: bool,
                  got: _Response) -> None:
@@ -379,13 +381,19 @@ class _Transfer:
         self.address = client.address(ex.url)
         self.total = 0.0
         self.quiet_until = 0.0  # before any byte: the connect bound, then the read bound, from the start
+        self.wire_at = 0.0  # the last time its connection had bytes to read (a header line may still be partial)
+
+    @property
+    def last_byte_at(self) -> float:
+        """When the last byte arrived (0: none yet), counting bytes of a header line libcurl has not handed over."""
+        return max(self.got.last_at, self.wire_at)
 
     def idle(self, now: float) -> bool:
         """Silent past the read bound (libcurl's own low-speed check counts whole seconds of body only)."""
         if self.got.stash is not None:  # held back by the body pool, not by the edge
             return False
-        read = self.client.target.timeouts.read
-        return now > (self.got.last_at + read if self.got.last_at else self.quiet_until)
+        read, last = self.client.target.timeouts.read, self.last_byte_at
+        return now > (last + read if last else self.quiet_until)
 
 
 class _Loop:
@@ -414,6 +422,7 @@ class _Loop:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self.pool = _BodyPool()  # body bytes in flight, for every transfer of the process
+        self._readable_at: dict[int, float] = {}  # socket -> when it last had bytes to read
 
     def submit(self, transfer: _Transfer, priority: int) -> Future[Exchange]:
         future: Future[Exchange] = Future()
@@ -466,10 +475,27 @@ class _Loop:
             now = time.monotonic()
             if self._running and now >= idle_check:
                 idle_check = now + self.IDLE_CHECK_S
-                for curl in [c for c, (t, _) in self._running.items() if t.idle(now)]:
+                for curl in [c for c, (t, _) in self._running.items() if t.idle(now) and not self._had_bytes(curl, t)]:
                     self._done(multi, curl, pycurl.E_OPERATION_TIMEDOUT, "no bytes within the read bound")
             if self._running:
                 self._wait(multi)
+
+    def _had_bytes(self, curl: pycurl.Curl, transfer: _Transfer) -> bool:
+        """Whether a transfer that looks idle had bytes on its connection since, in a header line not yet whole.
+
+        libcurl hands headers over a line at a time, so an edge dripping a line byte by byte would look silent.
+        The socket's readiness counts for the transfer alone on it (HTTP/1.1, or the only stream): on a shared
+        HTTP/2 connection another stream's bytes say nothing about this one (its headers come in one frame)."""
+        if transfer.got.headers_done:
+            return False
+        fd = curl.getinfo(pycurl.ACTIVESOCKET)
+        at = self._readable_at.get(fd, 0.0)
+        if fd < 0 or at <= transfer.wire_at:
+            return False
+        if sum(1 for c in self._running if c is not curl and c.getinfo(pycurl.ACTIVESOCKET) == fd):
+            return False
+        transfer.wire_at = at
+        return not transfer.idle(time.monotonic())
 
     def _wait(self, multi: pycurl.CurlMulti) -> None:
         """Until a socket of a running transfer is ready, libcurl's timer is due, a request is added, or the
@@ -482,7 +508,15 @@ class _Loop:
         poller.register(self._wake_r, select.POLLIN)
         due = multi.timeout()  # milliseconds; -1: no timer
         timeout = self.IDLE_CHECK_S * 1000 if due < 0 else min(due, self.IDLE_CHECK_S * 1000)
-        if any(fd == self._wake_r.fileno() for fd, _ in poller.poll(timeout)):
+        ready = poller.poll(timeout)
+        if ready:
+            now = time.monotonic()
+            if len(self._readable_at) > 4096:  # descriptors are reused: only recent readiness means anything
+                self._readable_at.clear()
+            for fd, events in ready:
+                if events & select.POLLIN:
+                    self._readable_at[fd] = now
+        if any(fd == self._wake_r.fileno() for fd, _ in ready):
             try:
                 while self._wake_r.recv(4096):
                     pass
@@ -706,7 +740,7 @@ class EdgeClient(Verbs):
             ex.body, ex.body_size, ex.body_truncated = self._shared_body(got), got.size, got.truncated
             ex.body_kept = got.keep is not False
         if code and not (code == pycurl.E_WRITE_ERROR and got.truncated) and not _last_redirect(code, ex):
-            ex.error, ex.error_phase = _failure(code, message, curl, got, transfer.total, self.target.timeouts, ex.url)
+            ex.error, ex.error_phase = _failure(code, message, curl, got, transfer, self.target.timeouts, ex.url)
             if ex.error_phase != "body":  # the headers themselves did not arrive whole: none of them is trusted
                 ex.status, ex.reason, ex.headers, ex.body, ex.body_size = None, "", [], b"", 0
         self.breaker.record(transfer.address, ex)
@@ -885,9 +919,10 @@ def _last_redirect(code: int, ex: Exchange) -> bool:
     return code == pycurl.E_TOO_MANY_REDIRECTS and ex.status is not None and 300 <= ex.status < 400
 
 
-def _failure(code: int, message: str, curl: pycurl.Curl, got: _Response, total: float, timeouts: Any,
+def _failure(code: int, message: str, curl: pycurl.Curl, got: _Response, transfer: _Transfer, timeouts: Any,
              url: str) -> tuple[str, str]:
     """A network failure in words, and the phase it happened in (dns, connect, tls, headers, body)."""
+    total = transfer.total
     detail = message.strip().rstrip(".") or f"curl error {code}"
     if code in _DNS_ERRORS:
         return f"DNS lookup failed: {detail}", "dns"
@@ -908,10 +943,24 @@ def _failure(code: int, message: str, curl: pycurl.Curl, got: _Response, total: 
         if curl.getinfo(pycurl.TOTAL_TIME) >= total - 0.05:
             why = f"exceeded the total time bound of {total:g} s while reading the {part}"
             return f"{why} (server too slow or dripping)", phase
-        return f"the {part} stalled for more than the read bound of {timeouts.read:g} s", phase
+        seen = _seen(got, transfer, curl)
+        return f"the {part} stalled: no byte for more than the read bound of {timeouts.read:g} s ({seen})", phase
     if got.headers_done:
         return f"the connection broke while reading the body: {detail}", "body"
     return f"the response headers did not arrive whole: {detail}", "headers"
+
+
+def _seen(got: _Response, transfer: _Transfer, curl: pycurl.Curl) -> str:
+    """What had arrived when a transfer was cut for silence: bytes received, and when the last one did."""
+    if not transfer.last_byte_at:
+        return "nothing received"
+    took = curl.getinfo(pycurl.TOTAL_TIME)
+    last = max(0.0, took - (time.monotonic() - transfer.last_byte_at))
+    if got.headers_done:
+        seen = f"{got.header_bytes} bytes of headers and {got.size} of body received"
+    else:
+        seen = f"{got.header_bytes} bytes of headers received in whole lines, the headers not yet ended"
+    return f"{seen}; the last byte at {last:.1f} s of {took:.1f} s"
 
 
 @dataclass(slots=True)

@@ -10,16 +10,22 @@ Exit codes: 0 all passed, 1 a check failed, 2 interrupted, 4 bad input.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import subprocess
 import sys
 import time
+import typing
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 from .errors import EdgeverifyError
 from .model import ExitCode, fleet_exit_status
 from .redact import redact
+from .reports import tool_version
 
 RUN_INI = Path(__file__).with_name("run.ini")
 # From this many targets a process per core is the faster (tests/benchmark_fleet.py, 2 cores: 100 targets 5.8 s
@@ -27,25 +33,196 @@ RUN_INI = Path(__file__).with_name("run.ini")
 SPREAD_FROM = 50
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+class UsageError(Exception):
+    """A bad option or argument on the command line: exit 4 (bad input), never argparse's 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that says which command was used and exits 4 on a bad option, with a did-you-mean."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        if message.startswith("unrecognized arguments:"):
+            given = message.split(":", 1)[1].split()
+            known = [s for a in self._actions for s in a.option_strings]
+            for a in self._actions:  # the subcommands' options too (the top parser reports them)
+                for sub in (a.choices or {}).values() if isinstance(a, argparse._SubParsersAction) else ():
+                    known += [s for b in sub._actions for s in b.option_strings]
+            hints = []
+            for word in given:
+                close = difflib.get_close_matches(word.split("=")[0], known, n=1, cutoff=0.6)
+                if close:
+                    hints.append(f"did you mean {close[0]} (for {word})?")
+            pytest_hint = (" Options of pytest go after --, e.g. `edgeverify run t.yaml -- -x`."
+                           if self.prog == "edgeverify run" else "")
+            message = f"{message}; {' '.join(hints) or 'see --help.'}{pytest_hint}"
+        raise UsageError(f"{self.prog}: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class RunOption:
+    """One option of `edgeverify run`: its flags, its environment variable, and where it goes."""
+
+    flags: tuple[str, ...]
+    dest: str
+    env: str
+    help: str
+    kind: Literal["value", "flag", "list"] = "value"
+    metavar: str | None = None
+    pytest: str | None = None  # the plugin's flag it is passed on as (None: the front door uses it itself)
+    choices: tuple[str, ...] | None = None
+
+
+# Every option of a run, in --help order. The README's run options table is made from it (run_options_markdown).
+RUN_OPTIONS: tuple[RunOption, ...] = (
+    RunOption(("--suite",), "suite", "EDGEVERIFY_SUITE", "run only this suite (repeatable; env: comma-separated)",
+              "list", "SUITE"),
+    RunOption(("--rule",), "rule", "EDGEVERIFY_RULE", "run only this rule id, e.g. cache.api_never_hit (repeatable)",
+              "list", "ID"),
+    RunOption(("--reports-dir",), "reports_dir", "EDGEVERIFY_REPORTS_DIR", "where reports go (default: reports)",
+              metavar="DIR"),
+    RunOption(("--shard",), "shard", "EDGEVERIFY_SHARD", "run only the K-th of N shares of the targets",
+              metavar="K/N"),
+    RunOption(("-n", "--workers"), "workers", "EDGEVERIFY_WORKERS",
+              "spread the targets over N processes (default: one per core from 50 targets, else all in this one "
+              "process, over one transfer loop); -n 1: one process", metavar="N"),
+    RunOption(("--connect-to",), "connect_to", "EDGEVERIFY_CONNECT_TO",
+              "like curl --connect-to: test a distribution before DNS points at it (repeatable; env: space-separated)",
+              "list", "HOST:PORT:ADDR:PORT", pytest="--connect-to"),
+    RunOption(("--ca-bundle",), "ca_bundle", "EDGEVERIFY_CA_BUNDLE",
+              "CA bundle that must verify the edge's certificate", metavar="PEM", pytest="--ca-bundle"),
+    RunOption(("--http1.1",), "http11", "EDGEVERIFY_HTTP1_1", "speak HTTP/1.1 only, not offering HTTP/2 "
+              "(also EDGEVERIFY_HTTP2=0)", "flag", pytest="--http1.1"),
+    RunOption(("--insecure",), "insecure", "EDGEVERIFY_INSECURE",
+              "turn TLS verification OFF (reported loudly); certificate checks will fail", "flag",
+              pytest="--insecure"),
+    RunOption(("--propagation-timeout",), "propagation_timeout", "EDGEVERIFY_PROPAGATION_TIMEOUT",
+              "retry failing checks until this many seconds after the run starts (0: check once)",
+              metavar="SECONDS", pytest="--propagation-timeout"),
+    RunOption(("--run-timeout",), "run_timeout", "EDGEVERIFY_RUN_TIMEOUT",
+              "end the whole run after this many seconds; checks still running end unjudged",
+              metavar="SECONDS", pytest="--run-timeout"),
+    RunOption(("--strict-advisories",), "strict_advisories", "EDGEVERIFY_STRICT_ADVISORIES",
+              "advisory findings fail the run", "flag", pytest="--strict-advisories"),
+    RunOption(("--history",), "history", "EDGEVERIFY_HISTORY", "run history: sqlite:///PATH, postgresql://... or "
+              "off (default: REPORTS-DIR/history.sqlite)", metavar="URL", pytest="--history"),
+    RunOption(("--known-issues",), "known_issues", "EDGEVERIFY_KNOWN_ISSUES",
+              "YAML of accepted failures (rule, item pattern, reason, owner, expires)", metavar="FILE",
+              pytest="--known-issues"),
+    RunOption(("--fail-on",), "fail_on", "EDGEVERIFY_FAIL_ON", "any (default) or new: fail only on failures new "
+              "since the last run (and expired known issues)", choices=("any", "new"), pytest="--fail-on"),
+    RunOption(("--metrics",), "metrics", "EDGEVERIFY_METRICS", "also send the run's metrics: a Prometheus "
+              "textfile (*.prom), a Pushgateway (pushgateway+http://HOST:PORT), cloudwatch:NAMESPACE, "
+              "emf:FILE, or otlp+http://HOST:PORT (repeatable; env: space-separated)", "list", "SINK"),
+    RunOption(("--notify",), "notify", "EDGEVERIFY_NOTIFY", "an apprise URL (Slack, Teams, SNS, mailto, json://...) "
+              "told of new failures, expired known issues and recoveries (repeatable; env: space-separated)",
+              "list", "URL"),
+    RunOption(("--notify-on",), "notify_on", "EDGEVERIFY_NOTIFY_ON",
+              "which changes notify: a comma-separated subset of new,expired,recovered (default: all three)",
+              metavar="EVENTS"),
+    RunOption(("--report-url",), "report_url", "EDGEVERIFY_REPORT_URL",
+              "where the reports can be read, put in notifications (default in GitHub Actions: the workflow "
+              "run's page)", metavar="URL"),
+)
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def parser() -> Parser:
+    p = Parser(
         prog="edgeverify run",
-        description="Run every suite against one or more targets. Arguments after -- go to pytest.",
+        description="Run every suite against one or more targets. Every option also reads its environment "
+                    "variable (shown in brackets); the command line wins. Arguments after -- go to pytest.",
         epilog="exit codes: 0 all passed, 1 a check failed, 2 interrupted, 4 bad input")
-    p.add_argument("targets", nargs="+", metavar="TARGET", help="target YAML files (targets/*.yaml)")
-    p.add_argument("--suite", action="append", default=[], help="run only this suite (repeatable)")
-    p.add_argument("--rule", action="append", default=[], help="run only this rule id, e.g. cache.api_never_hit")
-    p.add_argument("--reports-dir", default="reports", help="where reports go (default: reports)")
-    p.add_argument("--shard", default=None, metavar="K/N", help="run only the K-th of N shares of the targets")
-    p.add_argument("-n", dest="workers", type=int, default=0, metavar="N",
-                   help=f"spread the targets over N processes (default: one per core from {SPREAD_FROM} targets, "
-                        "else all in this one process, over one transfer loop); -n 1: one process")
+    p.add_argument("targets", nargs="*", metavar="TARGET",
+                   help="target YAML files (targets/*.yaml) [EDGEVERIFY_TARGET: space-separated]")
+    for opt in RUN_OPTIONS:
+        extra: dict[str, Any] = {"dest": opt.dest, "help": f"{opt.help} [{opt.env}]"}
+        if opt.kind == "flag":
+            p.add_argument(*opt.flags, action="store_true", default=None, **extra)
+            continue
+        if opt.choices:
+            extra["choices"] = opt.choices
+        p.add_argument(*opt.flags, action="append" if opt.kind == "list" else "store", metavar=opt.metavar,
+                       default=None, **extra)
+    p.add_argument("--version", action="version", version=tool_version())
     return p
+
+
+def parse(argv: list[str], environ: Mapping[str, str] | None = None) -> argparse.Namespace:
+    """The run's options: the command line over EDGEVERIFY_* variables over the defaults; UsageError if bad."""
+    env = os.environ if environ is None else environ
+    args = parser().parse_args(argv)
+    for opt in RUN_OPTIONS:
+        if getattr(args, opt.dest) is not None or not env.get(opt.env, "").strip():
+            continue
+        raw = env[opt.env].strip()
+        if opt.kind == "flag":
+            if raw.lower() not in _TRUE + _FALSE:
+                raise UsageError(f"edgeverify run: {opt.env}={raw!r}: give 1 or 0 (true or false).")
+            value: Any = raw.lower() in _TRUE
+        elif opt.kind == "list":
+            value = [v for v in (raw.split(",") if opt.dest in ("suite", "rule", "notify_on") else raw.split()) if v]
+        else:
+            value = raw
+        if opt.choices and value not in opt.choices:
+            raise UsageError(f"edgeverify run: {opt.env}={raw!r}: give one of {', '.join(opt.choices)}.")
+        setattr(args, opt.dest, value)
+    if not args.report_url and env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):  # in GitHub Actions
+        args.report_url = (f"{env.get('GITHUB_SERVER_URL') or 'https://github.com'}/{env['GITHUB_REPOSITORY']}"
+                           f"/actions/runs/{env['GITHUB_RUN_ID']}")
+    if env.get("EDGEVERIFY_HTTP2", "").strip() == "0" and not args.http11:
+        args.http11 = True
+    if not args.targets and env.get("EDGEVERIFY_TARGET", "").strip():
+        args.targets = env["EDGEVERIFY_TARGET"].split()
+    if not args.targets:
+        raise UsageError("edgeverify run: give at least one target file: edgeverify run targets/site.yaml "
+                         "(or set EDGEVERIFY_TARGET).")
+    args.suite, args.rule = args.suite or [], args.rule or []
+    args.reports_dir = args.reports_dir or "reports"
+    try:
+        args.workers = int(args.workers or 0)
+        if args.workers < 0:
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"edgeverify run: -n {args.workers!r}: give a number of processes (1 or more).") from None
+    from .notify import parse_events
+
+    try:
+        args.notify_on = parse_events(args.notify_on)
+    except ValueError as exc:
+        raise UsageError(f"edgeverify run: --notify-on: {exc}") from None
+    return args
+
+
+def _forwarded(args: argparse.Namespace) -> list[str]:
+    """The plugin's options, as pytest reads them, from the front door's."""
+    out = []
+    for opt in RUN_OPTIONS:
+        value = getattr(args, opt.dest)
+        if opt.pytest is None or value in (None, False, []):
+            continue
+        if opt.kind == "flag":
+            out.append(opt.pytest)
+        else:
+            out += [f"{opt.pytest}={v}" for v in (value if opt.kind == "list" else [value])]
+    return out
+
+
+def run_options_markdown() -> str:
+    """The README's table of run options (tests/unit/test_run_options.py keeps the README equal to it)."""
+    rows = ["| option | environment | what it does |", "|---|---|---|"]
+    for opt in RUN_OPTIONS:
+        flag = " / ".join(f"`{f}{' ' + opt.metavar if opt.metavar else ''}`" for f in opt.flags)
+        rows.append(f"| {flag} | `{opt.env}` | {opt.help.replace('|', '/')} |")
+    return "\n".join(rows) + "\n"
 
 
 def main(argv: list[str]) -> int:
     own, _, passthrough = _split(argv)
-    args = parser().parse_args(own)
+    try:
+        args = parse(own)
+    except UsageError as exc:
+        print(redact(str(exc)), file=sys.stderr)
+        return ExitCode.USAGE
     from .target import load_target
 
     targets = list(dict.fromkeys(args.targets))
@@ -59,26 +236,55 @@ def main(argv: list[str]) -> int:
             return ExitCode.USAGE
     seen: dict[str, str] = {}
     for path in targets:  # every target is validated before anything runs
+        if not Path(path).is_file():
+            print(f"edgeverify run: target file {path}: not found (give target YAML files, e.g. "
+                  "edgeverify run targets/site.yaml).", file=sys.stderr)
+            return ExitCode.USAGE
         try:
             domain = load_target(path).domain
         except EdgeverifyError as exc:
-            print(f"edgeverify: {redact(str(exc))}", file=sys.stderr)
+            print(f"edgeverify run: {redact(str(exc))}", file=sys.stderr)
             return ExitCode.USAGE
         if domain in seen:
-            print(f"edgeverify: {path}: domain {domain} is already the target of {seen[domain]}; each domain is "
+            print(f"edgeverify run: {path}: domain {domain} is already the target of {seen[domain]}; each domain is "
                   "verified once per run", file=sys.stderr)
             return ExitCode.USAGE
         seen[domain] = path
     if not targets:
         print(f"edgeverify run: shard {args.shard} holds no target", file=sys.stderr)
         return ExitCode.OK
-    selection = _selection(args) + passthrough
+    selection = _selection(args) + _forwarded(args) + passthrough
     workers = args.workers or ((os.cpu_count() or 1) if len(targets) >= SPREAD_FROM else 1)
     if workers > 1 and len(targets) > 1:
-        return _spread(targets, args.reports_dir, selection, min(workers, len(targets)))
-    import pytest
+        code = _spread(targets, args.reports_dir, selection, min(workers, len(targets)))
+    else:
+        import pytest
 
-    return _exit(int(pytest.main(pytest_args(targets, args.reports_dir, selection))))
+        code = _exit(int(pytest.main(pytest_args(targets, args.reports_dir, selection))))
+    if code != ExitCode.USAGE and (args.metrics or args.notify):
+        _after(args, list(seen), len(targets))
+    return code
+
+
+def _after(args: argparse.Namespace, domains: list[str], count: int) -> None:
+    """--metrics and --notify from the reports the run wrote; a sink that fails warns and changes no verdict."""
+    from .reports import JSON_NAME, read_report
+
+    root = Path(args.reports_dir)
+    paths = [root / JSON_NAME] if count == 1 else [root / d / JSON_NAME for d in domains]
+    results = [read_report(p) for p in paths if p.exists()]
+    if not results:
+        return
+    if args.metrics:
+        from .metrics import emit
+
+        for problem in emit(results, args.metrics):
+            print(f"edgeverify run: WARNING: --metrics: {redact(problem)}", file=sys.stderr)
+    if args.notify:
+        from .notify import notify
+
+        for line in notify(results, args.notify, events=args.notify_on, report_url=args.report_url):
+            print(f"edgeverify run: {redact(line)}", file=sys.stderr)
 
 
 def _split(argv: list[str]) -> tuple[list[str], bool, list[str]]:

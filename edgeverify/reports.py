@@ -306,6 +306,10 @@ def terminal(run: RunResult) -> list[str]:
     if run.security:
         lines.append(f"edgeverify: {grade_line(run.security)}")
     lines += [f"edgeverify: WARNING: {w}" for w in run.warnings]
+    if run.history:
+        from .history import terminal_lines
+
+        lines += [f"edgeverify: history: {line}" for line in terminal_lines(dict(run.history))]
     if run.history_error:
         lines.append(f"edgeverify: WARNING: run history not recorded: {run.history_error}")
     lines.append(f"edgeverify: {headline(run)}")
@@ -327,10 +331,24 @@ def junit_many(runs: list[RunResult]) -> str:
             + "\n".join(ET.tostring(_testsuite(run), encoding="unicode") for run in runs) + "\n</testsuites>\n")
 
 
+def junit_name(c: CheckResult) -> str:
+    """A testcase's name: the rule id and subject (as known issues name it), then the check's own id."""
+    return f"{c.key}: {c.id}" if c.rule and c.key and c.key != c.id else c.id
+
+
+def _check_properties(c: CheckResult) -> list[tuple[str, str]]:
+    """A check's rule, severity, attempts, likely cause and edges, as testsuite properties (junit-10.xsd has
+    no testcase properties): named check[ID].FIELD."""
+    fields = [("rule", c.rule or ""), ("severity", c.severity or ""), ("attempts", str(c.attempts))]
+    fields += [("cause", c.finding.cause)] if c.finding and c.finding.cause else []
+    fields += [("edge", " ".join(c.pops))] if c.pops else []
+    return [(f"check[{c.id}].{name}", value) for name, value in fields]
+
+
 def _testsuite(run: RunResult) -> ET.Element:
     counts = run.counts()
     suite = ET.Element("testsuite", {
-        "name": f"edgeverify {run.domain}", "tests": str(len(run.checks)),
+        "name": run.domain, "tests": str(len(run.checks)),
         "failures": str(counts[Outcome.FAILED.value]),
         "errors": str(counts[Outcome.COULD_NOT_JUDGE.value] + counts[Outcome.INTERRUPTED.value]),
         "skipped": str(counts[Outcome.SKIPPED.value] + counts[Outcome.ACCEPTED.value]),
@@ -340,8 +358,12 @@ def _testsuite(run: RunResult) -> ET.Element:
                         ("interrupted", run.interrupted or ""), ("target", run.target)):
         ET.SubElement(props, "property", {"name": f"edgeverify.{name}", "value": str(value)})
     for c in run.checks:
-        classname = f"edgeverify.{c.suite or 'other'}"
-        case = ET.SubElement(suite, "testcase", {"classname": classname, "name": c.id, "time": f"{c.elapsed_s:.3f}"})
+        for name, value in _check_properties(c):
+            ET.SubElement(props, "property", {"name": name, "value": value})
+    for c in run.checks:
+        classname = c.suite or "other"  # the suite; the testsuite around it names the domain
+        case = ET.SubElement(suite, "testcase", {"classname": classname, "name": junit_name(c),
+                                                 "time": f"{c.elapsed_s:.3f}", "file": run.target})
         element = JUNIT_ELEMENT.get(c.outcome)
         text = _check_text(c)
         if element is not None:
@@ -455,6 +477,8 @@ def merge_command(inputs: list[str], output: str) -> int:
     out = Path(output)
     try:
         written = write_fleet(docs, out)
+        junit_file = out / JUNIT_NAME  # one combined JUnit file: a testsuite per target
+        junit_file.write_text(junit_many([from_json(d) for d in docs]))
         for doc in docs:
             written.append(write_run_html(doc, out / doc["domain"]))
     except OSError as exc:
@@ -462,7 +486,7 @@ def merge_command(inputs: list[str], output: str) -> int:
     bad = [d["domain"] for d in docs if d["exit_status"] != 0]
     print(f"edgeverify merge: {len(docs)} targets, " + (f"{len(bad)} not passed: {', '.join(bad)}" if bad
                                                          else "all passed"))
-    for path in written[:2]:
+    for path in [*written[:2], junit_file]:
         print(f"edgeverify report: {path}")
     sys.stdout.flush()
     return int(fleet_exit_status(d["exit_status"] for d in docs))

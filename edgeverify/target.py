@@ -186,6 +186,7 @@ class Target:
     propagation: Propagation = field(default_factory=Propagation)
     aws: Aws = field(default_factory=Aws)
     edges: Edges = field(default_factory=Edges)
+    template: str | None = None  # the CloudFormation/SAM/cdk synth template that deploys it (edgeverify audit)
     source: str = ""  # the file it came from; not a YAML key
 
     def url(self, path: str, scheme: str = "https") -> str:
@@ -675,6 +676,16 @@ def _check_target(obj: Target, where: _Section) -> None:
         found = "a folder, not a file" if Path(obj.ca_bundle).is_dir() else "no such file"
         raise where.bad("ca_bundle", f"{obj.ca_bundle}: {found}; give a PEM file of the CA certificates that must "
                                      "verify the edge's certificate.")
+    if obj.template is not None:  # relative to the target file, like the file the target itself is
+        path = Path(obj.template) if Path(obj.template).is_absolute() else Path(where.ctx.file).parent / obj.template
+        if not path.is_file():
+            found = "a folder, not a file" if path.is_dir() else "no such file"
+            raise where.bad("template", f"{obj.template}: {found} (looked for {path}); give the CloudFormation, SAM "
+                                        "or cdk synth template (YAML or JSON) that deploys the distribution.")
+        if path.suffix.lower() not in (".yaml", ".yml", ".json", ".template"):
+            raise where.bad("template", f"{obj.template}: not a .yaml, .yml, .json or .template file; give the "
+                                        "CloudFormation, SAM or cdk synth template that deploys the distribution.")
+        obj.template = str(path)
     if obj.timeouts.run is not None and obj.timeouts.run < obj.propagation.timeout:
         raise where.ctx.child("timeouts").child("run").fail(
             _find(where.lines.get("timeouts"), "run") or where.node,

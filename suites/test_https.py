@@ -55,7 +55,10 @@ def test_certificate_verifies_and_names_the_domain(edge):
 def test_certificate_is_not_about_to_expire(edge, target):
     # the verified handshake (shared with cert_valid); an untrusted certificate is still described (the client
     # looks again without verifying), so its expiry is judged too
-    https.check_certificate_expiry(edge.tls_handshake(), target.https.cert_min_days)
+    info = edge.tls_handshake()
+    if info.days_left() is not None:  # for --metrics (certificate days left) and the reports
+        edge.data["properties"] = [("certificate_days_left", f"{info.days_left():.1f}")]
+    https.check_certificate_expiry(info, target.https.cert_min_days)
 
 
 @pytest.mark.release_independent

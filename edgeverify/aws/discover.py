@@ -223,8 +223,12 @@ def main(argv: list[str] | None = None) -> int:
     except EdgeverifyError as exc:
         print(f"edgeverify discover: {exc}", file=sys.stderr)
         return 4
+    from ..target_schema import SCHEMA_LINE, write_schema_beside
+
+    text = f"{SCHEMA_LINE}\n{text}"  # editors complete and check the keys (edgeverify schema target)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
+        write_schema_beside(Path(args.output))
         print(f"edgeverify discover: wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)

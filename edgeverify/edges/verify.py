@@ -5,7 +5,8 @@ Each edge gets its own transport: an EdgeClient on a copy of the target whose co
 entry document is polled for the release marker every `propagation.interval` until the deadline, then the
 core checks run (retried with the run's backoff until they pass or the deadline passes): the entry document
 and its marker, one referenced asset, every declared API call with a safe method (never an unsafe one), the
-http -> https redirect, and the cache rules for the entry document and the asset. Rules are the pure
+http -> https redirect, HSTS, a CORS preflight, and the cache rules for the entry document, the asset and the
+API's answers. Rules are the pure
 functions of edgeverify/rules; their verdicts per edge are what `edges.consistent` compares.
 """
 
@@ -30,7 +31,7 @@ from ..engine import entry_path
 from ..retry import until_deadline
 from ..rules import Violation
 from ..rules.api import check_call
-from ..rules.cache import check_html_revalidated, check_immutable_assets, fingerprinted
+from ..rules.cache import check_api_not_cached, check_html_revalidated, check_immutable_assets, fingerprinted
 from ..rules.edges import EdgeResult, marker_served
 from ..rules.cors import check_preflight
 from ..rules.https import check_hsts, check_redirect_status, check_redirect_target
@@ -155,6 +156,7 @@ def _core_checks(target: Target, transport: _Transport, result: EdgeResult, entr
     entry = entry_path(target)
     verdicts: dict[str, str] = {}
     violations: list[Violation] = []
+    result.violations = {}
 
     def judge(name: str, check: Callable[[], None]) -> None:
         try:
@@ -162,6 +164,7 @@ def _core_checks(target: Target, transport: _Transport, result: EdgeResult, entr
             verdicts[name] = "passed"
         except Violation as exc:
             verdicts[name] = f"failed: {exc.actual.splitlines()[0]}"
+            result.violations[name] = exc
             violations.append(exc)
 
     entry_ex = entry_ex or transport.send("GET", entry)
@@ -195,12 +198,16 @@ def _core_checks(target: Target, transport: _Transport, result: EdgeResult, entr
                                                         cors.credentials))
     if asset_ex is not None and asset and fingerprinted(asset, target.cache.fingerprint_pattern):
         judge("cache.immutable_assets", lambda: check_immutable_assets([asset_ex], target.cache.immutable_min_max_age))
+    api: list[Exchange] = []
     for call in target.api.calls:
         if call.method not in SAFE_METHODS:
             continue  # a state-changing call is never sent to every edge
         ex = transport.send(call.method, call.path, headers=call.headers or None)
+        api.append(ex)
         judge(f"api.call[{call.label}]", functools.partial(
             check_call, ex, call.label, call.expect.status, call.expect.content_type, call.expect.json))
+    if api:  # the /api/* behavior's cache policy propagates per edge like any other setting
+        judge("cache.api_not_cached", lambda: check_api_not_cached(api))
     probe = unique_path()
     redirect = transport.send("GET", probe, scheme="http")
     judge("https.redirect_status", lambda: check_redirect_status(redirect, target.https.redirect_statuses))

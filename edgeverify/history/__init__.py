@@ -15,8 +15,8 @@ from .known import KnownIssue, KnownIssues, load_known_issues
 from .record import RunId, record_run, record_runs
 from .retention import DEFAULT_RETENTION, Pruned, Retention, prune
 from .store import history_url, open_db
-from .view import accepted_note, compare_and_record, markdown, regression_view
+from .view import accepted_note, compare_and_record, markdown, regression_view, terminal_lines
 
 __all__ = ["DEFAULT_RETENTION", "HistoryError", "KnownIssue", "KnownIssues", "KnownIssuesError", "Pruned",
            "Retention", "RunId", "accepted_note", "compare_and_record", "history_url", "load_known_issues", "markdown",
-           "open_db", "prune", "record_run", "record_runs", "regression_view"]
+           "open_db", "prune", "record_run", "record_runs", "regression_view", "terminal_lines"]

@@ -204,6 +204,28 @@ def _flaky(window: list[_Run], changes_allowed: int) -> list[dict[str, Any]]:
     return found
 
 
+def terminal_lines(history: dict[str, Any], shown: int = 5) -> list[str]:
+    """The history block for the terminal: what changed since the last run, a line per kind of change."""
+    if history.get("first_run"):
+        return ["first recorded run of this target: nothing to compare with yet"]
+
+    def some(ids: list[str]) -> str:
+        more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+        return ", ".join(ids[:shown]) + more
+
+    lines = []
+    if history["new_since_last"]:
+        lines.append(f"{len(history['new_since_last'])} new since the last run: {some(history['new_since_last'])}")
+    if history["ongoing"]:
+        lines.append(f"{len(history['ongoing'])} ongoing: " + some(
+            [f"{o['id']} (since {o['first_seen']})" for o in history["ongoing"]]))
+    if history["recovered"]:
+        lines.append(f"{len(history['recovered'])} recovered: {some(history['recovered'])}")
+    if history["flaky"]:
+        lines.append(f"{len(history['flaky'])} flaky: " + some([f"{f['id']} {f['strip']}" for f in history["flaky"]]))
+    return lines or ["no change since the last run"]
+
+
 def markdown(history: dict[str, Any]) -> str:
     """The history block as a Markdown section (also readable as terminal text)."""
     def items(ids: list[str]) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import BytecodeCache, Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
 
 from ..fleet import BAD, COUNT_KEYS, REPORT_HTML, problems, report_link, totals, worst
-from ..model import Outcome
+from ..model import Acceptance, Outcome
 CSS = {"passed": "passed", "failed": "failed", "could_not_judge": "error", "interrupted": "error",
        "accepted": "advisory", "advisory": "advisory", "skipped": "skipped"}
 
@@ -184,9 +184,20 @@ def _check_view(check: dict[str, Any], exchanges: dict[str, Any], anchor: str, m
             "attempts": check.get("attempts"), "elapsed_s": check.get("elapsed_s"),
             "converged_after_s": check.get("converged_after_s"), "duration_s": check.get("duration_s"),
             "pops": [str(p) for p in check.get("pops") or []], "marks": marks.get(cid, []),
+            "known_issue": _known_issue(check.get("acceptance")),
             # the page shows the exchanges of failures and advisories only (a passing check's can be thousands)
             "exchanges": [_exchange_view(x, exchanges.get(x)) for x in refs if x in exchanges]
             if check.get("outcome") not in ("passed", "skipped") else []}
+
+
+def _known_issue(acceptance: Any) -> str | None:
+    """The known issue covering a check, in the words every output uses (model.Acceptance.note)."""
+    if not isinstance(acceptance, dict):
+        return None
+    try:
+        return Acceptance(**{k: acceptance[k] for k in ("reason", "owner", "expires", "expired")}).note()
+    except (KeyError, TypeError):
+        return None
 
 
 def _convergence(doc: dict[str, Any], checks: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -250,7 +261,8 @@ def _history(doc: dict[str, Any], known: set[str]) -> tuple[dict[str, Any] | Non
         marks.setdefault(str(a.get("id")), []).append(
             f"accepted until {a.get('expires')}" + (", expired" if a.get("expired") else ""))
     trend = [t for t in hist.get("trend") or [] if isinstance(t, dict)]
-    return {"new_since_last": ids("new_since_last"), "new_since_last_pass": ids("new_since_last_pass"),
+    return {"first_run": bool(hist.get("first_run")),
+            "new_since_last": ids("new_since_last"), "new_since_last_pass": ids("new_since_last_pass"),
             "recovered": ids("recovered"), "ongoing": ongoing, "flaky": flaky, "accepted": accepted,
             "known": known, "convergence_trend": _convergence_trend(trend), "failure_trend": _failure_trend(trend)
             }, marks

@@ -40,6 +40,7 @@ class EdgeResult:
     error: str | None = None  # no usable answer at all (connect, TLS)
     entry_exchange: Exchange | None = None  # the last entry document exchange (for the curl line)
     exchanges: list[Exchange] = field(default_factory=list)  # the last attempt's exchanges
+    violations: dict[str, Violation] = field(default_factory=dict)  # check -> how it failed in the last attempt
 
     @property
     def pop(self) -> str | None:
@@ -109,11 +110,33 @@ def check_consistent(results: Sequence[EdgeResult], marker: str | None) -> None:
         if bad:
             differences.append(f"{check} fails on {', '.join(bad)}" + (" only" if len(bad) < len(answered) else ""))
     wrong = [*unreachable, *stale, *failing] or [r for r in results if _signature(r) != _majority(results)]
-    lines = [f"- {r.label()}: {r.served()}" + ("  <- not as deployed" if r in wrong else "") for r in results]
+    lines = []
+    for r in results:
+        lines.append(f"- {r.label()}: {r.served()}" + ("  <- not as deployed" if r in wrong else ""))
+        shown = _evidence(r, marker) if r in wrong else None
+        if shown is not None and len(wrong) > 1:
+            lines.append(f"  reproduce at this edge: {shown.curl()}")
     actual = (f"{len(wrong)} of {len(results)} edges not as deployed ({'; '.join(differences)}):"
               + "".join(f"\n            {line}" for line in lines))
     first = wrong[0]
-    raise Violation(CONSISTENT, expected, actual, first.entry_exchange, _cause(first, marker))
+    raise Violation(CONSISTENT, expected, actual, _evidence(first, marker), _cause(first, marker))
+
+
+def _failed_check(edge: EdgeResult, marker: str | None) -> tuple[str, Violation] | None:
+    """The edge's first failing check other than the release itself, and how it failed."""
+    for check, verdict in edge.verdicts.items():
+        if verdict != "passed" and check in edge.violations and not (marker and check == "propagation.release"):
+            return check, edge.violations[check]
+    return None
+
+
+def _evidence(edge: EdgeResult, marker: str | None) -> Exchange | None:
+    """The answer that shows what is wrong at the edge: its stale entry document, or its failing check's answer
+    (the http:// redirect it does not make, the preflight it answers wrong), not always the home page."""
+    if edge.error or (marker and edge.release != marker):
+        return edge.entry_exchange
+    failed = _failed_check(edge, marker)
+    return (failed[1].exchange if failed and failed[1].exchange is not None else None) or edge.entry_exchange
 
 
 def _majority(results: Sequence[EdgeResult]) -> tuple[object, ...]:
@@ -131,7 +154,9 @@ def _cause(edge: EdgeResult, marker: str | None) -> str:
                 "answers an error, wait for CloudFront's error caching TTL")
     failed = [c for c, v in edge.verdicts.items() if v != "passed"]
     if failed:
-        return (f"edge {edge.address} fails {', '.join(failed)} while serving the deployed release: the "
+        first = _failed_check(edge, marker)
+        own = f" ({first[0]}: {first[1].cause.rstrip('.')})" if first and first[1].cause else ""
+        return (f"edge {edge.address} fails {', '.join(failed)} while serving the deployed release{own}: the "
                 "configuration it serves (a behavior, a response headers policy) has not propagated there, or it "
                 "serves a cached answer; compare its answer with an edge that passes (the curl line below)")
     return f"edge {edge.address} serves another entry document than the others: an old or cached index.html there"

@@ -34,6 +34,7 @@ def test_discover_by_distribution_id(cf, aws, tmp_path, capsys):
     text = capsys.readouterr().out
     target = load(tmp_path, text)
     assert target.domain == DOMAIN
+    assert text.startswith("# yaml-language-server: $schema=edgeverify-target.schema.json\n")  # editor completion
     assert target.api.prefix == "/api/"
     assert target.spa.fallback is True
     assert target.static.pages == ["/"]

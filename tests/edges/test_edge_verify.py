@@ -22,7 +22,7 @@ def test_each_edge_is_reached_at_its_own_address_with_safe_methods_only(fleet, f
         assert set(r.verdicts) == {"propagation.release", "static.served", "cache.html_revalidated",
                                    "cache.immutable_assets", "api.call[health]", "https.redirect_status",
                                    "https.redirect_target", "https.hsts", "cors.preflight", "security.csp_present",
-                                   "security.framing", "security.nosniff"}
+                                   "security.framing", "security.nosniff", "cache.api_not_cached"}
         log = f.access_log(e).read_text()
         assert '"GET / ' in log and '"GET /api/health ' in log and '"OPTIONS /api/echo ' in log  # a preflight
         assert "POST" not in log and '"GET /api/echo' not in log  # the declared POST is never sent to every edge
@@ -41,6 +41,11 @@ def test_a_different_verdict_on_one_edge_fails_naming_the_rule_and_edge(fleet, f
     assert "https.redirect_status fails on 127.0.0.22 only" in actual
     assert "127.0.0.22 (POP LAB22-C1, region eu-west-1): release build-2026.11.25-new" in actual
     assert [r.status for r in run.results] == ["passed", "failed", "passed"]
+    # the curl line reproduces the failing http:// request at that edge, not the home page over https
+    reproduce = caught.value.reproduce or ""
+    assert "--connect-to www.example.test:80:127.0.0.22:" in reproduce and " 'http://www.example.test/__edgeverify/probe-" in reproduce
+    cause = caught.value.cause or ""
+    assert "https.redirect_status:" in cause and "invalidate" not in cause, cause
 
 
 def test_an_unreachable_edge_is_an_error_and_a_finding_within_the_deadline(fleet, fleet_target):

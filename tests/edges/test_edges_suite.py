@@ -147,6 +147,33 @@ def test_one_edge_whose_preflight_lacks_a_header_fails_for_that_edge(fleet, run_
     assert "--connect-to www.example.test:443:127.0.0.22:" in check["message"]
 
 
+def test_nearest_edge_new_and_three_far_edges_old_fails_naming_each_far_edge(fleet, run_suite):
+    """Green in CI, broken in another region: the nearest edge agrees with the deploy, three regions' do not."""
+    f = fleet(4, lag={1: math.inf, 2: math.inf, 3: math.inf})
+    run = run_suite(f, timeout=2)
+    assert run.returncode == 1, run.output
+    [check] = [c for c in run.checks if c["rule"] == "edges.consistent"]
+    assert check["outcome"] == "failed" and "3 of 4 edges not as deployed" in check["message"], check
+    lines = {line.split("reproduce at this edge: ", 1)[1] for line in check["message"].splitlines()
+             if "reproduce at this edge: " in line}
+    for edge in f.edges[1:]:
+        assert f"{edge.address} (POP {edge.pop}, region {edge.region}): release build-2026.11.25-old" in check["message"]
+        [line] = [c for c in lines if f"--connect-to www.example.test:443:{edge.address}:" in c]  # its own curl line
+        shown = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=30)  # and it reproduces
+        assert shown.returncode == 0 and "build-2026.11.25-old" in shown.stdout, shown.stderr
+    assert run.edge(f.edges[0].address)["status"] == "passed"
+
+
+def test_one_edge_whose_api_answers_are_cacheable_fails_for_that_edge(fleet, run_suite):
+    f = fleet(3, faults={2: ["api-no-cache-control"]})  # a /api/* cache setting one location still has
+    run = run_suite(f, timeout=2)
+    assert run.returncode == 1, run.output
+    [check] = [c for c in run.checks if c["rule"] == "edges.consistent"]
+    assert check["outcome"] == "failed"
+    assert "cache.api_not_cached fails on 127.0.0.23 only" in check["message"], check["message"]
+    assert "--connect-to www.example.test:443:127.0.0.23:" in check["message"]
+
+
 def test_one_edge_without_the_security_headers_fails_for_that_edge(fleet, run_suite):
     f = fleet(3, faults={2: ["csp-missing"]})  # a response headers policy change one location has not caught up with
     run = run_suite(f, timeout=2)

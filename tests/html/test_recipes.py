@@ -22,7 +22,8 @@ from edgeverify.recipes import names, read, recipe_commands, run_steps
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = [n for n in names() if n.endswith(".yml")]
-CONTEXTS = {"github", "matrix", "vars", "secrets", "env", "steps", "needs", "inputs", "runner", "job", "strategy"}
+CONTEXTS = {"github", "matrix", "vars", "secrets", "env", "steps", "needs", "inputs", "runner", "job", "strategy",
+            "hashFiles"}
 GOOD_TARGET = "domain: {domain}\nstatic:\n  pages: [/]\npropagation:\n  timeout: 600\n  release_marker: ${{BUILD_ID:-dev}}\n"
 BAD_TARGET = "domain: www.example.com\nspa:\n  deeplinks: [/a]\n"
 
@@ -65,7 +66,12 @@ def test_workflow_shape(name):
             assert set(step) <= {"name", "run", "uses", "with", "env", "if", "id", "shell", "working-directory",
                                  "continue-on-error", "timeout-minutes"}, step
     for expr in re.findall(r"\$\{\{(.*?)\}\}", read(name)):
-        assert expr.strip().split(".")[0] in CONTEXTS, expr
+        assert re.split(r"[.(]", expr.strip())[0] in CONTEXTS, expr
+
+
+def _action_step(job: dict[str, Any]) -> dict[str, Any]:
+    """The step that uses the edgeverify action (OWNER/edgeverify@vN: the repository's own action.yml)."""
+    return next(s for s in job["steps"] if re.fullmatch(r"OWNER/edgeverify@v\d+", str(s.get("uses", ""))))
 
 
 def test_smoke_deploys_then_verifies_with_the_build_id_as_marker():
@@ -74,41 +80,45 @@ def test_smoke_deploys_then_verifies_with_the_build_id_as_marker():
     runs = [str(s.get("run", "")) for s in job["steps"]]
     sync = next(i for i, r in enumerate(runs) if r.startswith("aws s3 sync"))
     invalidate = next(i for i, r in enumerate(runs) if "aws cloudfront create-invalidation" in r)
-    verify = next(i for i, r in enumerate(runs) if r.startswith("edgeverify run"))
+    action = _action_step(job)
+    verify = job["steps"].index(action)
     assert sync < invalidate < verify
-    assert runs[verify] == "edgeverify run targets/prod.yaml -- --propagation-timeout 600"
-    upload = job["steps"][-1]
-    assert upload["uses"].startswith("actions/upload-artifact@") and upload["with"]["path"] == "reports/"
-    assert upload["if"] == "always()"
-    assert "GITHUB_STEP_SUMMARY" in read("github-smoke.yml")
+    assert action["with"]["targets"] == "targets/prod.yaml" and action["with"]["args"] == "--propagation-timeout 600"
+    creds = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@"))
+    assert creds["with"]["role-to-assume"] and workflow("github-smoke.yml")["permissions"]["id-token"] == "write"
+    assert "cloudfront:GetDistribution" in read("github-smoke.yml")  # the audit's IAM policy, written out
 
 
-def test_nightly_shards_then_merges():
+def test_nightly_shards_then_merges_with_history_credentials_and_notification():
     doc = workflow("github-nightly.yml")
     verify, merge = doc["jobs"]["verify"], doc["jobs"]["merge"]
     shards = verify["strategy"]["matrix"]["shard"]
     assert shards == list(range(1, len(shards) + 1)) and verify["strategy"]["fail-fast"] is False
-    lines = recipe_commands("github-nightly.yml")
-    assert f"edgeverify run --shard ${{{{ matrix.shard }}}}/{len(shards)} targets/*.yaml -- --propagation-timeout 0" \
-        in lines
-    assert all(f"/{len(shards)} " in line for line in lines if "matrix.shard" in line)
+    action = _action_step(verify)
+    assert action["with"]["shard"] == f"${{{{ matrix.shard }}}}/{len(shards)}"
+    assert action["with"]["targets"] == "targets/*.yaml" and "--propagation-timeout 0" in action["with"]["args"]
+    cache = next(s for s in verify["steps"] if str(s.get("uses", "")).startswith("actions/cache@"))
+    assert cache["with"]["path"] in action["with"]["history"] and "matrix.shard" in cache["with"]["key"]
+    assert "hashFiles('targets/*.yaml')" in cache["with"]["key"] and "github.run_id" in cache["with"]["key"]
+    assert verify["steps"].index(cache) < verify["steps"].index(action)
+    assert action["with"]["fail-on"] == "new" and "secrets.EDGEVERIFY_NOTIFY_URL" in action["with"]["notify"]
+    assert any(str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@") for s in verify["steps"])
     assert merge["needs"] == "verify" and merge["if"] == "always()"
     download = next(s for s in merge["steps"] if str(s.get("uses", "")).startswith("actions/download-artifact@"))
-    upload = next(s for s in verify["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
-    assert upload["with"]["name"] == "reports-${{ matrix.shard }}" and download["with"]["pattern"] == "reports-*"
-    assert f"edgeverify merge {download['with']['path']} -o reports" in lines
+    assert action["with"]["artifact-name"] == "reports-${{ matrix.shard }}" and download["with"]["pattern"] == "reports-*"
+    assert f"edgeverify merge {download['with']['path']} -o reports" in recipe_commands("github-nightly.yml")
 
 
 def test_recipe_commands_are_the_edgeverify_lines():
-    assert recipe_commands("github-smoke") == ["edgeverify check-target targets/prod.yaml",
-                                               "edgeverify run targets/prod.yaml -- --propagation-timeout 600"]
+    assert recipe_commands("github-smoke") == []  # the action runs edgeverify
     assert recipe_commands("laptop.md") == ["edgeverify check-target site.yaml", "edgeverify run site.yaml --suite cors"]
-    assert [c.split()[1] for c in recipe_commands("github-nightly")] == ["shard", "run", "merge"]
+    assert [c.split()[1] for c in recipe_commands("github-nightly")] == ["merge"]
 
 
-def test_smoke_check_target_line_runs(tmp_path):
+def test_smoke_target_with_the_build_id_from_the_job(tmp_path):
+    action = _action_step(workflow("github-smoke.yml")["jobs"]["deploy"])
+    line = f"edgeverify check-target {action['with']['targets']}"
     (tmp_path / "targets").mkdir()
-    line = recipe_commands("github-smoke.yml")[0]
     (tmp_path / "targets" / "prod.yaml").write_text(GOOD_TARGET.format(domain="www.example.com").replace(
         "${BUILD_ID:-dev}", "${BUILD_ID}"))
     ok = shell(line, tmp_path, {"BUILD_ID": "0123abc"})
@@ -121,15 +131,17 @@ def test_smoke_check_target_line_runs(tmp_path):
 
 
 def test_nightly_shard_and_merge_lines_run(tmp_path):
-    shard_line, _, merge_line = recipe_commands("github-nightly.yml")
-    n = len(workflow("github-nightly.yml")["jobs"]["verify"]["strategy"]["matrix"]["shard"])
+    (merge_line,) = recipe_commands("github-nightly.yml")
+    verify = workflow("github-nightly.yml")["jobs"]["verify"]
+    n = len(verify["strategy"]["matrix"]["shard"])
+    action = _action_step(verify)
     (tmp_path / "targets").mkdir()
     domains = [f"site{i}.example.test" for i in range(7)]
     for d in domains:
         (tmp_path / "targets" / f"{d}.yaml").write_text(GOOD_TARGET.format(domain=d))
     dealt = {}
-    for k in range(1, n + 1):
-        run = shell(expand(shard_line, shard=k), tmp_path)
+    for k in range(1, n + 1):  # what `run --shard K/N` over the action's targets runs
+        run = shell(f"edgeverify shard {expand(action['with']['shard'], shard=k)} {action['with']['targets']}", tmp_path)
         assert run.returncode == 0, run.stderr
         dealt[k] = run.stdout.split()
     every = [p for part in dealt.values() for p in part]

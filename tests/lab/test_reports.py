@@ -19,7 +19,7 @@ def test_failing_run_writes_junit_json_and_markdown(lab, run_edgeverify, tmp_pat
     run = run_edgeverify(lab.edge(faults=["hsts-short"]), "suites/test_https.py", "--junitxml", str(tmp_path / "j.xml"))
     assert run.returncode == 1
     cases = ET.parse(tmp_path / "j.xml").getroot().iter("testcase")
-    failures = {c.get("name"): c.find("failure") for c in cases}
+    failures = {c.get("name").rsplit(": ", 1)[-1]: c.find("failure") for c in cases}  # "RULE[SUBJECT]: ID"
     assert failures["test_https.py::test_hsts_on_every_page[/]"] is not None
     assert "FAILED [https.hsts]" in failures["test_https.py::test_hsts_on_every_page[/]"].get("message", "") + \
         (failures["test_https.py::test_hsts_on_every_page[/]"].text or "")

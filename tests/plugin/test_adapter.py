@@ -274,8 +274,8 @@ def test_several_targets_run_in_one_session_with_a_report_each_and_one_combined(
         "test_checks.py::test_unknown_route"]
     assert {c["id"]: c["outcome"] for c in bad["checks"]}["test_checks.py::test_hsts[/pricing]"] == "failed"
     suites = ET.parse(reports / "junit.xml").getroot().findall("testsuite")
-    assert [(s.get("name"), s.get("failures")) for s in suites] == [("edgeverify good.example.test", "0"),
-                                                                    ("edgeverify bad.example.test", "2")]
+    assert [(s.get("name"), s.get("failures")) for s in suites] == [("good.example.test", "0"),
+                                                                    ("bad.example.test", "2")]
     summary = (reports / "summary.md").read_text()
     assert "1 of 2 not passed" in summary and "bad.example.test" in summary
     result.stdout.fnmatch_lines(["edgeverify: bad.example.test: failed, exit 1:*",

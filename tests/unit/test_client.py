@@ -99,6 +99,33 @@ def test_headers_dripping_forever_are_bounded_too():
     assert took < 4
 
 
+def test_a_header_line_dripped_byte_by_byte_within_the_read_bound_is_waited_for():
+    """The idle clock counts bytes, not lines: a byte every 0.1 s keeps a 1 s read bound from firing, although
+    the one header line takes 3 s to arrive whole (libcurl hands headers over a line at a time)."""
+    def drip_line(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        for _ in range(30):
+            conn.sendall(b"y")
+            time.sleep(0.1)
+        conn.sendall(b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    for port in serve(drip_line):
+        ex = client_for(port, timeouts=Timeouts(connect=1, read=1, total=20)).get("/", scheme="http")
+    assert ex.error is None and ex.status == 200 and ex.header("x-slow") == "y" * 30 and ex.body == b"ok"
+
+
+def test_headers_that_stop_mid_line_say_what_arrived_and_when():
+    def stop_mid_line(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nX-Half: ab")
+        time.sleep(5)
+
+    for port in serve(stop_mid_line):
+        ex = client_for(port, timeouts=Timeouts(connect=1, read=0.5, total=20)).get("/", scheme="http")
+    assert ex.status is None and ex.error_phase == "headers"
+    assert "response headers stalled: no byte for more than the read bound of 0.5 s" in (ex.error or "")
+    assert "17 bytes of headers received in whole lines, the headers not yet ended; the last byte at" in ex.error
+
+
 def test_the_body_is_cut_at_the_size_bound():
     def big(conn: socket.socket, request: bytes) -> None:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\n\r\n" + b"x" * 2_000_000)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from edgeverify.html import render_run
 from edgeverify.model import Acceptance, CheckResult, ExitCode, Finding, Outcome, Release, RunResult
-from edgeverify.reports import from_json, junit, markdown, report_schema, terminal, to_json
+from edgeverify.reports import from_json, junit, junit_name, markdown, report_schema, terminal, to_json
 
 RULES = ["https.hsts", "cache.api_never_hit", "cors.preflight", "static.served", "spa.deep_link", "api.call"]
 JUNIT = {Outcome.FAILED: "failure", Outcome.COULD_NOT_JUDGE: "error", Outcome.INTERRUPTED: "error",
@@ -107,8 +107,9 @@ def test_every_output_agrees_with_the_exit_status_and_the_outcomes(run: RunResul
     assert suite is not None
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert props["edgeverify.exit_status"] == str(int(status)) and props["edgeverify.verdict"] == status.verdict
-    cases = {case.get("name"): case for case in suite.iter("testcase")}
-    assert set(cases) == set(by_id)
+    named = {case.get("name"): case for case in suite.iter("testcase")}
+    assert set(named) == {junit_name(c) for c in run.checks}  # rule id and subject, then the check's id
+    cases = {c.id: named[junit_name(c)] for c in run.checks}
     for cid, outcome in by_id.items():
         children = [e for e in cases[cid] if e.tag in ("failure", "error", "skipped")]
         assert [e.tag for e in children] == ([JUNIT[outcome]] if JUNIT[outcome] else [])
