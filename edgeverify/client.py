@@ -741,7 +741,7 @@ class EdgeClient(Verbs):
             ex.body_kept = got.keep is not False
         if code and not (code == pycurl.E_WRITE_ERROR and got.truncated) and not _last_redirect(code, ex):
             ex.error, ex.error_phase = _failure(code, message, curl, got, transfer, self.target.timeouts, ex.url)
-            if ex.error_phase != "body":  # the headers themselves did not arrive whole: none of them is trusted
+            if ex.error_phase not in BODY_PHASES:  # the headers themselves did not arrive whole: none is trusted
                 ex.status, ex.reason, ex.headers, ex.body, ex.body_size = None, "", [], b"", 0
         self.breaker.record(transfer.address, ex)
         return ex
@@ -844,9 +844,10 @@ class EdgeClient(Verbs):
                     decoded = tls.getpeercert() if verify else None  # the ssl module decodes verified ones
         except ssl.SSLCertVerificationError as exc:
             info.verify_error = exc.verify_message or str(exc)
-            if verify:  # look again without verifying, to say what the certificate is
+            if verify:  # look again without verifying, to say what the certificate is and the chain sent
                 seen = self.tls_handshake(minimum, maximum, verify=False)
                 seen.verified, seen.verify_error = False, info.verify_error
+                seen.chain_sent = self._chain_sent(addr, host)
                 return seen
             return info
         except (OSError, ssl.SSLError) as exc:
@@ -857,6 +858,26 @@ class EdgeClient(Verbs):
         elif der:
             _describe_cert(info, der)
         return info
+
+    def _chain_sent(self, addr: tuple[str, int], host: str) -> tuple[str, ...]:
+        """The subjects of the certificates the edge sends, leaf first (libcurl's CERTINFO, unverified); () when
+        the handshake fails again. Evidence for a chain that lacks its intermediate."""
+        curl = pycurl.Curl()
+        try:
+            curl.setopt(pycurl.URL, f"https://{host}:{addr[1]}/")
+            curl.setopt(pycurl.RESOLVE, [f"{host}:{addr[1]}:{addr[0]}"])
+            curl.setopt(pycurl.SSL_VERIFYPEER, 0)
+            curl.setopt(pycurl.SSL_VERIFYHOST, 0)
+            curl.setopt(pycurl.OPT_CERTINFO, 1)
+            curl.setopt(pycurl.CONNECT_ONLY, 1)
+            curl.setopt(pycurl.TIMEOUT_MS, int(max(self.target.timeouts.connect, 0.1) * 1000))
+            curl.perform()
+            certs = curl.getinfo(pycurl.INFO_CERTINFO) or []
+        except pycurl.error:
+            return ()
+        finally:
+            curl.close()
+        return tuple(dict(fields).get("Subject", "") for fields in certs)
 
     def _openssl_line(self, addr: tuple[str, int], version: ssl.TLSVersion | None) -> str:
         flag = {ssl.TLSVersion.TLSv1: " -tls1", ssl.TLSVersion.TLSv1_1: " -tls1_1"}.get(version, "") if version else ""
@@ -892,6 +913,11 @@ def _describe_cert(info: TlsInfo, der: bytes) -> None:
 
 _HTTP_VERSIONS = {pycurl.CURL_HTTP_VERSION_1_0: "1.0", pycurl.CURL_HTTP_VERSION_1_1: "1.1",
                   pycurl.CURL_HTTP_VERSION_2_0: "2"}
+# Failures that keep the headers: the body broke (body), did not decode as labelled (decode), or ended before
+# the bytes its Content-Length promised (short); the last two are the edge's answer, not a network failure.
+BODY_PHASES = ("body", "decode", "short")
+_BAD_CONTENT_ENCODING = 61  # CURLE_BAD_CONTENT_ENCODING: a decoding failure, the connection was fine
+_CUT_SHORT = (18, 56, 92)  # CURLE_PARTIAL_FILE, CURLE_RECV_ERROR, CURLE_HTTP2_STREAM
 # CURLE_SSL_* and CURLE_PEER_FAILED_VERIFICATION
 _TLS_ERRORS = {35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98}
 _DNS_ERRORS = {5, 6}  # CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_RESOLVE_HOST
@@ -936,8 +962,14 @@ def _failure(code: int, message: str, curl: pycurl.Curl, got: _Response, transfe
     new_tls = url.startswith("https:") and curl.getinfo(pycurl.NUM_CONNECTS) > 0
     if new_tls and code == pycurl.E_OPERATION_TIMEDOUT and curl.getinfo(pycurl.APPCONNECT_TIME) == 0:
         return f"TLS handshake did not finish within {min(timeouts.connect, total):g} s", "tls"
-    if got.error is not None:
-        return f"the body could not be decoded: {got.error}", "body"
+    if got.error is not None or code == _BAD_CONTENT_ENCODING:  # the edge's answer, not the network's
+        coding = ", ".join(v for k, v in got.headers if k.lower() == "content-encoding") or "none"
+        return (f"the body is labelled Content-Encoding: {coding} but does not decode as {coding} "
+                f"({got.error or detail})"), "decode"
+    promised, arrived = curl.getinfo(pycurl.CONTENT_LENGTH_DOWNLOAD_T), curl.getinfo(pycurl.SIZE_DOWNLOAD_T)
+    if got.headers_done and code in _CUT_SHORT and 0 <= arrived < promised:
+        return (f"the body ended after {arrived:.0f} of the {promised:.0f} bytes its Content-Length promised "
+                f"({detail})"), "short"
     phase, part = ("body", "body") if got.headers_done else ("headers", "response headers")
     if code == pycurl.E_OPERATION_TIMEDOUT:
         if curl.getinfo(pycurl.TOTAL_TIME) >= total - 0.05:

@@ -44,6 +44,7 @@ class Facts:
     location: str
     error: str  # network failure words, lower-cased
     phase: str  # Exchange.error_phase or ""
+    authorization: bool = False  # the request carried an Authorization header
 
     @property
     def cloudfront_page(self) -> bool:
@@ -76,12 +77,18 @@ class Signature:
     """
 
     id: str
-    service: str  # cloudfront | lambda@edge | waf | s3 | apigateway | spa | network
+    service: str  # cloudfront | lambda@edge | waf | s3 | apigateway | sigv4 | lambda | spa | network
     recognises: str  # one line for the signatures table
     cause: str
     setting: str
     confidence: str  # high | medium | low
     specificity: int  # 3 an exact service text or header; 2 a marker in context; 1 a status/header guess
+    family: str = ""  # the class of fault, for the table (set per group below)
+    source: str = ""  # a public page showing this answer (the corpus cites more: tests/data/corpus)
+    check: str = ""  # the one thing to look at that confirms this cause against its rivals
+    candidates: tuple[tuple[str, str], ...] = ()  # ranked (cause, the check that tells it apart) when one answer has several
+    root_rule: str = ""  # the rule that reports this fault as its own finding; others failing on it are consequences
+    confirm: tuple[str, ...] = ()  # config-suite rules that read the setting the cause names (confirm or rule it out)
     statuses: frozenset[int] = frozenset()
     methods: frozenset[str] = frozenset()
     path_kinds: frozenset[str] = frozenset()
@@ -126,16 +133,29 @@ class Signature:
 
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
-    """What `diagnose` concludes: the signature(s), the cause and the setting to change."""
+    """What `diagnose` concludes: the signature(s), the cause and the setting to change.
+
+    `candidates` ranks the causes that fit when the answer alone cannot tell them apart, each with the one
+    thing to check that does (most likely first); `known` is False for an answer no signature knows, which
+    is then only described (service, error type verbatim, the AWS page for it).
+    """
 
     signature_id: str  # "a|b" when two equally specific signatures disagree
     cause: str
     setting: str
     confidence: str
+    candidates: tuple[tuple[str, str], ...] = ()
+    known: bool = True
+    confirm: tuple[str, ...] = ()  # config-suite rules that read the setting named (run with AWS read access)
 
     @property
     def text(self) -> str:
-        return f"{self.cause}; change: {self.setting}"
+        confirm = (f"; to confirm or rule out from the configuration: the config suite's {', '.join(self.confirm)}"
+                   if self.confirm else "")
+        if not self.candidates:
+            return f"{self.cause}; change: {self.setting}{confirm}"
+        ranked = "; ".join(f"({n}) {cause} [to tell: {check}]" for n, (cause, check) in enumerate(self.candidates, 1))
+        return f"one of, most likely first: {ranked}; change: {self.setting}{confirm}"
 
 
 SIGNATURES: list[Signature] = []
@@ -149,11 +169,95 @@ def register(sig: Signature) -> Signature:
     return sig
 
 
+# A public page showing each answer (the corpus, tests/data/corpus, cites more cases per signature)
+SOURCES = {
+    "apigw.forbidden": "https://github.com/svdgraaf/serverless-screenshot/issues/10",
+    "apigw.http_unavailable": "https://github.com/cortexlabs/cortex/issues/1225",
+    "apigw.incomplete_signature": "https://github.com/aws/chalice/issues/828",
+    "apigw.internal_error": "https://github.com/aws/aws-lambda-go/issues/72",
+    "apigw.lambda_payload_too_large": "https://github.com/koki-develop/lgtm-generator/issues/10",
+    "apigw.missing_token": "https://github.com/stackery/php-lambda-layer/issues/31",
+    "apigw.payload_too_large": "https://github.com/koki-develop/lgtm-generator/issues/10",
+    "apigw.resource_policy": "https://github.com/ASFHyP3/hyp3/issues/2283",
+    "apigw.throttled": "https://github.com/amberelectric/public-api/issues/280",
+    "apigw.timeout": "https://github.com/serverless/serverless/issues/3171",
+    "apigw.unauthorized": "https://github.com/awslabs/fhir-works-on-aws-deployment/issues/547",
+    "apigw.unauthorized_token_sent": "https://github.com/Droplr/serverless-api-cloudfront/issues/4",
+    "cloudfront.bad_request_host": "https://github.com/aws-amplify/amplify-hosting/issues/2734",
+    "cloudfront.function_failed": "https://github.com/cdklabs/construct-hub/issues/402",
+    "cloudfront.geo_blocked": "https://github.com/moby/moby/issues/34058",
+    "cloudfront.lambda_execution": "https://github.com/reimagined/resolve/issues/2125",
+    "cloudfront.lambda_throttled": "https://github.com/serverless-nextjs/serverless-next.js/issues/2544",
+    "cloudfront.lambda_validation": "https://github.com/aws-samples/react-ssr-lambda/issues/28",
+    "cloudfront.method_not_allowed": "https://github.com/magda-io/magda/issues/736",
+    "cloudfront.misdirected": "https://github.com/rvrsh3ll/FindFrontableDomains/issues/11",
+    "cloudfront.origin_connect": "https://github.com/EdOverflow/can-i-take-over-xyz/issues/66",
+    "cloudfront.origin_dns": "https://github.com/aws-amplify/amplify-hosting/issues/1840",
+    "cloudfront.origin_timeout": "https://github.com/dyatko/arkit/issues/848",
+    "lambda_url.forbidden": "https://github.com/RJPearson94/terraform-aws-open-next/issues/71",
+    "s3.access_denied": "https://github.com/glowfic-constellation/glowfic/issues/893",
+    "s3.directory_index": "https://github.com/laurilehmijoki/s3_website/issues/45",
+    "s3.kms_sigv4": "https://github.com/aws/aws-sdk-php/issues/1568",
+    "s3.no_such_bucket": "https://github.com/awslabs/amazon-pollexy/issues/7",
+    "s3.no_such_key": "https://github.com/aws-samples/aws-genai-llm-chatbot/issues/619",
+    "s3.no_website_config": "https://github.com/serverless/serverless-client-s3/issues/24",
+    "s3.permanent_redirect": "https://github.com/aws/aws-cdk/issues/31618",
+    "s3.signature_mismatch": "https://github.com/aws/aws-sdk-js/issues/1753",
+    "s3.temporary_redirect": "https://github.com/awslabs/speke-reference-server/issues/64",
+    "sigv4.expired": "https://github.com/mhart/aws4/issues/118",
+    "sigv4.invalid_token": "https://github.com/kndt84/aws-api-gateway-client/issues/31",
+    "sigv4.malformed": "https://github.com/iann0036/cloud9-sync/issues/10",
+    "sigv4.mismatch": "https://github.com/minorun365/html-share/issues/4",
+    "waf.blocked": "https://github.com/aws-samples/sample-ai-persona/issues/132",
+    "waf.captcha": "https://github.com/wappalyzer/wappalyzer/issues/6021",
+    "apigw.not_found": "https://github.com/hanabu/lambda-web/issues/10",
+    "apigw.not_authorized": "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html",
+    "s3.access_denied_api": "https://repost.aws/knowledge-center/s3-website-cloudfront-error-403",
+    "s3.cors_preflight": "https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors-troubleshooting.html",
+    "s3.method_not_allowed": "https://github.com/FineUploader/fine-uploader/issues/1016",
+    "s3.header_too_large": "https://github.com/versity/versitygw/issues/2180",
+    "spa.api_swallowed": "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/GeneratingCustomErrorResponses.html",
+    "spa.asset_fallback": "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/GeneratingCustomErrorResponses.html",
+    "cloudfront.header_too_large": "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/http-494-request-header-too-large.html",
+    "cloudfront.origin_failed": "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/troubleshooting-response-errors.html",
+}
+CURL_ERRORS = "https://curl.se/libcurl/c/libcurl-errors.html"  # the network signatures' source
+
+
+_FAMILY = [""]  # the family of the signatures registered next (set per group)
+
+
+def _family(name: str) -> None:
+    _FAMILY[0] = name
+
+
 def _s(**kw: Any) -> None:
     for key in ("statuses", "methods", "path_kinds", "not_path_kinds", "phases"):
         if key in kw:
             kw[key] = frozenset(kw[key])
+    kw.setdefault("family", _FAMILY[0])
+    kw.setdefault("source", SOURCES.get(kw["id"], CURL_ERRORS if _FAMILY[0] == "network" else ""))
+    kw.setdefault("confirm", CONFIG_CHECKS.get(kw["id"], ()))
     register(Signature(**kw))
+
+
+# The config suite's rules (edgeverify/rules/config.py) that read the setting a signature's cause names: with AWS
+# read access they confirm the diagnosis or rule it out (e.g. whether the API behavior forwards Authorization).
+CONFIG_CHECKS: dict[str, tuple[str, ...]] = {
+    "cloudfront.method_not_allowed": ("config.api_methods",),
+    "cloudfront.bad_request_host": ("config.aliases",),
+    "cloudfront.misdirected": ("config.aliases", "config.alias_certificate"),
+    "apigw.forbidden": ("config.api_origin_request_policy",),
+    "apigw.unauthorized_token_sent": ("config.api_forwarding",),
+    "apigw.missing_token": ("config.api_origin_request_policy",),
+    "s3.access_denied_api": ("config.shadowed_behaviors",),
+    "s3.method_not_allowed": ("config.shadowed_behaviors", "config.api_methods"),
+    "s3.access_denied": ("config.s3_oac",),
+    "s3.signature_mismatch": ("config.s3_oac",),
+    "s3.no_such_key": ("config.bucket_parity",),
+    "spa.api_swallowed": ("config.error_responses_swallow_api",),
+    "spa.asset_fallback": ("config.bucket_parity",),
+}
 
 
 _LAMBDA_PAGE = "The Lambda function associated with the CloudFront distribution"
@@ -162,6 +266,7 @@ _XML = "<Code>{}</Code>"
 _TEXT_CODE = "Code: {}"  # the website endpoint's HTML error page
 
 # --- Lambda@Edge and CloudFront Functions: checked before anything that would blame the origin -------
+_family("Lambda@Edge / CloudFront Functions")
 _s(id="cloudfront.lambda_validation", service="lambda@edge", specificity=3, confidence="high",
    recognises="502 'The Lambda function returned invalid ...' / X-Cache: LambdaValidationError",
    body_any=("The Lambda function returned invalid", "The Lambda function returned an invalid",
@@ -197,6 +302,7 @@ _s(id="cloudfront.function_failed", service="cloudfront", specificity=3, confide
            "(FunctionAssociations of the behavior)")
 
 # --- CloudFront's own refusals --------------------------------------------------------------------------
+_family("CloudFront refusal")
 _s(id="cloudfront.method_not_allowed", service="cloudfront", specificity=3, confidence="high",
    recognises="403 'This distribution is not configured to allow the HTTP request method ...'",
    body_any=(METHOD_NOT_ALLOWED,),
@@ -210,13 +316,23 @@ _s(id="cloudfront.geo_blocked", service="cloudfront", specificity=3, confidence=
    setting="Restrictions.GeoRestriction: add the country to the allow list (or remove it from the block "
            "list), or run the checks from an allowed location")
 _s(id="waf.blocked", service="waf", specificity=3, confidence="high",
-   recognises="403 CloudFront page with the reason 'Request blocked.'",
-   statuses={403}, body_any=("Request blocked.",),
-   also=lambda f: f.cloudfront_page or "We can't connect to the server" in f.body or f.x_cache == "Error",
+   recognises="403 CloudFront page with the reason 'Request blocked.' / 'Request not allowed due to WAF block.'",
+   statuses={403}, body_any=("Request blocked.", "Request not allowed due to WAF block"),
+   also=lambda f: (f.cloudfront_page or "We can't connect to the server" in f.body or f.x_cache == "Error"
+                   or "due to WAF block" in f.body),
    cause="an AWS WAF rule of the web ACL on the distribution blocked this request to {path} (a managed rule "
-         "such as bad bots/user agents, a rate rule, an IP or body rule), before any origin saw it",
+         "such as bad bots/user agents, a geographic match, a rate rule, an IP or body rule), before any origin saw it",
    setting="find the terminating rule in the web ACL's sampled requests or WAF logs; scope it down or add an "
-           "allow rule for this traffic")
+           "allow rule for this traffic (for a geo match: the countries the checks run from)",
+   check="the web ACL's sampled requests for this request: the terminating rule and the client's country")
+_s(id="waf.captcha", service="waf", specificity=3, confidence="high",
+   recognises="x-amzn-waf-action: captcha / challenge (405 or 202 from AWS WAF's CAPTCHA or Challenge action)",
+   evidence=lambda f: "x-amzn-waf-action" in f.headers,
+   cause="an AWS WAF rule with the CAPTCHA or Challenge action answered instead of {path}: the request had no "
+         "valid aws-waf-token, as automated clients (these checks among them) never have",
+   setting="scope the rule down (a label or scope-down statement) so monitoring and API clients are not "
+           "challenged, or give the checks a token; CAPTCHA on an API path breaks every non-browser caller",
+   check="the x-amzn-waf-action header (captcha or challenge) and the rule in the web ACL that sets it")
 _s(id="cloudfront.bad_request_host", service="cloudfront", specificity=3, confidence="medium",
    recognises="403 CloudFront page with the reason 'Bad request.'",
    statuses={403}, body_any=("Bad request.",), also=lambda f: f.cloudfront_page or "The request could not" in f.body,
@@ -225,6 +341,15 @@ _s(id="cloudfront.bad_request_host", service="cloudfront", specificity=3, confid
          "disabled",
    setting="add the domain to the distribution's Aliases with a certificate covering it, and point the "
            "Route 53 alias record at that distribution")
+_s(id="cloudfront.misdirected", service="cloudfront", specificity=3, confidence="medium",
+   recognises="421 Misdirected Request from CloudFront",
+   statuses={421}, evidence=lambda f: "CloudFront" in f.body or f.server == "CloudFront" or f.x_cache != "",
+   cause="the Host header names a domain the TLS connection's server name (SNI) does not lead to on this "
+         "distribution: a client reused an HTTP/2 connection opened for another name, or a proxy or SDK sends a "
+         "Host other than the name it connected with (CloudFront refuses domain fronting)",
+   setting="send the same name in SNI and Host; give the distribution a certificate and Aliases covering every "
+           "name served from one connection, or connect separately per name",
+   check="the TLS server name the client used against the Host header it sent")
 _s(id="cloudfront.header_too_large", service="cloudfront", specificity=3, confidence="high",
    recognises="494 from CloudFront (request headers over its size quota)",
    statuses={494},
@@ -233,6 +358,7 @@ _s(id="cloudfront.header_too_large", service="cloudfront", specificity=3, confid
            "per the origin request policy)")
 
 # --- The origin seen from CloudFront ---------------------------------------------------------------------
+_family("CloudFront to origin")
 _s(id="cloudfront.origin_dns", service="cloudfront", specificity=3, confidence="high",
    recognises="502 'CloudFront wasn't able to resolve the origin domain name.' / NonS3OriginDnsError",
    body_any=("resolve the origin domain name", "NonS3OriginDnsError"),
@@ -257,13 +383,84 @@ _s(id="cloudfront.origin_timeout", service="cloudfront", specificity=2, confiden
    setting="make the origin answer faster, or raise the origin's OriginReadTimeout (30 s by default, up to "
            "60 s; more on request)")
 
+# --- SigV4 (IAM) authentication of API Gateway and other AWS endpoints: exact service texts ------------------
+_family("SigV4 / IAM authentication")
+_SIG_MISMATCH = "The request signature we calculated does not match the signature you provided"
+_S3_SIG = ("<Code>SignatureDoesNotMatch</Code>", "SignatureDoesNotMatch", "Check your key and signing method")
+_INCOMPLETE = ("Authorization header requires 'Credential' parameter",
+               "not a valid key=value pair (missing equal-sign) in Authorization header")
+_s(id="sigv4.invalid_token", service="sigv4", specificity=3, confidence="high",
+   recognises="'The security token included in the request is invalid' / UnrecognizedClientException",
+   body_any=("The security token included in the request is invalid",
+             "The security token included in the request is expired"),
+   error_type_any=("UnrecognizedClientException", "ExpiredTokenException"),
+   cause="the request's SigV4 credentials are not accepted: the session token (x-amz-security-token) is missing, "
+         "expired or not sent with temporary credentials, or the access key is not a key of the account",
+   setting="sign with current credentials and send x-amz-security-token with temporary ones (the caller's role "
+           "session or Cognito identity pool credentials); behind CloudFront, forward the X-Amz-* headers to the "
+           "API origin (origin request policy AllViewerExceptHostHeader)",
+   check="the access key id in the Authorization header's Credential= and whether x-amz-security-token was sent")
+_s(id="sigv4.expired", service="sigv4", specificity=3, confidence="high",
+   recognises="'Signature expired: ... is now earlier than ...' / 'Signature not yet current'",
+   body_any=("Signature expired:", "Signature not yet current:"),
+   cause="the SigV4 signature's date is outside the window the service accepts (5 minutes for API Gateway): the "
+         "caller's clock is off, or a request signed once is reused or sent late",
+   setting="synchronise the caller's clock (NTP) and sign each request just before it is sent (never cache a "
+           "signed request or its X-Amz-Date)",
+   check="the X-Amz-Date the client sent against the Date header of the answer")
+_s(id="apigw.incomplete_signature", service="apigateway", specificity=3, confidence="medium",
+   recognises="403 \"Authorization header requires 'Credential' parameter ...\" for a bearer/basic token",
+   body_any=_INCOMPLETE, also=lambda f: "AWS4-HMAC-SHA256" not in f.body,
+   cause="API Gateway read a non-SigV4 Authorization header as SigV4",
+   candidates=(
+       ("no deployed method matches {method} {path}: API Gateway answers an unknown route, or a method added but "
+        "not deployed, this way when the request carries an Authorization header",
+        "the stage's deployed resources (aws apigateway get-resources) for {method} {path}; the same request "
+        "without Authorization answers 'Missing Authentication Token' if the route is missing"),
+       ("the method uses IAM authorization (AWS_IAM) while the client sends a bearer or basic token",
+        "the method's authorizationType: AWS_IAM instead of COGNITO_USER_POOLS/CUSTOM"),
+   ),
+   setting="deploy the route to the stage (and redeploy after adding methods); give the method the Cognito or "
+           "Lambda authorizer the token is for")
+_s(id="sigv4.malformed", service="sigv4", specificity=3, confidence="high",
+   recognises="IncompleteSignatureException '... not a valid key=value pair' in an AWS4-HMAC-SHA256 header",
+   body_any=_INCOMPLETE, also=lambda f: "AWS4-HMAC-SHA256" in f.body,
+   cause="the SigV4 Authorization header is malformed: the access key id or credential scope holds whitespace or "
+         "a newline (a key pasted with a space)",
+   setting="strip whitespace from the configured access key id and secret, and let the SDK build the header",
+   check="the Credential= field of the Authorization header shown in the message")
+_s(id="sigv4.mismatch", service="sigv4", specificity=3, confidence="medium",
+   recognises="'The request signature we calculated does not match ...' / InvalidSignatureException (not S3)",
+   body_any=(_SIG_MISMATCH,), error_type_any=("InvalidSignatureException",),
+   also=lambda f: not any(m in f.body for m in _S3_SIG),
+   cause="the signature the service computed over what it received differs from the caller's: the request was "
+         "changed after signing (a header, the path or the body rewritten or dropped on the way, e.g. CloudFront "
+         "OAC to a Lambda function URL signs a POST/PUT body only with x-amz-content-sha256 from the viewer), or "
+         "it was signed with another secret key",
+   setting="sign exactly the request that is sent (host, path, query, body hash); for POST/PUT through CloudFront "
+           "OAC to a function URL send x-amz-content-sha256 with the body's SHA-256",
+   check="the canonical request the message prints (when it does) against the one the client signed")
+
 # --- AWS WAF and API Gateway answers -----------------------------------------------------------------------
+_family("API Gateway")
 _s(id="apigw.timeout", service="apigateway", specificity=3, confidence="high",
    recognises="504 {\"message\": \"Endpoint request timed out\"} (REST API integration timeout)",
    body_any=("Endpoint request timed out",), error_type_any=("IntegrationTimeout",),
    cause="API Gateway's integration timeout (29 s by default) expired before the backend (Lambda) answered",
    setting="make the function answer in time (or work asynchronously); the function's timeout should stay "
            "below the integration timeout")
+_s(id="apigw.payload_too_large", service="apigateway", specificity=3, confidence="high",
+   recognises="413 'HTTP content length exceeded 10485760 bytes.' (API Gateway's 10 MB payload quota)",
+   body_any=("HTTP content length exceeded 10485760 bytes",),
+   cause="the request body is over API Gateway's 10 MB payload quota (not adjustable); the backend never saw it",
+   setting="upload large bodies straight to S3 with a presigned URL (or multipart upload) and send the API only "
+           "the object key")
+_s(id="apigw.lambda_payload_too_large", service="apigateway", specificity=3, confidence="high",
+   recognises="413 {\"message\": \"Request Too Long\"} (Lambda's 6 MB invocation payload behind API Gateway)",
+   statuses={413}, evidence=_message_is("Request Too Long"),
+   cause="the request fits API Gateway's 10 MB but not Lambda's 6 MB synchronous invocation payload (the proxy "
+         "event counts, and binary bodies grow by a third in base64)",
+   setting="send large bodies to S3 with a presigned URL and pass the key to the function")
 _s(id="apigw.http_unavailable", service="apigateway", specificity=3, confidence="medium",
    recognises="503 {\"message\":\"Service Unavailable\"} with apigw-requestid (HTTP API)",
    statuses={503},
@@ -295,6 +492,20 @@ _s(id="apigw.not_authorized", service="apigateway", specificity=3, confidence="m
          "for another method/path, or an explicit deny",
    setting="have the authorizer allow all methods it should (e.g. arn:.../*/*), or set its "
            "authorizerResultTtlInSeconds to 0")
+_s(id="apigw.unauthorized_token_sent", service="apigateway", specificity=3, confidence="medium",
+   recognises="401 {\"message\":\"Unauthorized\"} to a request that carried an Authorization header",
+   statuses={401}, evidence=_message_is("Unauthorized"), error_type_any=("UnauthorizedException",),
+   also=lambda f: f.authorization,
+   cause="the API's authorizer did not accept the Authorization header this request carried",
+   candidates=(
+       ("CloudFront did not forward the Authorization header to the API origin, so the authorizer saw no token",
+        "the same request sent to the API's execute-api URL directly succeeds"),
+       ("the authorizer rejected the token: a wrong token type (access vs id token), an expired token, or an "
+        "audience/issuer mismatch",
+        "decode the token: token_use, aud/client_id, iss and exp against the authorizer's configuration"),
+   ),
+   setting="include Authorization in {behavior}'s cache policy (an origin request policy cannot list it; the "
+           "AllViewer policies forward it), and send the token type the authorizer expects")
 _s(id="apigw.unauthorized", service="apigateway", specificity=3, confidence="high",
    recognises="401 {\"message\":\"Unauthorized\"}",
    statuses={401}, evidence=_message_is("Unauthorized"), error_type_any=("UnauthorizedException",),
@@ -311,19 +522,42 @@ _s(id="apigw.missing_token", service="apigateway", specificity=3, confidence="me
          "authorization and the request is unsigned",
    setting="check the API origin's OriginPath, the stage name and the deployed routes; deploy the API after "
            "adding them")
+_s(id="lambda_url.forbidden", service="lambda", specificity=3, confidence="high",
+   recognises="403 {\"Message\":\"Forbidden. For troubleshooting Function URL authorization issues ...\"}",
+   body_any=("For troubleshooting Function URL authorization issues",),
+   cause="the Lambda function URL refused the request before the function ran: its resource-based policy must "
+         "allow the caller both lambda:InvokeFunctionUrl and lambda:InvokeFunction (required for function URLs "
+         "since October 2025); behind CloudFront OAC the caller is cloudfront.amazonaws.com for this distribution",
+   setting="aws lambda add-permission --action lambda:InvokeFunction --principal cloudfront.amazonaws.com "
+           "--source-arn <the distribution's ARN> (besides lambda:InvokeFunctionUrl); with AuthType AWS_IAM the "
+           "origin needs an OAC of origin type lambda, signing always",
+   check="the function's resource policy (aws lambda get-policy) for both actions and the distribution's ARN")
 _s(id="apigw.forbidden", service="apigateway", specificity=3, confidence="low",
    recognises="403 {\"message\":\"Forbidden\"} / ForbiddenException",
    statuses={403}, evidence=_message_is("Forbidden"), error_type_any=("ForbiddenException",),
-   cause="API Gateway refused the request: one of an API key missing or not in a usage plan for the stage, no "
-         "such stage in the URL (paths are case-sensitive), the viewer Host header forwarded to API Gateway, a "
-         "private API or disabled default endpoint, or a resource policy not yet deployed",
+   cause="API Gateway refused the request before any integration ran",
+   candidates=(
+       ("an API key is required and missing, or the key is not in a usage plan for this stage",
+        "the method's apiKeyRequired and the key's usage plans (aws apigateway get-usage-plans --key-id)"),
+       ("the API's custom domain name has no base path mapping for this path (lost in a redeploy or domain change)",
+        "aws apigateway get-base-path-mappings --domain-name <the domain> lists this API and stage"),
+       ("CloudFront forwards the viewer's Host header to API Gateway, which then finds no API for it",
+        "the origin request policy of {behavior} (AllViewer forwards Host); the same request to the execute-api "
+        "URL itself succeeds"),
+       ("no such stage in the URL (paths are case-sensitive), a private API, or a disabled default endpoint",
+        "the stage names (aws apigateway get-stages) and the API's endpointConfiguration / "
+        "disableExecuteApiEndpoint"),
+       ("an AWS WAF web ACL on the API stage (a geo match or IP rule) blocked it with API Gateway's default 403",
+        "the stage's associated web ACL and its sampled requests or WAF logs"),
+   ),
    setting="use the origin request policy AllViewerExceptHostHeader on {behavior}; attach the API key to a "
-           "usage plan for the stage; redeploy after policy changes")
+           "usage plan for the stage; restore the custom domain's base path mapping; redeploy after policy changes")
 _s(id="apigw.internal_error", service="apigateway", specificity=3, confidence="medium",
    recognises="500/502 {\"message\": \"Internal server error\"}",
    statuses={500, 502}, evidence=_message_is("Internal server error"),
-   cause="API Gateway got no usable answer from the Lambda integration: the function threw or returned a "
-         "malformed proxy response (statusCode/body/headers), or its permission to be invoked is missing",
+   cause="API Gateway got no usable answer from the Lambda integration: the function threw, timed out, returned "
+         "a malformed proxy response (statusCode/body/headers) or one over Lambda's 6 MB payload, or its "
+         "permission to be invoked is missing",
    setting="return {statusCode, headers, body: string} from the function and read its CloudWatch logs; check "
            "the lambda:InvokeFunction permission for API Gateway")
 _s(id="apigw.not_found", service="apigateway", specificity=2, confidence="low",
@@ -334,8 +568,39 @@ _s(id="apigw.not_found", service="apigateway", specificity=2, confidence="low",
    setting="check the HTTP API's routes and stage ($default has no prefix) against the behavior's path")
 
 # --- S3 -----------------------------------------------------------------------------------------------------
+_family("S3 origin")
 _ACCESS_DENIED = _XML.format("AccessDenied")
 _NO_SUCH_KEY = (_XML.format("NoSuchKey"), _TEXT_CODE.format("NoSuchKey"))
+_s(id="s3.kms_sigv4", service="s3", specificity=3, confidence="high",
+   recognises="S3 answers about SSE-KMS objects: 'Requests specifying Server Side Encryption with AWS KMS managed "
+              "keys require AWS Signature Version 4', <Code>KMS.*</Code>",
+   body_any=("Requests specifying Server Side Encryption with AWS KMS managed keys require AWS Signature Version 4",
+             "<Code>KMS.", "The ciphertext refers to a customer master key"),
+   cause="the object is encrypted with SSE-KMS and the request that reached S3 was not SigV4-signed by a principal "
+         "allowed to use the key: CloudFront's origin access identity (OAI) cannot read SSE-KMS objects, only an "
+         "origin access control (OAC) can, and only if the key policy allows it",
+   setting="move the S3 origin to an origin access control (OAC, SigV4, signing always) and add to the KMS key "
+           "policy: Allow kms:Decrypt to Service cloudfront.amazonaws.com with AWS:SourceArn the distribution's ARN "
+           "(or store the objects with SSE-S3)",
+   check="the object's x-amz-server-side-encryption (aws:kms) and the origin's OAI/OAC")
+_s(id="s3.signature_mismatch", service="s3", specificity=3, confidence="medium",
+   recognises="S3's <Code>SignatureDoesNotMatch</Code> / 'Check your key and signing method'",
+   body_any=_S3_SIG,
+   cause="S3 recomputed the signature over the request it received through CloudFront and it differs from the one "
+         "the caller made: the caller signed the CloudFront host or path while CloudFront forwards another Host, "
+         "path (origin path, behavior prefix) or headers to the bucket, or an S3 signature rides on a URL "
+         "CloudFront signs itself",
+   setting="sign for the bucket's own endpoint and the key as S3 sees it (or presign against S3 directly); for "
+           "uploads through CloudFront use an OAC signing always and do not forward the viewer's Host or "
+           "Authorization to the S3 origin",
+   check="the StringToSign/CanonicalRequest S3 prints against the host and path the client signed")
+_s(id="s3.no_website_config", service="s3", specificity=3, confidence="high",
+   recognises="NoSuchWebsiteConfiguration (the website endpoint of a bucket without website hosting)",
+   body_any=("NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration"),
+   cause="the origin is the bucket's website endpoint but the bucket has no website configuration (static website "
+         "hosting was never enabled, or the deploy's PutBucketWebsite failed or was undone)",
+   setting="enable static website hosting on the bucket (IndexDocument index.html), or use the REST endpoint "
+           "with an origin access control as the origin")
 _s(id="s3.access_denied_api", service="s3", specificity=3, confidence="high",
    recognises="S3's AccessDenied on an API path",
    path_kinds={"api"}, body_any=(_ACCESS_DENIED,),
@@ -350,14 +615,15 @@ _s(id="s3.no_such_bucket", service="s3", specificity=3, confidence="high",
    setting="point the S3 origin's DomainName at the existing bucket (or recreate it in your account now)")
 _s(id="s3.permanent_redirect", service="s3", specificity=3, confidence="high",
    recognises="301 <Code>PermanentRedirect</Code> (bucket addressed through another Region's endpoint)",
-   body_any=(_XML.format("PermanentRedirect"),),
+   body_any=(_XML.format("PermanentRedirect"),
+             "The bucket you are attempting to access must be addressed using the specified endpoint"),
    evidence=lambda f: f.status == 301 and "x-amz-bucket-region" in f.headers,
    cause="the bucket is addressed through an endpoint of another Region, so S3 answers 301 instead of the object",
    setting="use the bucket's Regional endpoint as the origin domain (bucket.s3.<region>.amazonaws.com)")
 _s(id="s3.temporary_redirect", service="s3", specificity=3, confidence="high",
    recognises="307 <Code>TemporaryRedirect</Code> / 307 to a Regional S3 endpoint",
    statuses={307},
-   body_any=(_XML.format("TemporaryRedirect"),),
+   body_any=(_XML.format("TemporaryRedirect"), "Please re-send this request to the specified temporary endpoint"),
    evidence=lambda f: ("x-amz-bucket-region" in f.headers or f.server == "AmazonS3"
                        or re.match(r"https?://[^/]+\.s3[.-][^/]*amazonaws\.com", f.location) is not None),
    cause="S3 redirects to the bucket's Regional endpoint: a new bucket (DNS of the global name still "
@@ -397,11 +663,21 @@ _s(id="s3.access_denied", service="s3", specificity=2, confidence="low",
 _s(id="s3.method_not_allowed", service="s3", specificity=3, confidence="medium",
    recognises="405 <Code>MethodNotAllowed</Code> from S3",
    statuses={405}, body_any=(_XML.format("MethodNotAllowed"),),
-   cause="a {method} to {path} reached the S3 origin, which only serves GET/HEAD: the request fell to the "
-         "default behavior instead of the API behavior",
-   setting="route the path to the API behavior, or restrict the default behavior's AllowedMethods to GET, HEAD")
+   cause="a {method} to {path} reached S3 as a request on an object key, which S3 does not allow for that method "
+         "(objects are written with PUT; a POST upload goes to the bucket with a signed form): through CloudFront, "
+         "the request fell to the S3 (default) behavior instead of the API behavior",
+   setting="route the path to the API behavior, or restrict the default behavior's AllowedMethods to GET, HEAD; "
+           "upload with a presigned PUT URL sent to S3 directly")
+_s(id="s3.header_too_large", service="s3", specificity=3, confidence="high",
+   recognises="400 <Code>RequestHeaderSectionTooLarge</Code> (S3 refuses request headers over 8 KB)",
+   body_any=(_XML.format("RequestHeaderSectionTooLarge"), _TEXT_CODE.format("RequestHeaderSectionTooLarge")),
+   cause="the request's headers reached S3 over its 8 KB limit: the viewer's cookies (or other large headers) are "
+         "forwarded to the S3 origin, which never reads them",
+   setting="set the S3 behavior's cache policy and origin request policy to forward no cookies (CookieBehavior "
+           "none; e.g. the managed CachingOptimized policy), so large session cookies stay at the edge")
 
 # --- The SPA's custom error responses ---------------------------------------------------------------------
+_family("SPA error responses")
 _s(id="spa.api_swallowed", service="spa", specificity=1, confidence="medium",
    recognises="200 text/html on an API path",
    statuses={200}, path_kinds={"api"}, also=lambda f: f.content_type == "text/html" and not f.cloudfront_page,
@@ -409,7 +685,7 @@ _s(id="spa.api_swallowed", service="spa", specificity=1, confidence="medium",
          "error pages are distribution-wide, so API errors are swallowed",
    setting="remove the custom error responses and route SPA fallbacks with a viewer-request function on the "
            "default behavior instead")
-_s(id="spa.asset_fallback", service="spa", specificity=1, confidence="medium",
+_s(id="spa.asset_fallback", service="spa", specificity=1, confidence="medium", root_rule="static.media_type",
    recognises="200 text/html for an asset path",
    statuses={200}, path_kinds={"asset"}, also=lambda f: f.content_type == "text/html",
    cause="the SPA fallback page stands in for a missing object: a custom error response turns S3's 403/404 "
@@ -417,6 +693,7 @@ _s(id="spa.asset_fallback", service="spa", specificity=1, confidence="medium",
    setting="upload the file, or rewrite only extension-less paths to /index.html")
 
 # --- Whatever else CloudFront reports as its error ---------------------------------------------------------
+_family("CloudFront to origin")
 _s(id="cloudfront.origin_failed", service="cloudfront", specificity=1, confidence="low",
    recognises="5xx with X-Cache: Error from cloudfront and the origin's own body",
    statuses={500, 502, 503, 504}, x_cache_any=("Error",),
@@ -428,6 +705,7 @@ _s(id="cloudfront.origin_failed", service="cloudfront", specificity=1, confidenc
 _DNS_WORDS = ("name or service not known", "temporary failure in name resolution", "nodename nor servname",
               "no address associated", "getaddrinfo failed", "failed to resolve")
 # --- No response at all (Exchange.error_phase) ---------------------------------------------------------------
+_family("network")
 _s(id="network.dns", service="network", specificity=3, confidence="medium",
    recognises="no response: the domain did not resolve (error_phase dns)",
    also=lambda f: f.phase == "dns" or f.phase == "" and any(w in f.error for w in _DNS_WORDS),
@@ -489,13 +767,34 @@ def facts(ex: Exchange, api_prefix: str = API_PREFIX) -> Facts:
         status=ex.status, body=ex.text_start(BODY_SCAN) if ex.body else "", content_type=ex.content_type,
         x_cache=kind.strip(), error_type=(ex.header("x-amzn-ErrorType") or "").split(":")[0].strip(),
         headers=frozenset(k.lower() for k, _ in ex.headers), server=(ex.header("server") or "").strip(),
-        location=ex.header("location") or "", error=(ex.error or "").lower(), phase=ex.error_phase or "")
+        location=ex.header("location") or "", error=(ex.error or "").lower(), phase=ex.error_phase or "",
+        authorization=any(k.lower() == "authorization" for k, _ in ex.request_headers))
+
+
+# The one thing that tells a signature's cause from a rival's when a signature names none of its own
+SERVICE_CHECK = {
+    "cloudfront": "whether CloudFront itself answered: its 'The request could not be satisfied' page with X-Cache: "
+                  "Error from cloudfront and no origin headers",
+    "lambda@edge": "the function's CloudWatch logs in the Region nearest the viewer (/aws/lambda/us-east-1.<name>)",
+    "waf": "the web ACL's sampled requests or WAF logs for this request (they name the terminating rule)",
+    "s3": "whether S3 answered: Server: AmazonS3 and x-amz-request-id in the response",
+    "apigateway": "whether API Gateway answered: x-amzn-RequestId / x-amz-apigw-id (apigw-requestid) in the response",
+    "sigv4": "the Authorization and X-Amz-* headers the request carried",
+    "lambda": "x-amzn-RequestId in the response and the function's resource policy (aws lambda get-policy)",
+    "spa": "the distribution's CustomErrorResponses",
+    "network": "the same request with curl -v",
+}
+
+
+def _candidates(sig: Signature, f: Facts) -> tuple[tuple[str, str], ...]:
+    return tuple((sig.render(cause, f), sig.render(check, f)) for cause, check in sig.candidates)
 
 
 def diagnose(ex: Exchange, api_prefix: str = API_PREFIX) -> Diagnosis | None:
     """The misconfiguration this response most likely shows, or None if no signature fits.
 
-    When the best two matching signatures are equally specific and differ, both are named.
+    When the best two matching signatures are equally specific and differ, both are named, ranked, each with
+    the one thing to check that tells them apart; a signature whose answer has several causes ranks them.
     """
     f = facts(ex, api_prefix)
     found = [s for s in SIGNATURES if s.matches(f)]
@@ -504,16 +803,106 @@ def diagnose(ex: Exchange, api_prefix: str = API_PREFIX) -> Diagnosis | None:
     best = found[0]
     rivals = [s for s in found[1:] if s.specificity == best.specificity and s.service != best.service]
     if not rivals:
-        return Diagnosis(best.id, best.render(best.cause, f), best.render(best.setting, f), best.confidence)
+        return Diagnosis(best.id, best.render(best.cause, f), best.render(best.setting, f), best.confidence,
+                         candidates=_candidates(best, f), confirm=best.confirm)
     both = [best, rivals[0]]
+    ranked = tuple((s.render(s.cause, f), s.render(s.check or SERVICE_CHECK.get(s.service, ""), f)) for s in both)
     return Diagnosis("|".join(s.id for s in both),
                      "one of: " + "; or ".join(s.render(s.cause, f) for s in both),
-                     " / ".join(s.render(s.setting, f) for s in both), "low")
+                     " / ".join(s.render(s.setting, f) for s in both), "low", candidates=ranked,
+                     confirm=tuple(dict.fromkeys(best.confirm + rivals[0].confirm)))
 
 
-def likely_cause(ex: Exchange, api_prefix: str = API_PREFIX) -> str | None:
-    """The likely edge misconfiguration behind this response, with the setting to change, or None."""
+# Where AWS documents the error types of each service, for answers no signature knows
+ERROR_PAGES = {
+    "S3": "https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList",
+    "API Gateway": "https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html",
+    "CloudFront": "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/troubleshooting-response-errors.html",
+    "Lambda": "https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_Errors",
+    "AWS": "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-troubleshooting.html",
+    "AWS WAF": "https://docs.aws.amazon.com/waf/latest/developerguide/customizing-the-response-for-blocked-requests.html",
+}
+_CF_REASON = re.compile(r"The request could not be satisfied\.?\s*(?:</H2>)?\s*(?:<HR[^>]*>)?\s*([^<\n]+)", re.I)
+
+
+def _verbatim(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def unknown_answer(ex: Exchange, api_prefix: str = API_PREFIX) -> Diagnosis | None:
+    """For an AWS error answer no signature knows: which service produced it, its error type verbatim and the
+    AWS page documenting that type (never a guessed cause). None when the answer is not an AWS error."""
+    f = facts(ex, api_prefix)
+    if f.status is None or f.status < 400:
+        return None
+    code = re.search(r"<Code>([^<]+)</Code>", f.body) or re.search(r"(?m)^\s*(?:<li>)?Code: ([A-Za-z.]+)", f.body)
+    message = _message(f)
+    kind = (ex.header("x-amzn-ErrorType") or "").strip()
+    json_type = re.search(r'"__type"\s*:\s*"([^"]+)"', f.body)
+    if code and (f.server == "AmazonS3" or "x-amz-request-id" in f.headers or "<Error>" in f.body
+                 or "Code: " in f.body):
+        service, what = "S3", f"<Code>{code.group(1)}</Code>"
+        found = re.search(r"<Message>([^<]*)</Message>", f.body)
+        detail = found.group(1) if found else ""
+    elif f.api_gateway:
+        service, what, detail = "API Gateway", f"x-amzn-ErrorType {kind}" if kind else "an error", message or ""
+    elif kind or json_type:
+        service = "Lambda" if "lambda" in (kind + f.body).lower() else "AWS"
+        what = f"x-amzn-ErrorType {kind}" if kind else f"__type {json_type.group(1)}"  # type: ignore[union-attr]
+        detail = message or ""
+    elif f.cloudfront_page:
+        reason = _CF_REASON.search(f.body)
+        service, what, detail = "CloudFront", "its error page", reason.group(1).strip() if reason else ""
+    elif f.server == "CloudFront" and f.x_cache == "Error" and f.status < 500:
+        return _edge_made(f)
+    else:
+        return None
+    said = f" saying {_verbatim(detail)!r}" if detail else ""
+    return Diagnosis(f"unknown.{service.lower().replace(' ', '')}",
+                     f"no known cause: the answer is {service}'s {f.status} {what}{said}",
+                     f"nothing this tool can name yet; see what AWS documents for it: {ERROR_PAGES[service]}",
+                     "low", known=False)
+
+
+def _edge_made(f: Facts) -> Diagnosis:
+    """A 4xx the edge made itself (Server: CloudFront, X-Cache: Error from cloudfront) that is not CloudFront's
+    error page: an AWS WAF Block action with a custom response is the usual author (any 4xx, e.g. 400, and the
+    site's own body); no origin answered, so no origin setting is to blame. Described, with what tells apart."""
+    body = " ".join(f.body.split())
+    said = f" with a body of its own ({_verbatim(body)!r})" if body else " with an empty body"
+    return Diagnosis(
+        "unknown.cloudfront",
+        f"CloudFront itself answered {f.status}{said}, not its standard error page and not an origin's answer",
+        f"read the web ACL's sampled requests (or WAF logs) for this request; see {ERROR_PAGES['AWS WAF']}",
+        "low", known=False,
+        candidates=(
+            ("an AWS WAF rule blocked {path} with a custom response (the rule's own status code and body)"
+             .replace("{path}", f.path),
+             "the web ACL's sampled requests or WAF logs for this request: a terminating rule with action BLOCK"),
+            ("a custom error response of the distribution (CustomErrorResponses: its ResponseCode and page) for an "
+             "error CloudFront met itself", "the distribution's CustomErrorResponses for this status"),
+        ))
+
+
+def likely_cause_for(rule_id: str, ex: Exchange, api_prefix: str = API_PREFIX,
+                     describe_unknown: bool = True) -> str | None:
+    """The likely cause as a failing rule shows it: a fault another rule reports as its own finding (the SPA
+    shell standing in for a missing asset is static.media_type's) is marked as that finding's consequence, so
+    one fault reads as one cause however many checks fail on the exchange."""
     found = diagnose(ex, api_prefix)
+    if found is None:
+        return likely_cause(ex, api_prefix, describe_unknown)
+    root = next((s.root_rule for s in SIGNATURES if s.id == found.signature_id), "")
+    if root and root != rule_id:
+        return f"a consequence of the {root} finding on this exchange, not a fault of its own: {found.text}"
+    return found.text
+
+
+def likely_cause(ex: Exchange, api_prefix: str = API_PREFIX, describe_unknown: bool = True) -> str | None:
+    """The likely edge misconfiguration behind this response, with the setting to change; for an AWS error no
+    signature knows (when `describe_unknown`), the service, its error type verbatim and the AWS page; else None."""
+    found = diagnose(ex, api_prefix) or (unknown_answer(ex, api_prefix) if describe_unknown else None)
     return found.text if found else None
 
 
@@ -524,13 +913,21 @@ def _generic(text: str) -> str:
 
 
 def signature_table(markdown: bool = False) -> str:
-    """Every signature in matching order, as text or as a Markdown table (for the README)."""
+    """Every signature in matching order with its class and a public source, as text or as a Markdown table."""
     if markdown:
-        rows = ["| # | id | service | recognises | concludes | change | confidence |", "|---|---|---|---|---|---|---|"]
+        rows = ["| # | id | class | service | recognises | concludes | change | confidence | source |",
+                "|---|---|---|---|---|---|---|---|---|"]
         for n, s in enumerate(SIGNATURES, 1):
-            cells = [str(n), f"`{s.id}`", s.service, s.recognises, _generic(s.cause), _generic(s.setting), s.confidence]
+            cause = _generic(s.cause) + "".join(f" ({i}) {_generic(c)}" for i, (c, _) in enumerate(s.candidates, 1))
+            change = _generic(s.setting) + (f" (read by {', '.join(s.confirm)})" if s.confirm else "")
+            cells = [str(n), f"`{s.id}`", s.family, s.service, s.recognises, cause, change, s.confidence, s.source]
             rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         return "\n".join(rows)
-    return "\n".join(f"{n:2}. {s.id}  [{s.service}, {s.confidence}]\n    recognises: {s.recognises}\n"
-                     f"    concludes: {_generic(s.cause)}\n    change: {_generic(s.setting)}\n"
-                     for n, s in enumerate(SIGNATURES, 1))
+    out = []
+    for n, s in enumerate(SIGNATURES, 1):
+        ranked = "".join(f"\n      ({i}) {_generic(c)} [to tell: {_generic(k)}]" for i, (c, k) in enumerate(s.candidates, 1))
+        out.append(f"{n:2}. {s.id}  [{s.family}; {s.service}, {s.confidence}]\n    recognises: {s.recognises}\n"
+                   f"    concludes: {_generic(s.cause)}{ranked}\n    change: {_generic(s.setting)}\n"
+                   + (f"    confirm: {', '.join(s.confirm)} (config suite, AWS read access)\n" if s.confirm else "")
+                   + f"    source: {s.source}\n")
+    return "\n".join(out)

@@ -148,6 +148,8 @@ class Engine:
                     problem = CouldNotJudge(f"the release gate had no answer: GET {ex.path} -> {ex.status_line}", ex)
                     if ex.error_phase != "deadline":
                         last_released[0] = False
+                    if ex.error_phase == "tls":  # a certificate fault waiting cannot heal ends the polling
+                        problem = _final_tls_fault(self.run.transport) or problem
                 else:
                     try:
                         check_release_marker(ex, marker)
@@ -163,7 +165,9 @@ class Engine:
                 return ex, problem
 
             (ex, problem), tries = until_deadline(poll, self.target.propagation, min(self.deadline, self.run_deadline),
-                                                  again=lambda result: result[1] is not None, fixed=True,
+                                                  again=lambda result: (result[1] is not None
+                                                                        and not getattr(result[1], "final", False)),
+                                                  fixed=True,
                                                   stop_event=self.stop)
             if problem is not None and ex.error_phase == "deadline" and answered:
                 problem = answered[-1]  # the last real answer says more than "the deadline came"
@@ -523,3 +527,15 @@ def _cut_by_deadline(verdict: Verdict) -> bool:
     exc = verdict.exception
     return (isinstance(exc, CouldNotJudge) and isinstance(exc.exchange, Exchange)
             and exc.exchange.error_phase == "deadline")
+
+
+def _final_tls_fault(transport: Any) -> Violation | None:
+    """The certificate finding when a TLS failure is one no propagation heals (a leaf sent without its
+    intermediate): the release gate stops polling and names it; None otherwise."""
+    from .rules.https import check_certificate
+
+    try:
+        check_certificate(transport.tls_handshake())
+    except Violation as v:
+        return v if v.final else None
+    return None

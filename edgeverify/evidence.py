@@ -179,6 +179,10 @@ class Attempt(Verbs):
         if any(r.unsafe for r in requests):
             self.sent_unsafe = True
         for ex in answers:
+            if not ex.complete and ex.error_phase in ("decode", "short"):  # the edge's answer: a fault to name
+                from .rules.static import body_fault
+
+                raise body_fault(ex)
             if not ex.complete:
                 raise CouldNotJudge(f"no whole answer to judge: {ex.method} {ex.path} -> {ex.status_line}"
                                     + (f" ({ex.error})" if ex.status is not None and ex.error else ""), ex)

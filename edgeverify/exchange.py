@@ -243,6 +243,7 @@ class TlsInfo:
     not_after: dt.datetime | None = None
     error: str | None = None  # no handshake at all
     reproduce: str = ""  # the command that shows the same handshake
+    chain_sent: tuple[str, ...] = ()  # subjects of the certificates the edge sent, leaf first (when unverified)
 
     def days_left(self, now: dt.datetime | None = None) -> float | None:
         if self.not_after is None:

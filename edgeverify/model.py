@@ -95,7 +95,8 @@ class Verdict:
 
         if self.ending == "could_not_judge":
             return True
-        return self.ending == "violation" and not (isinstance(self.exception, Violation) and self.exception.advisory)
+        return self.ending == "violation" and not (isinstance(self.exception, Violation)
+                                                   and (self.exception.advisory or self.exception.final))
 
 
 def ending_of(exc: BaseException | None) -> Ending:

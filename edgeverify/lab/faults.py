@@ -7,6 +7,7 @@ from collections.abc import Iterable
 FAULTS: dict[str, str] = {
     # https
     "http-no-redirect": "ViewerProtocolPolicy allow-all: plain HTTP serves content with 200 instead of redirecting",
+    "http-head-served": "a function answers HEAD over plain HTTP before the redirect: GET redirects, HEAD gets 200",
     "redirect-302": "HTTP→HTTPS redirect uses 302 instead of 301",
     "redirect-post-301": "HTTP→HTTPS redirect answers POST and other methods 301 (the browser retries as GET)",
     "redirect-drops-query": "HTTP→HTTPS redirect Location loses the query string",
@@ -14,10 +15,12 @@ FAULTS: dict[str, str] = {
     "redirect-wrong-host": "HTTP→HTTPS redirect goes to the distribution's d111111abcdef8.cloudfront.net name",
     "hsts-missing": "no Strict-Transport-Security header (no response headers policy)",
     "hsts-short": "Strict-Transport-Security max-age=300 only",
+    "hsts-missing-api": "the response headers policy with HSTS is on the default behavior only: no /api/* answer has it",
     "hsts-missing-on-errors": "Strict-Transport-Security only on 2xx/3xx responses, missing on errors",
     "cert-wrong-name": "certificate issued for other.example.test only (alias missing from the ACM certificate)",
     "cert-expiring": "certificate valid for only 5 more days (renewal failed)",
     "cert-untrusted": "certificate signed by a CA outside the trust store / CA bundle",
+    "cert-no-intermediate": "the edge sends its leaf certificate alone, without the intermediate that links it to the root",
     "tls-legacy": "security policy TLSv1 (2016): TLS 1.0 and 1.1 handshakes accepted",
     # static
     "asset-missing": "index.html references a script chunk that was never uploaded to the bucket",
@@ -25,8 +28,11 @@ FAULTS: dict[str, str] = {
     "css-wrong-type": "CSS objects uploaded with Content-Type: text/plain",
     "compression-off": "behavior Compress=false: no gzip/br for compressible objects",
     "no-validators": "ETag and Last-Modified stripped at the edge, so conditional GETs never get 304",
+    "etag-unstable": "index.html is regenerated per request: a new ETag every time, so If-None-Match never matches",
     "leaky-headers": "stack-revealing headers: X-Powered-By: Express and a versioned Server header",
     "mixed-content": "index.html loads its script and stylesheet over http:// (blocked by browsers on an https page)",
+    "encoding-mislabelled": "JavaScript objects stored gzip-compressed with Content-Encoding: br metadata (the bytes are not br)",
+    "asset-truncated": "the stylesheet's origin promises more bytes (Content-Length) than it sends, every time",
     "docs-no-index": "no directory-index function: /docs/ reaches S3 as the key docs/ and gets 403 AccessDenied",
     # api
     "post-not-allowed": "/api/* AllowedMethods GET, HEAD, OPTIONS only: POST etc. get CloudFront's 403 method error",
@@ -37,6 +43,7 @@ FAULTS: dict[str, str] = {
     "api-origin-timeout": "the API origin answers after the origin response timeout: CloudFront's 504 page",
     "lambda-edge-error": "the origin-request Lambda@Edge function on /api/* fails: 503 page, X-Cache: LambdaExecutionError",
     "waf-blocks-api": "an AWS WAF rule blocks /api/*: CloudFront's 403 'Request blocked.' page",
+    "waf-custom-block-api": "an AWS WAF rule blocks /api/* with a custom response: 400 and the site's own block page",
     "apigw-throttled": "API Gateway throttles every call: 429 Too Many Requests (TooManyRequestsException)",
     "apigw-timeout": "the API's Lambda outlives API Gateway's integration timeout: 504 Endpoint request timed out",
     "apigw-http-timeout": "an HTTP API whose integration times out: 503 Service Unavailable with apigw-requestid",
@@ -56,6 +63,7 @@ FAULTS: dict[str, str] = {
     "cors-wildcard-credentials": "API sends Access-Control-Allow-Origin: * with Access-Control-Allow-Credentials: true",
     "cors-no-vary": "API sends a per-origin Access-Control-Allow-Origin without Vary: Origin",
     "cors-double-acao": "Access-Control-Allow-Origin sent twice (a response headers policy and the Lambda both add it)",
+    "cors-acao-list": "API sends its whole allow-list as one Access-Control-Allow-Origin value (a comma-separated list)",
     "cors-missing-header": "the preflight's Access-Control-Allow-Headers lacks content-type",
     "cors-missing-method": "the preflight's Access-Control-Allow-Methods lacks PUT",
     "preflight-blocked": "/api/* AllowedMethods lack OPTIONS: preflights get CloudFront's 403 method error",

@@ -27,7 +27,7 @@ from .faults import validate
 
 DOMAIN = "www.example.test"
 START_TIMEOUT = 10.0
-_CERT_FAULTS = frozenset({"cert-wrong-name", "cert-expiring", "cert-untrusted"})
+_CERT_FAULTS = frozenset({"cert-wrong-name", "cert-expiring", "cert-untrusted", "cert-no-intermediate"})
 
 
 def find_program(name: str, env: str, packages: str) -> str:
@@ -236,7 +236,9 @@ class Lab(Service):
     def certificate(self, cert_faults: frozenset[str]) -> tuple[Path, Path]:
         """(chain, key) files for the edge certificate, shaped by the given cert-* faults."""
         if cert_faults not in self._certs:
-            ca = trustme.CA(organization_name="edgeverify untrusted CA") if "cert-untrusted" in cert_faults else self._ca
+            # As public CAs (and ACM) do, a root signs an intermediate that issues the leaf; the edge sends both.
+            root = trustme.CA(organization_name="edgeverify untrusted CA") if "cert-untrusted" in cert_faults else self._ca
+            ca = root.create_child_ca()
             # The good certificate also covers *.example.test, so tests can run several targets (domains) at once.
             names = ["other.example.test"] if "cert-wrong-name" in cert_faults else [DOMAIN, "*.example.test"]
             not_after = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=5)
@@ -245,7 +247,8 @@ class Lab(Service):
             stem = self.root / "certs" / ("-".join(sorted(cert_faults)) or "good")
             stem.parent.mkdir(exist_ok=True)
             chain, key = stem.with_suffix(".crt"), stem.with_suffix(".key")
-            chain.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+            sent = leaf.cert_chain_pems[:1] if "cert-no-intermediate" in cert_faults else leaf.cert_chain_pems
+            chain.write_bytes(b"".join(blob.bytes() for blob in sent))
             leaf.private_key_pem.write_to_path(str(key))
             self._certs[cert_faults] = (chain, key)
         return self._certs[cert_faults]

@@ -15,7 +15,7 @@ GZIP_TYPES = ("text/css text/javascript application/javascript application/json 
 
 # The edge's own answers are nginx `return` codes mapped by error_page to CloudFront's pages (see pages.py),
 # which the static origin serves under /__cloudfront/ with `Server: CloudFront`.
-EDGE_CODES = {"method": 460, "lambda": 461, "waf": 462, "geo": 463}
+EDGE_CODES = {"method": 460, "lambda": 461, "waf": 462, "geo": 463, "waf_custom": 464}
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,8 @@ proxy_set_header X-Lab-Release-Switch-At "{switch_at}";"""
 def _error_pages(spa_fallback: bool, extra: str = "") -> str:
     # error_page in a location replaces inherited ones, so the 5xx pages are repeated everywhere.
     lines = ["error_page 502 /__cloudfront/origin;", "error_page 504 /__cloudfront/timeout;"]
-    lines += [f"error_page {code} ={pages.REASONS[name][0]} /__cloudfront/{name};" for name, code in EDGE_CODES.items()]
+    lines += [f"error_page {code} ={(pages.REASONS.get(name) or pages.CUSTOM[name])[0]} /__cloudfront/{name};"
+              for name, code in EDGE_CODES.items()]
     if spa_fallback or extra:
         lines.append("proxy_intercept_errors on;")
     if spa_fallback:  # a custom error response: ErrorCode 403/404 -> /index.html, ResponseCode 200
@@ -81,6 +82,8 @@ def _api_location(c: EdgeConfig) -> str:
     parts = []
     if "waf-blocks-api" in f:  # a web ACL rule blocks /api/* before CloudFront looks further
         parts.append(f"return {EDGE_CODES['waf']};")
+    if "waf-custom-block-api" in f:  # the same, with the rule's custom response (400 and the site's block page)
+        parts.append(f"return {EDGE_CODES['waf_custom']};")
     if "lambda-edge-error" in f:  # the origin-request Lambda@Edge function on /api/* fails
         parts.append(f"return {EDGE_CODES['lambda']};")
     parts.append(_method_guard(methods))
@@ -201,10 +204,17 @@ def _http_server(c: EdgeConfig) -> str:
         code = 302 if "redirect-302" in f else 301
         # CloudFront answers other methods 307, which keeps the method and body; a 301 would turn a POST into GET.
         other = code if "redirect-post-301" in f else 307
+        # http-head-served: something answers HEAD before the redirect (a function handling HEAD): GET still
+        # redirects, HEAD gets the content over plain HTTP.
+        head = ("    error_page 418 = @head_served;\n    if ($request_method = HEAD) {\n        return 418;\n    }\n"
+                if "http-head-served" in f else "")
         body = (_cloudfront_headers(c, '"Redirect from cloudfront"') + "\n"
-                "location / {\n"
+                "location / {\n" + head +
                 f"    if ($request_method !~ ^(GET|HEAD)$) {{\n        return {other} {target};\n    }}\n"
                 f"    return {code} {target};\n}}")
+        if head:
+            body += ("\nlocation @head_served {\n    rewrite ^(?:.*/)?[^./]+$ /index.html break;\n"
+                     "    proxy_pass http://static_origin;\n" + _indent(_proxy_headers(c, S3_HOST, switch=True)) + "\n}")
     return f"server {{\n    listen 127.0.0.1:{c.http_port};\n    server_name _;\n" + _indent(body) + "\n}"
 
 
@@ -221,7 +231,9 @@ def _https_server(c: EdgeConfig) -> str:
         'ssl_ciphers "DEFAULT:@SECLEVEL=0";' if legacy else "ssl_ciphers HIGH:!aNULL:!MD5;",
         "ssl_session_cache shared:SSL:1m;",
     ]
-    if "hsts-missing" not in f:
+    if "hsts-missing-api" in f:  # the response headers policy is on the default behavior only
+        lines.append("add_header Strict-Transport-Security $lab_hsts always;  # empty (not sent) under /api/")
+    elif "hsts-missing" not in f:
         max_age = "max-age=300; includeSubDomains" if "hsts-short" in f else HSTS
         always = "" if "hsts-missing-on-errors" in f else " always"
         lines.append(f'add_header Strict-Transport-Security "{max_age}"{always};')
@@ -298,6 +310,10 @@ def render(c: EdgeConfig) -> str:
 {_indent(_maps(c))}
     map $request_uri $lab_path_only {{
         ~^(?<path>[^?]*) $path;
+    }}
+    map $request_uri $lab_hsts {{
+        ~^/api/ "";
+        default "{HSTS}";
     }}
 
 {_indent(_http_server(c))}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import base64
 import email.utils
+import gzip
 import hashlib
 import json
 import os
@@ -124,9 +125,28 @@ class StaticHandler(_Handler):
             "Accept-Ranges": "bytes",
             **self._request_ids(),
         }
+        if key == "index.html" and "etag-unstable" in self.faults:  # regenerated on every request: a new ETag
+            headers["ETag"] = f'"{uuid.uuid4().hex}"'
+            return self.reply(200, headers, obj.body)
         if self._not_modified(obj):
             return self.reply(304, headers)
+        if key.endswith(".js") and "encoding-mislabelled" in self.faults:  # gzip bytes, br metadata
+            return self.reply(200, {**headers, "Content-Encoding": "br"}, gzip.compress(obj.body, mtime=0))
+        if key.endswith(".css") and "asset-truncated" in self.faults:
+            return self._truncated(headers, obj.body)
         self.reply(200, headers, obj.body)
+
+    def _truncated(self, headers: dict[str, str], body: bytes) -> None:
+        """Promise the whole body (Content-Length), send half of it, close the connection."""
+        self.send_response(200)
+        for name, value in {**headers, "Content-Encoding": "identity"}.items():  # identity: the edge leaves it be
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+        self.close_connection = True
 
     do_HEAD = do_GET
 
@@ -144,10 +164,15 @@ class StaticHandler(_Handler):
         paths is internal, so a viewer never reaches them.
         """
         name = self.path_only[len(PAGES_PREFIX):]
+        query = parse_qs(self.path.split("?", 1)[1] if "?" in self.path else "")
+        if name in pages.CUSTOM:  # a WAF custom response: the web ACL's own status and body
+            self.server_header = "CloudFront"
+            status, body = pages.CUSTOM[name]
+            return self.reply(status, {"Content-Type": "text/html"},
+                              body.replace("{id}", query.get("id", [""])[0]).encode())
         if name not in pages.REASONS:
             return self.reply(404, {"Content-Type": "text/plain"}, b"unknown page")
         status, reason, kind, _ = pages.REASONS[name]
-        query = parse_qs(self.path.split("?", 1)[1] if "?" in self.path else "")
         headers = {"Content-Type": "text/html"}
         if kind:
             headers["X-Lab-Cache-Kind"] = kind  # nginx turns it into "X-Cache: <kind> from cloudfront"
@@ -291,6 +316,8 @@ class ApiHandler(_Handler):
     def _cors_headers(self) -> dict[str, str]:
         acao = self._allowed_origin()
         headers = {} if acao == "*" or "cors-no-vary" in self.faults else {"Vary": "Origin"}
+        if acao and "cors-acao-list" in self.faults and acao != "*":  # the whole allow-list in one header value
+            acao = ", ".join(ALLOWED_ORIGINS)
         if acao:
             headers |= {"Access-Control-Allow-Origin": acao, "Access-Control-Allow-Credentials": "true"}
         return headers

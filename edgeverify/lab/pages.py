@@ -25,6 +25,14 @@ REASONS: dict[str, tuple[int, str, str | None, str]] = {
             "curiefense/curiefense#824"),
 }
 
+# name -> (status, body): answers generated at the edge that are not CloudFront's page. An AWS WAF Block action
+# with a custom response sends the status and body the web ACL names (any 4xx; AWS WAF's
+# customizing-the-response-for-blocked-requests page), here a site's own block page with status 400.
+CUSTOM: dict[str, tuple[int, str]] = {
+    "waf_custom": (400, "<!doctype html><html><head><title>Access denied</title></head><body><h1>Access denied</h1>"
+                        "<p>Your request was blocked. Reference: {id}</p></body></html>"),
+}
+
 
 def render(status: int, reason: str, request_id: str) -> str:
     """CloudFront's error page for this status and reason sentence."""

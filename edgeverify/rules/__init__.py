@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ..diagnose import likely_cause
+from ..diagnose import likely_cause_for
 from ..exchange import Exchange
 from ..redact import redact
 
@@ -51,7 +51,13 @@ class Attempts:
 
 
 class Violation(AssertionError):
-    """A rule's expectation was not met: the product's main output."""
+    """A rule's expectation was not met: the product's main output.
+
+    `final`: a fault no propagation can heal (a body that does not decode as labelled, a broken certificate
+    chain): the check is not retried to the propagation deadline.
+    """
+
+    final = False
 
     def __init__(self, rule: Rule, expected: str, actual: str, exchange: Exchange | None = None,
                  cause: str | None = None, extra: list[Exchange] | None = None, reproduce: str | None = None,
@@ -88,7 +94,9 @@ class Violation(AssertionError):
         if not self._diagnosed:
             self._diagnosed = True
             if self.exchange is not None and self._diagnose:
-                self._signature = likely_cause(self.exchange, self._api_prefix)
+                # an AWS error no signature knows is described only when the rule has no cause of its own
+                self._signature = likely_cause_for(self.rule.id, self.exchange, self._api_prefix,
+                                                   describe_unknown=self.cause is None)
         return self._signature
 
     @property

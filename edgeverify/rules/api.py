@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..diagnose import unknown_answer
 from ..exchange import Exchange
 from . import Violation, expect, responded, rule
 
@@ -135,6 +136,9 @@ def _who_answered(ex: Exchange) -> str:
                     "authorizer, or no such route/stage")
         return (f"API Gateway itself answered {ex.status}: check the route, method, stage deployment and authorizer "
                 "in API Gateway, and the headers and body the call declares")
+    made = unknown_answer(ex)  # the edge's own 4xx that is not CloudFront's page: a WAF custom response, ranked
+    if made is not None and made.candidates:
+        return made.text
     return f"CloudFront or S3 answered, not API Gateway (no API Gateway request id): {API_BEHAVIOR}"
 
 

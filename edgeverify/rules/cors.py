@@ -256,7 +256,15 @@ def check_cache_key(without: Exchange, with_origin: Exchange, origin: str) -> No
 
 
 def _grant_cause(ex: Exchange, credentials: bool) -> str | None:
+    values = ex.header_values("access-control-allow-origin")
+    if len(values) > 1:
+        return (f"Access-Control-Allow-Origin is sent {len(values)} times (a response headers policy and the "
+                "integration both add it): browsers refuse a response with more than one; keep a single source")
     acao = (allow_origin(ex) or "").strip()
+    if "," in acao:
+        return (f"Access-Control-Allow-Origin holds a comma-separated list ({acao}): browsers accept exactly one "
+                "origin or *, so this admits none; send back the requesting origin when it is on the allow-list, "
+                "with Vary: Origin")
     if acao == "*" and credentials:
         return ("the API sends Access-Control-Allow-Origin: * but the app calls it with credentials (cors.credentials: "
                 "true), which browsers refuse: send the requesting origin when it is on the allow-list, with "

@@ -79,13 +79,21 @@ TLS_LEGACY = rule(
 )
 
 
-def check_redirect_status(ex: Exchange, statuses: list[int]) -> None:
+def check_redirect_status(ex: Exchange, statuses: list[int], other: Exchange | None = None) -> None:
+    """`other`: the same kind of request with the other method (GET for a HEAD), to tell a behavior that
+    serves plain HTTP (both served) from something answering one method before the redirect."""
     allowed = " or ".join(map(str, statuses))
     responded(REDIRECT_STATUS, ex, f"{allowed} to https://")
     if 200 <= (ex.status or 0) < 300:
+        redirected = other if other is not None and 300 <= (other.status or 0) < 400 else None
+        cause = (f"only {ex.method} is served over plain HTTP while {redirected.method} is redirected "
+                 f"({redirected.status_line}): CloudFront's redirect-to-https answers every method alike, so the "
+                 f"ViewerProtocolPolicy is not the cause; something answers {ex.method} before it (a CloudFront "
+                 f"Function or Lambda@Edge that handles {ex.method} itself, or an origin rule)"
+                 if redirected is not None else "the behavior's ViewerProtocolPolicy is allow-all: " + VIEWER_POLICY)
         raise Violation(REDIRECT_STATUS, f"{allowed} redirect to https://",
-                        f"{ex.status_line}: content served over plain HTTP", ex,
-                        cause="the behavior's ViewerProtocolPolicy is allow-all: " + VIEWER_POLICY)
+                        f"{ex.status_line}: content served over plain HTTP", ex, cause=cause,
+                        extra=[redirected] if redirected is not None else None)
     expect(ex.status in statuses, REDIRECT_STATUS, f"{allowed} redirect to https://", ex.status_line, ex,
            cause="the redirect is not CloudFront's own (a function or the origin redirects with "
                  f"{ex.status}): " + VIEWER_POLICY)
@@ -130,15 +138,20 @@ def hsts_max_age(ex: Exchange) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def check_hsts(ex: Exchange, minimum: int, rule_=HSTS) -> None:
+def check_hsts(ex: Exchange, minimum: int, rule_=HSTS, behavior: str | None = None) -> None:
+    """`behavior`: the cache behavior's path pattern when the answer stands for a whole behavior (the API's)."""
     responded(rule_, ex, f"Strict-Transport-Security: max-age>={minimum}")
     header = ex.header("strict-transport-security")
     age = hsts_max_age(ex)
     on_error = rule_ is HSTS_ON_ERRORS  # the error was provoked on purpose: its signature is no cause
+    cause = ("no response headers policy adds Strict-Transport-Security to this behavior" +
+             (" for error responses" if rule_ is HSTS_ON_ERRORS else ""))
+    if behavior:
+        cause = (f"the {behavior} behavior has no response headers policy with Strict-Transport-Security (it is "
+                 f"attached to the default behavior only), so every {behavior} answer lacks it, not only errors: "
+                 f"attach the same response headers policy (SecurityHeadersPolicy) to the {behavior} behavior")
     expect(header is not None, rule_, f"Strict-Transport-Security with max-age >= {minimum}",
-           f"{ex.status_line} without Strict-Transport-Security", ex, diagnose=not on_error,
-           cause="no response headers policy adds Strict-Transport-Security to this behavior" +
-                 (" for error responses" if rule_ is HSTS_ON_ERRORS else ""))
+           f"{ex.status_line} without Strict-Transport-Security", ex, diagnose=not on_error, cause=cause)
     expect(age is not None and age >= minimum, rule_, f"Strict-Transport-Security with max-age >= {minimum}",
            f"Strict-Transport-Security: {header}", ex, diagnose=not on_error,
            cause="the response headers policy sets a short or malformed max-age: use 63072000 (two years)")
@@ -158,13 +171,31 @@ def check_certificate(info: TlsInfo) -> None:
                         reproduce=info.reproduce)
     names = ", ".join(info.subject_names) or "(none)"
     if not info.verified:
-        name_problem = "hostname" in (info.verify_error or "").lower() or "mismatch" in (info.verify_error or "").lower()
-        cause = (f"the certificate names {names}, not {info.host}: attach a certificate covering {info.host} and "
-                 f"add {info.host} to the distribution's Aliases" if name_problem else
-                 f"the chain does not lead to a trusted CA (issuer: {info.issuer}): use an ACM certificate, or give "
-                 f"the CA bundle with --ca-bundle if this is a private CA")
-        raise Violation(CERT_VALID, expected, f"verification failed: {info.verify_error}; names {names}; "
-                        f"issuer {info.issuer}", cause=cause, reproduce=info.reproduce)
+        error = (info.verify_error or "").lower()
+        name_problem = "hostname" in error or "mismatch" in error
+        # The chain the edge sends is the evidence: a leaf alone whose issuer is not in the trust store lacks its
+        # intermediate (public CAs never issue leaves from a root), a fault no propagation and no --ca-bundle fixes.
+        leaf_alone = (len(info.chain_sent) == 1 and not name_problem
+                      and ("local issuer" in error or "verify the first certificate" in error))
+        sent = f"; the edge sends {len(info.chain_sent)} certificate(s)" if info.chain_sent else ""
+        if name_problem:
+            cause = (f"the certificate names {names}, not {info.host}: attach a certificate covering {info.host} and "
+                     f"add {info.host} to the distribution's Aliases")
+        elif leaf_alone:
+            cause = (f"one of, most likely first: (1) the edge sends its leaf certificate alone, without the "
+                     f"intermediate CA certificate that links it to a trusted root (issuer: {info.issuer}): clients "
+                     f"that have not cached that intermediate (curl, apps, fresh browsers) fail; import the "
+                     f"certificate into ACM with its certificate chain (--certificate-chain), or use an ACM-issued "
+                     f"certificate [to tell: `openssl s_client -showcerts` lists one certificate, and {info.issuer} "
+                     f"is an intermediate of a public CA]; (2) {info.issuer} is a private root you operate, outside "
+                     f"the trust store [to tell: you issued it yourself; only then pass it with --ca-bundle]")
+        else:
+            cause = (f"the chain does not lead to a trusted CA (issuer: {info.issuer}): use an ACM certificate, or "
+                     f"give the CA bundle with --ca-bundle if this is a private CA")
+        violation = Violation(CERT_VALID, expected, f"verification failed: {info.verify_error}; names {names}; "
+                              f"issuer {info.issuer}{sent}", cause=cause, reproduce=info.reproduce)
+        violation.final = leaf_alone  # the chain the edge sends does not change by waiting for propagation
+        raise violation
 
 
 def check_certificate_expiry(info: TlsInfo, min_days: int) -> None:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from httplint.field.unnecessary import UNNECESSARY_FIELDS
 
 from ..exchange import Exchange
-from . import Rule, raise_collected, rule
+from . import Rule, Violation, raise_collected, rule
 
 
 SERVED = rule(
@@ -67,6 +67,16 @@ CONDITIONAL_GET = rule(
     "answers 304 itself on a hit; a Lambda@Edge or function that drops them, or an ETag that changes per "
     "response, breaks it.",
     "RFC 9110 section 13.1.2; REDbot's INM_304 / INM_FULL notes",
+)
+BODY_INTACT = rule(
+    "static.body_intact",
+    "Every body arrives whole and decodes as its Content-Encoding says",
+    "A body labelled br that is gzip (or any coding it is not), or one shorter than its Content-Length, fails "
+    "in every browser (ERR_CONTENT_DECODING_FAILED, a truncated script) although the status is 200. It comes "
+    "from the objects, not the network: files uploaded pre-compressed with the wrong Content-Encoding "
+    "metadata, or an origin that promises more bytes than it sends. Every check that reads such a file points "
+    "here; a decoding failure is not retried (no propagation fixes it).",
+    "RFC 9110 sections 8.4 (Content-Encoding) and 8.6 (Content-Length); CloudFront 'Serving compressed files'",
 )
 LEAKY_HEADERS = rule(
     "static.leaky_headers",
@@ -243,6 +253,7 @@ def validator(ex: Exchange) -> str | None:
 def check_conditional_get(pairs: Sequence[tuple[Exchange, Exchange | None]], what: str = "files") -> None:
     """Each (full GET, conditional GET) pair: the conditional one answers 304; None means no validator to send."""
     problems: list[tuple[Exchange, str]] = []
+    changed: list[str] = []  # the ETags seen, when the answer to If-None-Match carries another one
     for full, conditional in pairs:
         if full.status != 200:
             continue
@@ -251,13 +262,22 @@ def check_conditional_get(pairs: Sequence[tuple[Exchange, Exchange | None]], wha
                                    f"{full.size:,} bytes again"))
         elif conditional.status != 304:
             sent = ", ".join(f"{k}: {v}" for k, v in conditional.request_headers if k.lower().startswith("if-"))
-            problems.append((conditional, f"{conditional.status_line} to {sent}"))
+            first, again = full.header("etag"), conditional.header("etag")
+            differs = conditional.status == 200 and first and again and first != again
+            if differs:
+                changed.append(f"{full.path}: {first} then {again}")
+            problems.append((conditional, f"{conditional.status_line} to {sent}"
+                             + (f" (and a new ETag: {again})" if differs else "")))
     served = sum(1 for full, _ in pairs if full.status == 200)
+    cause = ("the ETag changes on every response, confirmed by the ETags seen (" + "; ".join(changed[:3]) + "): the "
+             "object is regenerated per request (an origin or a function that renders it, or a per-request "
+             "rewrite of the ETag), so no If-None-Match ever matches; serve the stored object and its stored ETag"
+             ) if changed else (
+             "conditional requests do not reach S3 or its validators are stripped: check response headers "
+             "policies, functions and Lambda@Edge on the behavior; an ETag that differs per response (an "
+             "origin that regenerates the file) also prevents 304")
     report_all(CONDITIONAL_GET, "304 Not Modified to If-None-Match (or If-Modified-Since) with the file's own "
-               "validator", problems, served, f"served {what}",
-               cause="conditional requests do not reach S3 or its validators are stripped: check response headers "
-                     "policies, functions and Lambda@Edge on the behavior; an ETag that differs per response (an "
-                     "origin that regenerates the file) also prevents 304")
+               "validator", problems, served, f"served {what}", cause=cause)
 
 
 def leaked_headers(ex: Exchange) -> list[str]:
@@ -309,3 +329,23 @@ def check_mixed_content(pages: Sequence[Exchange], what: str = "pages") -> None:
                problems, len(pages), what, diagnose=False,
                cause="the build's asset base URL (public path / CDN URL) is http://: browsers block these on an https "
                      "page; set it to https:// or a relative path and redeploy")
+
+
+def body_fault(ex: Exchange) -> Violation:
+    """The root finding for an answer whose body is the edge's fault: it does not decode as labelled (final,
+    not retried), or it ends before its Content-Length (retried: only a repeat is the object's fault)."""
+    coding = ex.header("content-encoding") or "none"
+    if ex.error_phase == "decode":
+        cause = (f"the object is labelled Content-Encoding: {coding}, but its body is not {coding}"
+                 + ": the upload stored pre-compressed bytes with the wrong Content-Encoding metadata (or a "
+                   "function rewrites the header); re-upload with the coding the bytes have, or let CloudFront "
+                   "compress (Compress objects automatically) and store the files uncompressed")
+    else:
+        cause = ("the origin sends fewer bytes than the Content-Length it promises (a truncated object in the "
+                 "bucket, or an origin or function that cuts the body): re-upload the object and compare its "
+                 "stored size with Content-Length; this is not missing evidence, every check reading the file "
+                 "fails on it")
+    violation = Violation(BODY_INTACT, f"the body of {ex.path} whole and decodable as its Content-Encoding says",
+                          ex.error or "", ex, cause, diagnose=False)
+    violation.final = ex.error_phase == "decode"
+    return violation

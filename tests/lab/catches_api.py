@@ -7,6 +7,8 @@ CATCHES = {
     "api-origin-timeout": {"api.call": "did not answer within CloudFront's origin response timeout"},
     "lambda-edge-error": {"api.call": "the Lambda@Edge function on /api/* failed to run"},
     "waf-blocks-api": {"api.call": "an AWS WAF rule of the web ACL"},
+    # a custom response (400, the site's own page): the edge made it, WAF ranked first, not an API fault
+    "waf-custom-block-api": {"api.call": "(1) an AWS WAF rule blocked /api/"},
     "apigw-throttled": {"api.call": "API Gateway throttled the request"},
     "apigw-timeout": {"api.call": "API Gateway's integration timeout"},
     "apigw-http-timeout": {"api.call": "the HTTP API's integration did not answer"},

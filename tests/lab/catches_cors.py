@@ -11,8 +11,10 @@ CATCHES = {
                                   "cors.actual_request": "browsers refuse * for credentialed requests"},
     "cors-no-vary": {"cors.vary_origin": "with no Vary"},
     "preflight-blocked": {"cors.preflight": "does not allow OPTIONS"},
-    "cors-double-acao": {"cors.preflight": "Access-Control-Allow-Origin: https://app.example.test, https://app.example.test",
+    "cors-double-acao": {"cors.preflight": "Access-Control-Allow-Origin is sent 2 times",
                          "cors.actual_request": "Access-Control-Allow-Origin: https://app.example.test, https://app.example.test"},
+    "cors-acao-list": {"cors.preflight": "holds a comma-separated list",
+                       "cors.actual_request": "holds a comma-separated list"},
     "cors-missing-header": {"cors.preflight": "lacks content-type"},
     "cors-missing-method": {"cors.preflight": "lacks PUT"},
     # The real POST from an allowed origin meets CloudFront's method error, which carries no CORS headers.

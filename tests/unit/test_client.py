@@ -274,11 +274,31 @@ def test_a_gzip_bomb_is_cut_at_the_size_bound_keeping_only_its_start():
     ("gzip", b"\x1f\x8b\x08\x00 definitely not deflate data " * 10, "the gzip body is corrupt"),
     ("br", b"\xff\xff\xff not brotli at all", "the br body is corrupt"),
 ])
-def test_a_body_that_cannot_be_decoded_is_a_body_failure(encoding, body, error):
+def test_a_body_that_cannot_be_decoded_is_the_edges_answer_not_a_broken_connection(encoding, body, error):
     for port in serve(_answer(body, encoding)):
         ex = client_for(port).get("/", scheme="http")
-    assert ex.status == 200 and ex.error_phase == "body"
-    assert ex.error is not None and ex.error.startswith("the body could not be decoded: ") and error in ex.error
+    assert ex.status == 200 and ex.error_phase == "decode" and ex.header("content-encoding") == encoding
+    assert ex.error is not None and error in ex.error
+    assert ex.error.startswith(f"the body is labelled Content-Encoding: {encoding} but does not decode as {encoding}")
+    assert "connection broke" not in ex.error
+
+
+def test_gzip_labelled_br_is_named_as_such():
+    import gzip
+
+    for port in serve(_answer(gzip.compress(b"console.log(1);" * 200), "br", b"text/javascript")):
+        ex = client_for(port).get("/app.js", scheme="http")
+    assert ex.error_phase == "decode" and "labelled Content-Encoding: br but does not decode as br" in (ex.error or "")
+
+
+def test_a_body_shorter_than_its_content_length_says_so():
+    def handler(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/css\r\nContent-Length: 1000\r\n\r\n" + b"a" * 400)
+
+    for port in serve(handler):
+        ex = client_for(port).get("/app.css", scheme="http")
+    assert ex.status == 200 and ex.error_phase == "short"
+    assert (ex.error or "").startswith("the body ended after 400 of the 1000 bytes its Content-Length promised")
 
 
 def test_bodies_larger_than_the_pool_all_arrive_whole_one_after_the_other():

@@ -5,7 +5,7 @@ forms and near misses that must not be read as the signature."""
 
 import pytest
 
-from edgeverify.diagnose import SIGNATURES, diagnose, likely_cause, signature_table
+from edgeverify.diagnose import SIGNATURES, diagnose, likely_cause, likely_cause_for, signature_table, unknown_answer
 from edgeverify.exchange import Exchange
 
 PAGE = ('<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN" "http://www.w3.org/TR/html4/loose.dtd">\n'
@@ -138,6 +138,10 @@ CASES = {
     "s3.method_not_allowed": (
         ex(405, xml("MethodNotAllowed", "<Method>POST</Method>"), path="/", method="POST", ctype="application/xml"),
         ex(405, '{"message":"Method Not Allowed"}', path="/", method="POST", ctype=J)),
+    "s3.header_too_large": (  # versity/versitygw#2180 quotes S3's answer; va.gov-team#89412 met it behind a proxy
+        ex(400, xml("RequestHeaderSectionTooLarge", "<MaxSizeAllowed>8192</MaxSizeAllowed>"), path="/fonts/a.woff2",
+           ctype="application/xml"),
+        ex(400, xml("InvalidArgument"), path="/fonts/a.woff2", ctype="application/xml")),
     "spa.api_swallowed": (
         ex(200, "<!doctype html><title>app</title>", path="/api/missing", x_cache="Miss from cloudfront"),
         ex(200, '{"ok":true}', path="/api/missing", ctype=J, x_cache="Miss from cloudfront")),
@@ -147,6 +151,68 @@ CASES = {
     "cloudfront.origin_failed": (
         ex(503, "<html>upstream overloaded</html>", path="/"),
         ex(503, "<html>upstream overloaded</html>", path="/", x_cache="Miss from cloudfront")),
+    # SigV4 / IAM, payload limits, 421, function URLs, S3 with KMS or signatures, website configuration
+    "sigv4.invalid_token": (
+        ex(403, '{"message":"The security token included in the request is invalid."}', ctype=J,
+           x_amzn_ErrorType="UnrecognizedClientException"),
+        ex(403, '{"message":"The security token is fine"}', ctype=J)),
+    "sigv4.expired": (
+        ex(403, '{"message":"Signature expired: 20201027T123008Z is now earlier than 20201027T125507Z '
+                '(20201027T130007Z - 5 min.)"}', ctype=J),
+        ex(403, '{"message":"Signature ok"}', ctype=J)),
+    "apigw.incomplete_signature": (
+        ex(403, '{"message":"Authorization header requires \'Credential\' parameter. Authorization=Bearer eyJ"}',
+           ctype=J, x_amzn_ErrorType="IncompleteSignatureException"),
+        ex(403, '{"message":"\'AKIA /20200610/eu-west-3/execute-api/aws4_request\' not a valid key=value pair '
+                '(missing equal-sign) in Authorization header: \'AWS4-HMAC-SHA256 Credential= AKIA\'"}', ctype=J)),
+    "sigv4.malformed": (
+        ex(400, '{"__type":"IncompleteSignatureException","message":"\'AKIA /20200610/eu-west-3/apigateway/aws4_'
+                'request\' not a valid key=value pair (missing equal-sign) in Authorization header: '
+                '\'AWS4-HMAC-SHA256 Credential= AKIA\'"}', ctype=J),
+        ex(403, '{"message":"Authorization header requires \'Credential\' parameter. Authorization=Basic x"}', ctype=J)),
+    "sigv4.mismatch": (
+        ex(403, '{"message":"The request signature we calculated does not match the signature you provided. Check '
+                'your AWS Secret Access Key and signing method."}', ctype=J,
+           x_amzn_ErrorType="InvalidSignatureException"),
+        ex(403, xml("SignatureDoesNotMatch"), ctype="application/xml", path="/assets/a.js")),
+    "apigw.payload_too_large": (
+        ex(413, "HTTP content length exceeded 10485760 bytes.", ctype="text; charset=utf-8", method="POST"),
+        ex(413, "<html><head><title>413 Request Entity Too Large</title></head></html>", method="POST")),
+    "apigw.lambda_payload_too_large": (
+        ex(413, '{"message": "Request Too Long"}', ctype=J, method="POST", x_amzn_ErrorType="BadRequestException"),
+        ex(400, '{"message": "Request Too Long"}', ctype=J, method="POST")),
+    "apigw.unauthorized_token_sent": (
+        Exchange("GET", "https://www.example.test/api/me", request_headers=[("Authorization", "Bearer eyJ")],
+                 status=401, headers=[("Content-Type", J), ("x-amzn-ErrorType", "UnauthorizedException")],
+                 body=b'{"message":"Unauthorized"}'),
+        ex(401, '{"message":"Unauthorized"}', ctype=J)),
+    "waf.captcha": (
+        ex(405, "<html>captcha</html>", path="/", Server="CloudFront", x_amzn_waf_action="captcha"),
+        ex(405, "<html>method not allowed</html>", path="/", Server="CloudFront")),
+    "cloudfront.misdirected": (
+        ex(421, "<html>\n<head><title>421 Misdirected Request</title></head>\n<body>\n<center><h1>421 Misdirected "
+                "Request</h1></center>\n<hr><center>CloudFront</center>\n</body>\n</html>", path="/", x_cache=None,
+           Server="CloudFront"),
+        ex(421, "<h1>Misdirected Request</h1><address>Apache Server at example.test Port 443</address>", path="/",
+           x_cache=None, Server="Apache")),
+    "lambda_url.forbidden": (
+        ex(403, '{"Message":"Forbidden. For troubleshooting Function URL authorization issues, see: '
+                'https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"}', ctype=J,
+           x_amzn_ErrorType="AccessDeniedException"),
+        ex(403, '{"Message":"Forbidden"}', ctype=J, x_amzn_ErrorType="AccessDeniedException")),
+    "s3.kms_sigv4": (
+        ex(400, '<Error><Code>InvalidArgument</Code><Message>Requests specifying Server Side Encryption with AWS KMS '
+                'managed keys require AWS Signature Version 4.</Message></Error>', path="/a.png", ctype="application/xml"),
+        ex(400, xml("InvalidArgument"), path="/a.png", ctype="application/xml")),
+    "s3.signature_mismatch": (
+        ex(403, xml("SignatureDoesNotMatch"), path="/downloads/1234.txt", ctype="application/xml"),
+        ex(403, '{"message":"The request signature we calculated does not match the signature you provided. Check '
+                'your AWS Secret Access Key and signing method."}', ctype=J)),
+    "s3.no_website_config": (
+        ex(404, "<html><h1>404 Not Found</h1><ul><li>Code: NoSuchWebsiteConfiguration</li><li>Message: The specified "
+                "bucket does not have a website configuration</li></ul></html>", path="/", Server="AmazonS3"),
+        ex(404, "<html><h1>404 Not Found</h1><ul><li>Code: NoSuchKey</li></ul></html>", path="/page.html",
+           Server="AmazonS3")),
     "network.dns": (
         ex(None, error="Name or service not known", phase="dns"),
         ex(None, error="Connection refused", phase="connect")),
@@ -202,11 +268,60 @@ def test_api_prefix_of_the_target_is_used():
 
 
 def test_equally_specific_rivals_are_both_named():
-    # Contradicting evidence: API Gateway's error header on S3's body. Neither is sure, so both are named.
+    # Contradicting evidence: API Gateway's error header on S3's body. Neither is sure, so both are named, ranked,
+    # each with the one thing that tells them apart.
     found = diagnose(ex(403, xml("AccessDenied"), ctype="application/xml",
                         x_amzn_ErrorType="MissingAuthenticationTokenException"))
     assert found is not None and found.signature_id == "apigw.missing_token|s3.access_denied_api"
     assert found.cause.startswith("one of: ") and found.confidence == "low"
+    (first, tell_first), (second, tell_second) = found.candidates
+    assert "API Gateway has no such resource" in first and "x-amzn-RequestId" in tell_first
+    assert "reached S3" in second and "Server: AmazonS3" in tell_second
+    assert found.text.startswith("one of, most likely first: (1) API Gateway has no such resource")
+    assert "[to tell: whether S3 answered" in found.text and "; change: " in found.text
+
+
+@pytest.mark.parametrize("answer, first, tell", [
+    # API Gateway's bare 403: an API key, a custom domain without base path mapping, the Host header, a WAF rule
+    (ex(403, '{"message":"Forbidden"}', ctype=J, x_amzn_ErrorType="ForbiddenException"),
+     "an API key is required", "get-base-path-mappings"),
+    # a bearer token where API Gateway expects SigV4: an unknown/undeployed route, or an IAM-authorized method
+    (ex(403, '{"message":"Authorization header requires \'Credential\' parameter. Authorization=Bearer eyJ"}', ctype=J),
+     "no deployed method matches GET /api/echo", "authorizationType"),
+])
+def test_an_answer_with_several_causes_ranks_them_with_what_tells_them_apart(answer, first, tell):
+    found = diagnose(answer)
+    assert found is not None and len(found.candidates) >= 2
+    assert found.candidates[0][0].startswith(first)
+    assert all(check for _, check in found.candidates), found.candidates
+    assert any(tell in check for _, check in found.candidates)
+    text = likely_cause(answer) or ""
+    assert text.startswith("one of, most likely first: (1) ") and "(2) " in text and "[to tell: " in text
+
+
+@pytest.mark.parametrize("answer, service, verbatim, page", [
+    (ex(403, '<?xml version="1.0"?><Error><Code>InvalidObjectState</Code><Message>The operation is not valid for '
+             "the object's storage class</Message></Error>", path="/a.js", ctype="application/xml",
+        Server="AmazonS3"),
+     "S3's 403 <Code>InvalidObjectState</Code>", "The operation is not valid for the object's storage class",
+     "AmazonS3/latest/API/ErrorResponses.html"),
+    (ex(400, '{"message":"Invalid request body"}', ctype=J, x_amzn_ErrorType="BadRequestException",
+        x_amzn_RequestId="r1"),
+     "API Gateway's 400 x-amzn-ErrorType BadRequestException", "Invalid request body",
+     "supported-gateway-response-types.html"),
+    (ex(403, page(403, "The distribution has been disabled."), path="/"),
+     "CloudFront's 403 its error page", "The distribution has been disabled.",
+     "troubleshooting-response-errors.html"),
+    (ex(400, '{"__type":"ValidationException","message":"1 validation error detected"}', ctype=J, x_cache=None),
+     "AWS's 400 __type ValidationException", "1 validation error detected", "reference_sigv-troubleshooting.html"),
+])
+def test_an_unknown_aws_answer_is_described_not_guessed(answer, service, verbatim, page):
+    assert diagnose(answer) is None  # no cause is claimed
+    found = unknown_answer(answer)
+    assert found is not None and not found.known and found.confidence == "low"
+    text = likely_cause(answer) or ""
+    assert text.startswith("no known cause: the answer is " + service), text
+    assert verbatim in text and page in text and "https://docs.aws.amazon.com/" in text
 
 
 def test_an_ordinary_answer_has_no_signature():
@@ -219,6 +334,14 @@ def test_table_lists_every_signature():
     md = signature_table(markdown=True)
     assert all(f"`{s.id}`" in md for s in SIGNATURES)
     assert len(md.splitlines()) == len(SIGNATURES) + 2
+
+
+def test_every_signature_names_its_class_and_a_public_source():
+    for s in SIGNATURES:
+        assert s.family, s.id
+        assert s.source.startswith("https://"), s.id
+    text = signature_table()
+    assert all(f"source: {s.source}" in text and s.family in text for s in SIGNATURES)
 
 
 def test_signatures_command(capsys):
@@ -237,3 +360,53 @@ def test_readme_signatures_section_matches_the_table():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     section = readme.split("<!-- signatures:start -->\n")[1].split("<!-- signatures:end -->")[0]
     assert section == signature_table(markdown=True) + "\n", "README signatures section is stale: edgeverify signatures --markdown"
+
+
+def test_one_fault_is_one_cause_the_other_rules_are_its_consequences():
+    shell = ex(200, "<!doctype html><html><head><title>app</title></head></html>", path="/assets/chunk.1a2b3c4d.js",
+               x_cache="Miss from cloudfront")
+    root = likely_cause_for("static.media_type", shell) or ""
+    assert root.startswith("the SPA fallback page stands in for a missing object")
+    for rule_id in ("static.conditional_get", "cache.asset_edge_hit", "cache.immutable_assets"):
+        text = likely_cause_for(rule_id, shell) or ""
+        assert text.startswith("a consequence of the static.media_type finding on this exchange"), (rule_id, text)
+        assert root in text
+
+
+def test_a_401_to_a_request_with_a_token_ranks_the_unforwarded_header_with_what_tells_it_apart():
+    sent = Exchange("GET", "https://www.example.test/api/me", request_headers=[("Authorization", "Bearer eyJ")],
+                    status=401, headers=[("Content-Type", J)], body=b'{"message":"Unauthorized"}')
+    text = likely_cause(sent) or ""
+    assert text.startswith("one of, most likely first: (1) CloudFront did not forward the Authorization header")
+    assert "[to tell: the same request sent to the API's execute-api URL directly succeeds]" in text
+    assert "cache policy" in text
+    without = likely_cause(ex(401, '{"message":"Unauthorized"}', ctype=J)) or ""
+    assert without.startswith("the API's authorizer (Cognito or Lambda) rejected the request: no token")
+
+
+def test_a_cause_names_the_config_check_that_confirms_or_rules_it_out():
+    from edgeverify.diagnose import CONFIG_CHECKS
+    from edgeverify.rules import RULES, config
+
+    assert config.API_FORWARDING.id in RULES  # the config rules are registered by importing their module
+    assert {r for rules in CONFIG_CHECKS.values() for r in rules} <= {r for r in RULES if r.startswith("config.")}
+    assert set(CONFIG_CHECKS) <= {s.id for s in SIGNATURES}
+    found = diagnose(ex(403, '{"message":"Forbidden"}', path="/api/me", ctype=J, x_amzn_ErrorType="ForbiddenException"))
+    assert found is not None and found.signature_id == "apigw.forbidden", found
+    assert found.confirm == ("config.api_origin_request_policy",)
+    assert f"to confirm or rule out from the configuration: the config suite's {found.confirm[0]}" in found.text
+
+
+def test_a_custom_waf_block_page_is_the_edge_s_own_answer_ranked_waf_first_never_an_origin_fault():
+    # An AWS WAF Block action with a custom response: status 400 and the site's own page, made by CloudFront
+    # (Server: CloudFront, X-Cache: Error from cloudfront), not its standard page. Lab fault waf-custom-block-api.
+    blocked = ex(400, "<!doctype html><h1>Access denied</h1><p>Your request was blocked.</p>", path="/api/orders",
+                 Server="CloudFront")
+    assert diagnose(blocked) is None
+    found = unknown_answer(blocked)
+    assert found is not None and not found.known
+    assert found.candidates[0][0].startswith("an AWS WAF rule blocked /api/orders with a custom response")
+    assert "a terminating rule with action BLOCK" in found.candidates[0][1]
+    assert "customizing-the-response-for-blocked-requests" in found.setting
+    # an origin's own 400 passed through (its Server header) is not described as the edge's
+    assert unknown_answer(ex(400, "<h1>bad</h1>", path="/api/orders", Server="nginx")) is None

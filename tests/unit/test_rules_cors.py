@@ -146,3 +146,14 @@ def test_cache_key():
     assert "the copy cached for the request without Origin" in text
     assert "include Origin in the cache policy" in text
     assert err.value.reproduce.count("curl ") == 2
+
+
+def test_a_list_in_one_header_and_a_header_sent_twice_are_named_as_such():
+    listed = granted(origin=f"{APP}, https://www.example.test")
+    with pytest.raises(Violation) as one:
+        cors.check_actual_request([(APP, ex(200, listed, "POST"))], credentials=True)
+    assert "holds a comma-separated list" in one.value.render() and "answers a different origin" not in one.value.render()
+    twice = granted() + [("Access-Control-Allow-Origin", APP)]
+    with pytest.raises(Violation) as two:
+        cors.check_actual_request([(APP, ex(200, twice, "POST"))], credentials=True)
+    assert "is sent 2 times" in two.value.render() and "comma-separated" not in two.value.render()

@@ -69,6 +69,14 @@ def test_hsts_long_enough_passes_and_short_or_missing_fails():
         https.check_hsts(answer(200, hsts="includeSubDomains", scheme="https"), 31536000)  # no max-age at all
 
 
+def test_hsts_missing_on_the_api_behavior_names_the_behavior_not_errors():
+    with pytest.raises(Violation) as info:
+        https.check_hsts(answer(200, scheme="https"), 31536000, behavior="/api/*")
+    rendered = info.value.render()
+    assert "every /api/* answer lacks it, not only errors" in rendered
+    assert "attach the same response headers policy" in rendered
+
+
 def test_hsts_on_errors_needs_an_error_and_does_not_blame_the_provoked_error():
     https.check_hsts_on_error(answer(404, hsts="max-age=63072000", scheme="https"), 31536000)
     with pytest.raises(Violation) as info:
@@ -99,6 +107,20 @@ def test_wrong_name_and_untrusted_chain_are_told_apart():
     assert "Reproduce: openssl s_client" in untrusted.value.render()
 
 
+def test_a_leaf_sent_without_its_intermediate_names_the_chain_first_and_is_final():
+    with pytest.raises(Violation) as alone:
+        https.check_certificate(cert(verified=False, verify_error="unable to get local issuer certificate",
+                                     chain_sent=("CN=www.example.test",)))
+    text = alone.value.render()
+    assert "(1) the edge sends its leaf certificate alone, without the intermediate" in text
+    assert text.index("without the intermediate") < text.index("--ca-bundle")  # the chain first, the bundle last
+    assert "the edge sends 1 certificate(s)" in text and alone.value.final
+    with pytest.raises(Violation) as untrusted:  # leaf and intermediate sent: the root is what is not trusted
+        https.check_certificate(cert(verified=False, verify_error="unable to get local issuer certificate",
+                                     chain_sent=("CN=www.example.test", "CN=Some Intermediate")))
+    assert "does not lead to a trusted CA" in untrusted.value.render() and not untrusted.value.final
+
+
 def test_expiring_certificate_fails_with_days_left():
     soon = cert(not_after=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=5))
     with pytest.raises(Violation, match=r"4\.\d days left|5\.0 days left"):
@@ -119,3 +141,16 @@ def test_release_marker_served_or_the_old_one_named():
     with pytest.raises(Violation) as info:
         check_release_marker(old, "build-7-new")
     assert "serving 'build-7-old' instead" in info.value.actual
+
+
+def test_head_served_while_get_redirects_is_not_blamed_on_allow_all():
+    def http(method, status, **headers):
+        return Exchange(method, "http://www.example.test/x", status=status, headers=list(headers.items()))
+
+    with pytest.raises(Violation) as only:
+        https.check_redirect_status(http("HEAD", 200), [301], http("GET", 301, Location="https://www.example.test/x"))
+    text = only.value.render()
+    assert "only HEAD is served over plain HTTP while GET is redirected" in text and "allow-all:" not in text
+    with pytest.raises(Violation) as both:
+        https.check_redirect_status(http("HEAD", 200), [301], http("GET", 200))
+    assert "ViewerProtocolPolicy is allow-all" in both.value.render()

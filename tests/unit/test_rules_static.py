@@ -128,3 +128,14 @@ def test_a_violation_renders_expected_actual_cause_and_reproduce():
     text = violation(static.check_served, [ex("/assets/a.js", 403)]).render()
     for part in ("FAILED [static.served]", "Expected:", "Actual:", "Likely cause:", "Reproduce: curl"):
         assert part in text
+
+
+def test_an_etag_that_changes_per_response_is_confirmed_from_the_etags_seen():
+    full = ex("/", headers=[("ETag", '"aaa"'), ("Content-Type", "text/html")], body=b"<html>")
+    again = ex("/", 200, headers=[("ETag", '"bbb"'), ("Content-Type", "text/html")], body=b"<html>",
+               request_headers=[("If-None-Match", '"aaa"')])
+    v = violation(static.check_conditional_get, [(full, again)])
+    assert "(and a new ETag: \"bbb\")" in v.actual
+    assert 'the ETag changes on every response, confirmed by the ETags seen (/: "aaa" then "bbb")' in v.render()
+    same = ex("/", 200, headers=[("ETag", '"aaa"')], body=b"<html>", request_headers=[("If-None-Match", '"aaa"')])
+    assert "confirmed by the ETags seen" not in violation(static.check_conditional_get, [(full, same)]).render()
