@@ -31,7 +31,9 @@ from .model import CheckInfo, CheckResult, Ending, Network, Release, RunResult, 
 from .redact import redact
 from .retry import until_deadline
 from .rules import Attempts, Violation
+from .discovery import referenced_assets
 from .rules.propagation import check_release_marker
+from .rules.static import check_served
 from .target import Target
 
 if TYPE_CHECKING:
@@ -120,7 +122,9 @@ class Engine:
 
     # -- the release gate ------------------------------------------------------------------------
     def release_gate(self) -> Gate:
-        """Poll the entry document at `interval` until it carries the release marker (once per run)."""
+        """Poll the entry document at `interval` until it carries the release marker and the assets it references
+        are served (once per run). At the deadline a served marker passes the gate even with assets missing: the
+        checks then judge them (static.served)."""
         with self._lock:
             if self.gate is not None:
                 return self.gate
@@ -134,20 +138,28 @@ class Engine:
                           f"(every {self.target.propagation.interval:g} s, up to "
                           f"{max(0.0, min(self.deadline, self.run_deadline) - start):.0f} s)")
             answered: list[Violation | CouldNotJudge] = []
+            released: list[Exchange] = []  # real answers that carried the marker
+            last_released = [False]  # whether the last real answer carried it (its assets may not all be served)
 
             def poll() -> tuple[Exchange, Violation | CouldNotJudge | None]:
                 ex = self.run.transport.request("GET", request.path)
                 problem: Violation | CouldNotJudge | None = None
                 if not ex.complete:
                     problem = CouldNotJudge(f"the release gate had no answer: GET {ex.path} -> {ex.status_line}", ex)
+                    if ex.error_phase != "deadline":
+                        last_released[0] = False
                     if ex.error_phase == "tls":  # a certificate fault waiting cannot heal ends the polling
                         problem = _final_tls_fault(self.run.transport) or problem
                 else:
                     try:
                         check_release_marker(ex, marker)
+                        released.append(ex)
+                        last_released[0] = True
+                        self._assets_served(ex)
                     except Violation as v:
                         v.context(self.target.api.prefix)
                         problem = v
+                        last_released[0] = released[-1:] == [ex]
                 if problem is not None and ex.error_phase != "deadline":
                     answered.append(problem)
                 return ex, problem
@@ -159,12 +171,23 @@ class Engine:
                                                   stop_event=self.stop)
             if problem is not None and ex.error_phase == "deadline" and answered:
                 problem = answered[-1]  # the last real answer says more than "the deadline came"
+            if problem is not None and last_released[0]:
+                # the last real answer carried the marker: the release is served, static.served judges its assets
+                missing = problem.actual.splitlines()[0] if isinstance(problem, Violation) else str(problem)
+                self.progress(f"release {marker} served, but not all its assets by the deadline: {missing}")
+                problem, ex = None, released[-1]
             if problem is None:
                 self.run.seed(request, ex)  # the checks judge the very document the gate saw
                 self.gate = Gate(True, time.monotonic() - start, tries=tries, seen_at=ex.started_at)
             else:
                 self.gate = Gate(False, None, problem, tries)
             return self.gate
+
+    def _assets_served(self, entry: Exchange) -> None:
+        """Violation (static.served) unless every asset the new entry document references answers HEAD 200: a
+        deploy that uploads index.html before its chunks is not released yet."""
+        assets = referenced_assets(entry.text, self.target.domain, entry.path)
+        check_served([self.run.transport.request("HEAD", path) for path in assets], "assets of the new entry document")
 
     # -- checks ----------------------------------------------------------------------------------
     def run_checks(self, checks: list[Check]) -> dict[str, Verdict]:
@@ -365,6 +388,7 @@ class Engine:
         network = Network(stats.requests, self.run.distinct, stats.connections,
                           None if self.phase_s is None else round(self.phase_s, 3))
         edges = next((v.data["edges"] for v in verdicts.values() if "edges" in v.data), None)
+        grade = next((v.data["security"] for v in verdicts.values() if "security" in v.data), None)
         if note is None and (self.deadline_hit or self.halted):
             note = self.halted or ("the run's deadline (timeouts.run / --run-timeout) passed; checks still running "
                                    "ended unjudged")
@@ -375,7 +399,8 @@ class Engine:
             started_at=self.started_at, finished_at=time.time(), checks=checks, exchanges=exchanges,
             tls_verification=not target.insecure, release=release, network=network,
             interrupted=self.interrupted, note=redact(note) if note else None, fail_on=self.policy.fail_on,
-            edges=edges, selected=len(infos), latency=latency_block(exchanges.values(), target.api.prefix))
+            edges=edges, security=grade, selected=len(infos),
+            latency=latency_block(exchanges.values(), target.api.prefix))
 
     def settle(self, infos: list[CheckInfo]) -> RunResult:
         """The result, once every check has ended, kept; the evidence behind it is then let go (a fleet's memory

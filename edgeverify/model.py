@@ -214,6 +214,7 @@ class RunResult:
     history_error: str | None = None
     edges: Mapping[str, Any] | None = None  # the edges block (edges/verify.py)
     latency: Mapping[str, Any] | None = None  # timings per edge and kind of request (latency.py)
+    security: Mapping[str, Any] | None = None  # the Observatory grade block (observatory.Grade.to_dict)
     selected: int | None = None  # checks selected (None: as many as there are results)
     warnings: tuple[str, ...] = ()  # said in every output, failing nothing (a known issue that matched no check)
 

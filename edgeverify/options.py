@@ -57,7 +57,8 @@ def suites_dir() -> Path:
     return Path(next(iter(edgeverify.suites.__path__)))
 
 
-SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "config", "edges", "browser", "latency", "ipv6")
+SUITES = ("static", "api", "cache", "cors", "https", "spa", "propagation", "config", "edges", "security", "browser",
+          "latency", "ipv6")
 
 
 def register_markers(config: pytest.Config) -> None:

@@ -60,6 +60,7 @@ def to_json(run: RunResult) -> dict[str, Any]:
             "connections": run.network.connections, "phase_s": run.network.phase_s},
         "edges": None if run.edges is None else dict(run.edges),
         "latency": None if run.latency is None else dict(run.latency),
+        "security": None if run.security is None else dict(run.security),
         "history": None if run.history is None else dict(run.history),
         "history_error": run.history_error,
         "warnings": list(run.warnings),
@@ -106,6 +107,7 @@ def from_json(doc: Mapping[str, Any]) -> RunResult:
         interrupted=doc.get("interrupted"), note=doc.get("note"), fail_on=doc.get("fail_on") or "any",
         history=doc.get("history"), history_error=doc.get("history_error"), edges=doc.get("edges"),
         latency=doc.get("latency"),
+        security=doc.get("security"),
         warnings=tuple(doc.get("warnings") or ()))
 
 
@@ -183,6 +185,8 @@ def report_schema() -> dict[str, Any]:
             "exchanges": {"type": "object", "additionalProperties": {"type": "object"}},
             "network": {"type": ["object", "null"]}, "edges": {"type": ["object", "null"]},
             "latency": {"type": ["object", "null"]},
+            "security": {"type": ["object", "null"], "required": ["score", "grade"],
+                         "properties": {"score": {"type": "integer"}, "grade": {"type": "string"}}},
             "history": {"type": ["object", "null"]}, "history_error": text,
             "warnings": {"type": "array", "items": {"type": "string"}}}}
 
@@ -196,6 +200,13 @@ def headline(run: RunResult) -> str:
     why = f" ({run.interrupted})" if run.interrupted else ""
     new_only = " (--fail-on new: only failures new since the last run fail it)" if run.fail_on == "new" else ""
     return f"{run.domain}: {status.verdict}{why}, exit {int(status)}: {counts}{new_only}"
+
+
+def grade_line(block: Mapping[str, Any]) -> str:
+    """The Observatory grade in one line, with the points lost."""
+    lost = [f"{t['name']} {t['modifier']:+d}" for t in block.get("tests") or () if t.get("modifier", 0) < 0]
+    return (f"Security grade {block.get('grade')} (score {block.get('score')}, computed as MDN HTTP Observatory does)"
+            + (f"; points lost: {', '.join(lost)}" if lost else ""))
 
 
 def suite_mark(counts: Mapping[str, int]) -> str:
@@ -238,6 +249,8 @@ def markdown(run: RunResult, limit: int | None = None) -> str:
         lines += [f"Release `{run.release.marker}`: " + (
             f"served after {waited:.1f} s." if waited is not None else
             "not served (see failures)." if run.release.gate == "failed" else "not waited for."), ""]
+    if run.security:
+        lines += [grade_line(run.security), ""]
     heads = [o.label for o in OUTCOMES]
     lines += ["| suite | verdict | " + " | ".join(heads) + " |", "|---|---|" + "---|" * len(heads)]
     for suite, n in run.suites().items():
@@ -297,6 +310,8 @@ def terminal(run: RunResult) -> list[str]:
         lines.append(f"edgeverify: release {run.release.marker} served after {run.release.served_after_s:.1f} s")
     if run.note:
         lines.append(f"edgeverify: {run.note}")
+    if run.security:
+        lines.append(f"edgeverify: {grade_line(run.security)}")
     lines += [f"edgeverify: WARNING: {w}" for w in run.warnings]
     if run.history:
         from .history import terminal_lines

@@ -41,6 +41,7 @@ class Propagation:
     interval: float = 2.0  # first wait between attempts
     max_interval: float = 15.0  # backoff cap; above CloudFront's 10 s error caching
     release_marker: str | None = None  # text the entry document must contain (a build id)
+    previous_entry: str | None = None  # a saved copy (file) of the previous release's entry document; empty: none
 
 
 @dataclass(slots=True)
@@ -128,6 +129,14 @@ class Spa:
 
 
 @dataclass(slots=True)
+class Security:
+    min_grade: str = "A"  # the lowest MDN HTTP Observatory grade accepted: A+ .. F
+    script_cookies: list[str] = field(default_factory=list)  # cookies the app's scripts read: HttpOnly not required
+    source_maps: str = "advisory"  # advisory | fail: whether served source maps fail the run
+    exposure_paths: list[str] = field(default_factory=list)  # more paths that must not answer with content
+
+
+@dataclass(slots=True)
 class Aws:
     distribution_id: str | None = None
     stack: str | None = None
@@ -212,6 +221,7 @@ class Target:
     cors: Cors | None = None
     https: Https = field(default_factory=Https)
     spa: Spa = field(default_factory=Spa)
+    security: Security = field(default_factory=Security)
     propagation: Propagation = field(default_factory=Propagation)
     aws: Aws = field(default_factory=Aws)
     edges: Edges = field(default_factory=Edges)
@@ -680,7 +690,7 @@ def _validate(obj: Any, where: _Section) -> None:
         problem = _path_problem(value) if isinstance(value, str) else None
         if problem:
             raise where.bad(key, problem)
-    for key in ("pages", "assets", "deep_links", "paths", "never_cached"):
+    for key in ("pages", "assets", "deep_links", "paths", "never_cached", "exposure_paths"):
         for i, value in enumerate(getattr(obj, key, None) or []):
             problem = _path_problem(value)
             if problem:
@@ -737,6 +747,11 @@ def _check_propagation(obj: Propagation, where: _Section) -> None:
     if obj.interval > obj.max_interval:
         raise where.bad("interval" if "interval" in where.lines else "max_interval",
                         f"interval {_num(obj.interval)} s is above max_interval {_num(obj.max_interval)} s.")
+    if obj.previous_entry is not None and not obj.previous_entry.strip():
+        obj.previous_entry = None  # ${VAR:-} left empty: no previous release to check
+    if obj.previous_entry is not None and not Path(obj.previous_entry).is_file():
+        raise where.bad("previous_entry", f"{obj.previous_entry}: no such file; give the previous release's index.html "
+                                          "as saved before the deploy (curl -o previous-index.html https://DOMAIN/).")
     if obj.release_marker is not None and not obj.release_marker.strip():
         raise where.bad("release_marker", "empty; every page would contain it. Give the build id, or remove the key.")
 
@@ -748,6 +763,18 @@ def _check_static(obj: Static, where: _Section) -> None:
                         f"({obj.compress_max_bytes}).")
     if not obj.pages:
         raise where.bad("pages", "needs at least one page (the first is the entry document), e.g. [/].")
+
+
+def _check_security(obj: Security, where: _Section) -> None:
+    from .observatory import GRADES
+
+    for key, value, choices in (("min_grade", obj.min_grade, GRADES),
+                                ("source_maps", obj.source_maps, ("advisory", "fail"))):
+        if value not in choices:
+            close = [c for c in choices if c.lower() == str(value).lower()] or difflib.get_close_matches(
+                str(value), choices, n=1, cutoff=0.5)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise where.bad(key, f"'{value}' is not one of {', '.join(choices)}.{hint}")
 
 
 def _check_https(obj: Https, where: _Section) -> None:
@@ -827,7 +854,8 @@ def _check_browser(obj: Browser, where: _Section) -> None:
 _CHECKS: dict[str, typing.Callable[[Any, _Section], None]] = {
     "Target": _check_target, "Timeouts": _check_timeouts, "Propagation": _check_propagation, "Static": _check_static,
     "Https": _check_https, "Api": _check_api, "ApiCall": _check_api_call, "Expect": _check_expect, "Cors": _check_cors,
-    "Cache": _check_cache, "Aws": _check_aws, "Browser": _check_browser, "Ipv6": _check_ipv6,
+    "Cache": _check_cache, "Aws": _check_aws, "Security": _check_security, "Browser": _check_browser,
+    "Ipv6": _check_ipv6,
     "Edges": lambda obj, where: _validate_edges(obj, where.bad, where.bad_item)}
 
 

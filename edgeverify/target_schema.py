@@ -26,7 +26,8 @@ SCHEMA_LINE = f"# yaml-language-server: $schema={SCHEMA_FILE}"
 _NO_CONTROL = "^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f\\u0085\\u2028\\u2029]*$"
 _PATH = "^/[^\\s#]*$"
 _TOKEN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
-_PATH_KEYS = {"path", "prefix", "unknown_path", "pages", "assets", "deep_links", "paths", "never_cached"}
+_PATH_KEYS = {"path", "prefix", "unknown_path", "pages", "assets", "deep_links", "paths", "never_cached",
+              "exposure_paths"}
 _EDGES_RANGES = {"max_edges": (1, 100), "concurrency": (1, 64)}
 
 
@@ -130,6 +131,11 @@ def _refine(tp: Any, name: str, schema: dict[str, Any], section: str | None) -> 
     if kind == "Edges" and name == "mode":
         leaf.clear()
         leaf.update(enum=["nearest", "dns", "regions", "addresses"])
+    if kind == "Security" and name in ("min_grade", "source_maps"):
+        from .observatory import GRADES
+
+        leaf.clear()
+        leaf.update(enum=list(GRADES) if name == "min_grade" else ["advisory", "fail"])
     if kind == "Edges" and name == "dns_timeout":
         leaf.update(exclusiveMinimum=0, maximum=30)
     if kind == "Target" and name == "domain":

@@ -29,6 +29,18 @@ def test_shadowed_behaviors_none(edge, target):
     config.check_shadowed_behaviors(d.config, d.id)
 
 
+@pytest.mark.rule("config.response_headers_policy")
+def test_response_headers_policy_on_every_behavior(edge, target):
+    d = aws_of(edge, target).distribution()
+    config.check_response_headers_policy(d.config, d.id)
+
+
+@pytest.mark.rule("config.error_caching_ttl")
+def test_error_caching_ttl_short(edge, target):
+    d = aws_of(edge, target).distribution()
+    config.check_error_caching_ttl(d.config, d.id)
+
+
 @pytest.mark.rule("config.viewer_protocol")
 def test_viewer_protocol_https_only_on_every_behavior(edge, target):
     d = aws_of(edge, target).distribution()

@@ -80,7 +80,8 @@ def run_edgeverify(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Ru
 
 # Summaries some tests write under reports/ (on xdist workers), printed by the controller at the end.
 SUMMARIES = {"diagnose-corpus.txt": "diagnose corpus score (tests/data/corpus)",
-             "browser-agreement.md": "browser agreement (headless Chromium vs the suites)"}
+             "browser-agreement.md": "browser agreement (headless Chromium vs the suites)",
+             "observatory-agreement.md": "security grade agreement (MDN's scanner vs the security suite)"}
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -100,7 +101,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     rows = [json.loads(p.read_text()) for p in sorted((ROOT / "reports" / "fault-matrix").glob("*.json"))]
     if not rows:
         return
-    suites = ["https", "static", "cache", "api", "cors", "spa", "propagation", "browser", "ipv6"]
+    suites = ["https", "static", "cache", "api", "cors", "spa", "propagation", "security", "browser", "ipv6"]
     lines = ["| fault | " + " | ".join(suites) + " |", "|---|" + "---|" * len(suites)]
     for row in sorted(rows, key=lambda r: (r["meant"], r["fault"])):
         cells = []

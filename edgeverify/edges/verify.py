@@ -36,6 +36,7 @@ from ..rules.edges import EdgeResult, marker_served
 from ..rules.cors import check_preflight
 from ..rules.https import check_hsts, check_redirect_status, check_redirect_target
 from ..rules.propagation import check_release_marker
+from ..rules.security import check_csp_present, check_framing, check_nosniff
 from ..rules.static import check_served
 from ..target import Target, parse_connect_to
 from .discovery import Discovery, EdgeAddress, discover
@@ -182,6 +183,10 @@ def _core_checks(target: Target, transport: _Transport, result: EdgeResult, entr
     judge("cache.html_revalidated", lambda: check_html_revalidated(entry_ex, target.cache.html_max_max_age))
     # configuration propagates per edge too (a response headers policy, a behavior's CORS): judged at every edge
     judge("https.hsts", lambda: check_hsts(entry_ex, target.https.hsts_min_max_age))
+    judge("security.csp_present", lambda: check_csp_present([entry_ex]))
+    judge("security.framing", lambda: check_framing([entry_ex]))
+    judge("security.nosniff", lambda: check_nosniff([("document", entry_ex)]
+                                                    + ([("asset", asset_ex)] if asset_ex is not None else [])))
     cors = target.cors
     if cors is not None and cors.allowed_origins and cors.paths and cors.methods:
         origin, method = cors.allowed_origins[0], cors.methods[0]

@@ -30,6 +30,10 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "CREATE INDEX runs_by_start ON runs (started_at)",
         "CREATE INDEX results_by_item ON results (item_id, run_id)",
     ]),
+    (3, "the security grade of each run (the Observatory score the security suite computed)", [
+        "ALTER TABLE runs ADD COLUMN security_score {real}",
+        "ALTER TABLE runs ADD COLUMN security_grade TEXT",
+    ]),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -91,6 +91,14 @@ def convergence(doc: dict[str, Any]) -> float | None:
     return max(numbers) if numbers else None
 
 
+def _grade(doc: dict[str, Any]) -> tuple[float | None, str | None]:
+    """The run's security score and grade, when the security suite computed them."""
+    block = doc.get("security")
+    if not isinstance(block, dict) or not isinstance(block.get("score"), (int, float)):
+        return None, None
+    return float(block["score"]), str(block.get("grade") or "")[:4] or None
+
+
 def utc_date(epoch: float) -> dt.date:
     return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).date()
 
@@ -141,11 +149,12 @@ def _insert(db: Database, docs: Iterable[dict[str, Any]], known: KnownIssues | N
         finished = to_epoch(str(doc["finished_at"]), "finished_at") if doc.get("finished_at") else None
         inserted = db.query(
             "INSERT INTO runs (target_id, started_at, finished_at, wall_s, release, gate, convergence_s, exit_status,"
-            " failures, tool, target_file, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " failures, tool, target_file, recorded_at, security_score, security_grade)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (target_id, started_at) DO NOTHING RETURNING id",
             (targets[(name, domain)], started, finished, doc.get("wall_s"), release.get("marker"),
              release.get("gate"), convergence(doc), doc.get("exit_status"), failures, doc.get("tool"),
-             str(doc["target"]) if doc.get("target") else None, now))
+             str(doc["target"]) if doc.get("target") else None, now, *_grade(doc)))
         if not inserted:  # this report was recorded before: keep the first record
             ids.append(RunId(int(db.query("SELECT id FROM runs WHERE target_id = ? AND started_at = ?",
                                           (targets[(name, domain)], started))[0][0])))

@@ -36,9 +36,11 @@ class TargetTrend:
     first: float
     last: float
     rows: list[Row]
+    grades: dict[str, tuple[float, str]] = field(default_factory=dict)  # week -> the week's lowest (score, grade)
 
 
 RUNS_ROW = "(runs)"
+GRADE_ROW = "(security grade)"  # per week: the lowest score and its grade (the runs column counts graded runs)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -101,7 +103,14 @@ def weekly(db: Database, *, target: str | None = None, since: float | None = Non
         for key, ids in rule_runs.items():
             rows[key].runs = len(ids)
         ordered = [rows[k] for k in sorted(rows, key=lambda k: (k[0], k[1] != "", k[1]))]
-        found.append(TargetTrend(name, domain, len(runs), float(runs[0][1]), float(runs[-1][1]), ordered))
+        grades: dict[str, tuple[float, str]] = {}
+        for rid, score, grade in db.query("SELECT id, security_score, security_grade FROM runs WHERE target_id = ? "
+                                          "AND started_at >= ? AND security_score IS NOT NULL",
+                                          (target_id, since if since is not None else 0.0)):
+            week = week_of[rid]
+            if week not in grades or float(score) < grades[week][0]:
+                grades[week] = (float(score), str(grade))
+        found.append(TargetTrend(name, domain, len(runs), float(runs[0][1]), float(runs[-1][1]), ordered, grades))
     return found
 
 
@@ -118,6 +127,8 @@ def table(trends: list[TargetTrend]) -> str:
             rate = f"{r.pass_rate * 100:.1f}%" if r.pass_rate is not None else "-"
             p50, p90 = (percentile(r.waits, q) for q in (50, 90))
             out.append(f"  {r.week:<8}  {r.rule:<{width}}  {r.runs:>5}  {rate:>9}  {_num(p50):>10}  {_num(p90):>10}")
+        for week, (score, grade) in sorted(t.grades.items()):
+            out.append(f"  {week:<8}  {GRADE_ROW}: lowest {grade} ({score:g})")
         out.append("")
     return "\n".join(out)
 

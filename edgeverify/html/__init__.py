@@ -309,6 +309,16 @@ def _failure_trend(trend: list[dict[str, Any]]) -> dict[str, Any] | None:
     return chart
 
 
+def _security(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The Observatory grade block, if the security suite computed one."""
+    block = doc.get("security")
+    if not isinstance(block, dict) or "grade" not in block:
+        return None
+    tests = [t for t in block.get("tests") or [] if isinstance(t, dict)]
+    return {"grade": str(block.get("grade")), "score": block.get("score"), "source": block.get("source") or "",
+            "tests": tests}
+
+
 def _edges(doc: dict[str, Any]) -> dict[str, Any] | None:
     block = doc.get("edges")
     if not isinstance(block, dict):
@@ -390,7 +400,7 @@ def _run_view(doc: dict[str, Any]) -> dict[str, Any]:
             "advisories": by_status.get("accepted", []) + by_status.get("advisory", []),
             "skipped": by_status.get("skipped", []),
             "passed": by_status.get("passed", []), "anchors": anchors, "history": history,
-            "convergence": _convergence(doc, checks), "edges": _edges(doc)}
+            "convergence": _convergence(doc, checks), "edges": _edges(doc), "security": _security(doc)}
 
 
 def render_run(doc: dict[str, Any], folder: Path | None = None) -> str:

@@ -87,6 +87,23 @@ FAULTS: dict[str, str] = {
                        "over IPv6 (the lab's nginx does not listen on ::1)",
     "config-stale": "/config.json is the previous release's (uploaded without invalidation): the app logs a console "
                     "error about the release mismatch",
+    # security (the response headers policy, cookies, subresource integrity, exposure)
+    "csp-missing": "no Content-Security-Policy (the managed SecurityHeadersPolicy alone sends none)",
+    "csp-unsafe-inline": "the Content-Security-Policy's script-src allows 'unsafe-inline' without nonces or hashes",
+    "framing-allowed": "neither X-Frame-Options nor a CSP frame-ancestors directive: any site may frame the app",
+    "nosniff-missing-assets": "the /assets/* behavior has no response headers policy: assets lack X-Content-Type-Options",
+    "referrer-unsafe": "Referrer-Policy: unsafe-url (full URLs, query included, leak to every other site)",
+    "cookie-insecure": "the viewer-response function sets its session cookie without Secure, HttpOnly and SameSite",
+    "sri-missing": "index.html loads a script from a public CDN without an integrity attribute",
+    "coop-corp-missing": "no Cross-Origin-Opener-Policy or Cross-Origin-Resource-Policy header",
+    "source-maps-public": "the bundles' source maps (with the source text) were uploaded with them and are served",
+    "bucket-listing": "no DefaultRootObject and s3:ListBucket granted: / answers the bucket's ListBucketResult",
+    "dotfiles-served": "aws s3 sync uploaded .env, .DS_Store and .git/ with the build, and they are served",
+    "assets-after-index": "the deploy uploads index.html before its new chunks: they answer 403 for a while "
+                          "(for good without --old-release-for)",
+    "previous-release-deleted": "aws s3 sync --delete removed the previous release's assets while its index.html "
+                                "is still open in browsers",
+    "api-errors-no-cors": "API Gateway's gateway responses (DEFAULT_4XX/DEFAULT_5XX) carry no CORS headers",
 }
 
 

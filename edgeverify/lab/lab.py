@@ -153,7 +153,9 @@ class Edge:
 
     def env(self) -> dict[str, str]:
         """Environment variables pointing edgeverify at this edge."""
-        return {"EDGEVERIFY_CONNECT_TO": " ".join(self.connect_to), "EDGEVERIFY_CA_BUNDLE": self.ca_bundle}
+        return {"EDGEVERIFY_CONNECT_TO": " ".join(self.connect_to), "EDGEVERIFY_CA_BUNDLE": self.ca_bundle,
+                # the previous release's index.html, as a deploy pipeline saves it before deploying
+                "EDGEVERIFY_PREVIOUS_ENTRY": str(self.lab.root / "site" / "index" / "old.html")}
 
     def start(self) -> None:
         for subdir in ("tmp", "cache"):

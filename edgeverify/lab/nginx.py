@@ -107,7 +107,8 @@ def _static_location(c: EdgeConfig) -> str:
     f = c.faults
     # post-root-shell: the default behavior allows all methods and S3's 405 is mapped to the shell.
     parts = [_method_guard(ALL_METHODS if "post-root-shell" in f else ("GET", "HEAD"))]
-    parts.append("rewrite ^/$ /index.html break;  # DefaultRootObject")
+    if "bucket-listing" not in f:
+        parts.append("rewrite ^/$ /index.html break;  # DefaultRootObject")
     if "docs-no-index" not in f:
         # A viewer-request function appends index.html to directory paths (DefaultRootObject covers only /).
         parts.append("rewrite ^(.+/)$ $1index.html break;")
@@ -156,7 +157,41 @@ def _cloudfront_headers(c: EdgeConfig, x_cache: str) -> str:
 add_header X-Amz-Cf-Pop LAB50-C1 always;
 add_header X-Amz-Cf-Id $request_id always;
 add_header X-Cache {x_cache} always;
-add_header X-Content-Type-Options nosniff always;  # the managed SecurityHeadersPolicy"""
+add_header X-Content-Type-Options $lab_nosniff always;  # the response headers policy (security headers)
+""" + _security_headers(c)
+
+
+# The good edge's response headers policy: the managed SecurityHeadersPolicy's headers plus a CSP, CORP and COOP.
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; manifest-src 'self'; "
+       "connect-src 'self' https://www.example.test; base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
+CSP_UNSAFE_INLINE = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+COOKIE = "lab_session=$request_id; Path=/; Secure; HttpOnly; SameSite=Lax"
+
+
+def _security_headers(c: EdgeConfig) -> str:
+    f = c.faults
+    csp = None if "csp-missing" in f else CSP_UNSAFE_INLINE if "csp-unsafe-inline" in f else CSP
+    if csp and "framing-allowed" in f:
+        csp = csp.replace("; frame-ancestors 'self'", "")
+    lines = [f'add_header Content-Security-Policy "{csp}" always;'] if csp else []
+    if "framing-allowed" not in f:
+        lines.append("add_header X-Frame-Options SAMEORIGIN always;")
+    referrer = "unsafe-url" if "referrer-unsafe" in f else "strict-origin-when-cross-origin"
+    lines.append(f"add_header Referrer-Policy {referrer} always;")
+    if "coop-corp-missing" not in f:
+        lines.append("add_header Cross-Origin-Opener-Policy same-origin always;")
+        lines.append("add_header Cross-Origin-Resource-Policy same-origin always;")
+    return "\n".join(lines)
+
+
+def _maps(c: EdgeConfig) -> str:
+    """Per-path values of the response headers policy (a behavior with its own policy, or none)."""
+    f = c.faults
+    nosniff = '~^/assets/ "";\n    ' if "nosniff-missing-assets" in f else ""
+    cookie = "lab_session=$request_id; Path=/" if "cookie-insecure" in f else COOKIE
+    return (f"map $uri $lab_nosniff {{\n    {nosniff}default nosniff;\n}}\n"
+            # a viewer-response function sets the session cookie on the app's documents
+            f'map $uri $lab_cookie {{\n    ~\\.html$ "{cookie}";\n    default "";\n}}')
 
 
 def _http_server(c: EdgeConfig) -> str:
@@ -212,6 +247,7 @@ def _https_server(c: EdgeConfig) -> str:
     if "csp-blocks-bundle" in f:  # a response headers policy whose script-src names another host only
         lines.append("add_header Content-Security-Policy \"default-src 'self'; script-src https://assets.example.test\" "
                      "always;")
+    lines.append("add_header Set-Cookie $lab_cookie always;")
     if "geo-blocked" in f:  # geographic restriction: every viewer here is in a blocked country
         lines.append(f'error_page {EDGE_CODES["geo"]} =403 /__cloudfront/geo;\n'
                      f'if ($uri !~ "^/__cloudfront/") {{\n    return {EDGE_CODES["geo"]};\n}}')
@@ -280,6 +316,7 @@ def render(c: EdgeConfig) -> str:
         ~:REVALIDATED$ "RefreshHit from cloudfront";
         default "Miss from cloudfront";
     }}
+{_indent(_maps(c))}
     map $request_uri $lab_path_only {{
         ~^(?<path>[^?]*) $path;
     }}

@@ -26,16 +26,18 @@ from urllib.parse import parse_qs, unquote
 from . import pages
 
 PAGES_PREFIX = "/__cloudfront/"  # the edge's own error pages (see pages.py)
-INDEX_VARIANTS = ("asset-missing", "mixed-content", "config-relative")  # faults that change the entry document
+INDEX_VARIANTS = ("asset-missing", "mixed-content", "config-relative", "sri-missing")  # faults changing the index
 API_HOST = "lab0api.execute-api.us-east-1.amazonaws.com"
 S3_HOST = "lab-site.s3.us-east-1.amazonaws.com"
 ALLOWED_ORIGINS = ("https://app.example.test", "https://www.example.test")
+ASSETS_LAG_S = 3.0  # assets-after-index: how long after the new index.html its assets arrive
 ORIGIN_SLOW_S = 2.5  # api-origin-timeout: longer than the edge's origin read timeout for that fault
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript",
     ".css": "text/css", ".json": "application/json", ".webmanifest": "application/manifest+json",
     ".svg": "image/svg+xml", ".ico": "image/x-icon", ".png": "image/png", ".txt": "text/plain",
+    ".map": "application/json",
 }
 
 
@@ -101,6 +103,9 @@ class StaticHandler(_Handler):
     server_header = "AmazonS3"
     bucket: dict[str, _Object] = {}
     index: dict[str, _Object] = {}  # "<release>" or "<release>-asset-missing" -> index.html
+    careless: dict[str, _Object] = {}  # source maps and dotfiles a careless deploy uploads too
+    previous_only: frozenset[str] = frozenset()  # keys only the previous release's index.html references
+    new_only: frozenset[str] = frozenset()  # keys only the new release's index.html references
 
     def do_GET(self) -> None:
         # nginx passes a POST's body on with the GET of an error page (error_page): read it, or it would be
@@ -175,8 +180,17 @@ class StaticHandler(_Handler):
         self.reply(status, headers, pages.render(status, reason, query.get("id", [""])[0]).encode())
 
     def _lookup(self, key: str) -> _Object | None:
+        if key == "" and "bucket-listing" in self.faults:  # GET on the bucket itself, with s3:ListBucket granted
+            return self._listing()
         if key not in ("index.html", "config.json"):
-            return self.bucket.get(key)
+            # Source maps and dotfiles are in the bucket only when a careless deploy uploaded them (their faults).
+            uploaded = key in self.careless and ("source-maps-public" in self.faults if key.endswith(".map")
+                                                 else "dotfiles-served" in self.faults)
+            if key in self.previous_only and "previous-release-deleted" in self.faults:
+                return None  # aws s3 sync --delete removed the previous release's assets
+            if key in self.new_only and "assets-after-index" in self.faults and not self._uploaded_late():
+                return None  # the deploy uploaded index.html first; its new chunks are still on their way
+            return self.careless[key] if uploaded else self.bucket.get(key)
         # Propagation: nginx says when this edge switches to the new release (absent = new now).
         switch_at = self.headers.get("X-Lab-Release-Switch-At")
         release = "old" if switch_at and time.time() < float(switch_at) else "new"
@@ -185,7 +199,26 @@ class StaticHandler(_Handler):
         variant = next((f for f in INDEX_VARIANTS if f in self.faults), None)
         return self.index[f"{release}-{variant}" if variant else release]
 
+    def _uploaded_late(self) -> bool:
+        """assets-after-index: the new release's assets arrive ASSETS_LAG_S after the switch to its index.html
+        (never, on an edge without a timed switch)."""
+        switch_at = self.headers.get("X-Lab-Release-Switch-At")
+        if not switch_at or switch_at == "inf":
+            return False
+        return time.time() >= float(switch_at) + ASSETS_LAG_S
+
+    def _listing(self) -> _Object:
+        """S3's ListObjects answer for the bucket root (the first keys)."""
+        keys = "".join(f"<Contents><Key>{k}</Key><Size>{len(o.body)}</Size><ETag>{o.etag}</ETag>"
+                       "<StorageClass>STANDARD</StorageClass></Contents>" for k, o in sorted(self.bucket.items())[:20])
+        return _Object(('<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult '
+                        'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>lab-site</Name><Prefix></Prefix>'
+                        f"<MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>{keys}</ListBucketResult>").encode(),
+                       time.time())
+
     def _content_type(self, key: str) -> str:
+        if key == "":
+            return "application/xml"
         ext = os.path.splitext(key)[1]
         if ext == ".js" and "script-wrong-type" in self.faults or ext == ".css" and "css-wrong-type" in self.faults:
             return "text/plain"
@@ -317,10 +350,12 @@ class ApiHandler(_Handler):
 
     def _gateway(self, status: int, message: str, error_type: str | None = None) -> None:
         """API Gateway's own answer (a gateway response), not the Lambda's."""
-        self._json(status, {"message": message}, {"x-amzn-ErrorType": error_type} if error_type else None)
+        self._json(status, {"message": message}, {"x-amzn-ErrorType": error_type} if error_type else None,
+                   cors="api-errors-no-cors" not in self.faults)  # gateway responses configured with CORS headers
 
-    def _json(self, status: int, payload: object, extra: dict[str, str] | None = None) -> None:
-        headers = {"Content-Type": "application/json", **self._ids(), **(extra or {}), **self._cors_headers()}
+    def _json(self, status: int, payload: object, extra: dict[str, str] | None = None, cors: bool = True) -> None:
+        headers = {"Content-Type": "application/json", **self._ids(), **(extra or {}),
+                   **(self._cors_headers() if cors else {})}
         # Compact separators: byte for byte what API Gateway sends.
         self.reply(status, headers, json.dumps(payload, separators=(",", ":")).encode(), repeated=self._repeated())
 
@@ -331,6 +366,12 @@ def load(root: Path) -> None:
     bucket = root / "bucket"
     StaticHandler.bucket = {p.relative_to(bucket).as_posix(): _Object(p.read_bytes(), now)
                             for p in bucket.rglob("*") if p.is_file()}
+    StaticHandler.careless = {p.relative_to(root / "careless").as_posix(): _Object(p.read_bytes(), now)
+                              for p in (root / "careless").rglob("*") if p.is_file()}
+    refs = {release: set(re.findall(r'="/(assets/[^"]+)"', (root / "index" / f"{release}.html").read_text()))
+            for release in ("old", "new")}
+    StaticHandler.previous_only = frozenset(refs["old"] - refs["new"])
+    StaticHandler.new_only = frozenset(refs["new"] - refs["old"])
     StaticHandler.index = {p.stem: _Object(p.read_bytes(), now) for p in (root / "index").glob("*.html")}
 
 

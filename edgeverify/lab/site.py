@@ -84,11 +84,17 @@ def _config(release: str) -> bytes:
     return json.dumps({"release": marker(release), "api": "/api/"}).encode()
 
 
+# A cross-origin script as apps load it from a public CDN (the sri-missing variant: without integrity).
+CDN_SCRIPT = "https://cdn.jsdelivr.net/npm/lodash@4.17.21/lodash.min.js"
+
+
 def _index(release: str, assets: dict[str, str], extra_script: str | None = None, base: str = "/",
-           config: str = "/config.json") -> bytes:
+           config: str = "/config.json", foreign_script: str | None = None) -> bytes:
     # base "http://www.example.test/" makes the mixed-content variant: an https page loading http:// files.
     # config "config.json" (relative, as a build with base './' writes it) makes the config-relative variant.
     extra = f'\n    <script type="module" src="/{extra_script}"></script>' if extra_script else ""
+    if foreign_script:
+        extra += f'\n    <script src="{foreign_script}" crossorigin="anonymous"></script>'
     return f"""<!doctype html>
 <html lang="en">
   <head>
@@ -121,6 +127,22 @@ def _docs() -> bytes:
 """
 
 
+def _source_map(key: str, name: str, release: str) -> bytes:
+    """A version 3 source map carrying the original source text, as bundlers emit by default."""
+    source = f"// src/{name}.ts, {marker(release)}\nexport const {name}Title: string = 'Example';\n"
+    return json.dumps({"version": 3, "file": key.rsplit("/", 1)[-1], "sources": [f"../src/{name}.ts"],
+                       "sourcesContent": [source], "names": [], "mappings": "AAAA,OAAO,MAAM"}).encode()
+
+
+DOTFILES: dict[str, bytes] = {
+    ".env": b"VITE_API_URL=https://www.example.test/api\nDATABASE_URL=postgres://app@db.internal:5432/app\n",
+    ".DS_Store": b"\x00\x00\x00\x01Bud1\x00\x00\x10\x00\x00\x00\x08\x00\x00\x00\x10\x00\x00\x00\x00",
+    ".git/HEAD": b"ref: refs/heads/main\n",
+    ".git/config": b"[core]\n\trepositoryformatversion = 0\n\tbare = false\n[remote \"origin\"]\n"
+                   b"\turl = git@github.com:example/app.git\n",
+}
+
+
 # A tiny valid ICO (1x1, 32-bit) so the favicon is a real icon file.
 _FAVICON = bytes.fromhex(
     "0000010001000101000001002000300000001600000028000000010000000200000001002000"
@@ -131,9 +153,11 @@ _FAVICON = bytes.fromhex(
 def build(root: Path) -> dict[str, str]:
     """Write the bucket (both releases' assets) and the index variants under root.
 
-    Layout: root/bucket/<key> is what the bucket holds besides index.html;
+    Layout: root/bucket/<key> is what the bucket holds besides index.html; root/careless/<key> what a careless
+    deploy uploads too (source maps, dotfiles: served only under the source-maps-public and dotfiles-served faults);
     root/index/<release>[-<variant>].html are the entry documents (variants: asset-missing, mixed-content,
-    config-relative); root/bucket/config/<release>.json is each release's /config.json. Returns the release markers.
+    config-relative, sri-missing); root/bucket/config/<release>.json is each release's /config.json. Returns the
+    release markers.
     """
     bucket, index_dir = root / "bucket", root / "index"
     (bucket / "assets").mkdir(parents=True)
@@ -148,6 +172,7 @@ def build(root: Path) -> dict[str, str]:
             indent=2,
         ).encode(),
     }
+    careless: dict[str, bytes] = {}  # what a careless deploy uploads too (source maps, dotfiles): see faults
     for release in RELEASES:
         route = _fingerprint("route", "js", _route(release))
         files[route] = _route(release)
@@ -161,13 +186,18 @@ def build(root: Path) -> dict[str, str]:
         keys = {role: _fingerprint(stem, ext, body) for role, (stem, ext, body) in bodies.items()}
         for role, key in keys.items():
             files[key] = bodies[role][2]
+            if key.endswith(".js"):  # the bundler's source map: uploaded only by a careless deploy
+                careless[key + ".map"] = _source_map(key, bodies[role][0], release)
         (index_dir / f"{release}.html").write_bytes(_index(release, keys))
         # The chunk is referenced but never uploaded (the deploy skipped it).
         chunk = _fingerprint("chunk", "js", f"never uploaded {release}".encode())
         (index_dir / f"{release}-asset-missing.html").write_bytes(_index(release, keys, chunk))
         (index_dir / f"{release}-mixed-content.html").write_bytes(_index(release, keys, base=MIXED_BASE))
         (index_dir / f"{release}-config-relative.html").write_bytes(_index(release, keys, config="config.json"))
-    for key, body in files.items():
-        (bucket / key).parent.mkdir(parents=True, exist_ok=True)
-        (bucket / key).write_bytes(body)
+        (index_dir / f"{release}-sri-missing.html").write_bytes(_index(release, keys, foreign_script=CDN_SCRIPT))
+    careless.update(DOTFILES)
+    for folder, content in ((bucket, files), (root / "careless", careless)):
+        for key, body in content.items():
+            (folder / key).parent.mkdir(parents=True, exist_ok=True)
+            (folder / key).write_bytes(body)
     return {release: marker(release) for release in RELEASES}

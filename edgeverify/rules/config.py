@@ -31,7 +31,15 @@ MANAGED_POLICIES = {  # AWS managed policy ids, to name what was found
     "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf": "CORS-S3Origin",
     "59781a5b-3903-41f3-afcb-af62929ccde1": "CORS-CustomOrigin",
     "acba4595-bd28-49b8-b9fe-13317c0390fa": "UserAgentRefererHeaders",
+    # response headers policies (Developer Guide, "Use managed response headers policies")
+    "67f7725c-6f97-4210-82d7-5512b31e9d03": "SecurityHeadersPolicy",
+    "e61eb60c-9c35-4d20-a928-2b84e02af89c": "CORS-and-SecurityHeadersPolicy",
+    "eaab4381-ed33-4a86-88ca-d9558dc6cd63": "CORS-with-preflight-and-SecurityHeadersPolicy",
+    "60669652-455b-4ae9-85a4-c4c02393f86c": "SimpleCORS",
+    "5cc3b908-e619-4b99-88e5-2cf7f45965bd": "CORS-With-Preflight",
 }
+SECURITY_HEADERS_POLICY = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+WITHOUT_SECURITY_HEADERS = {"60669652-455b-4ae9-85a4-c4c02393f86c", "5cc3b908-e619-4b99-88e5-2cf7f45965bd"}
 STATIC_EQUIVALENT = {CACHING_OPTIMIZED, "b2884449-e4de-46a7-ac36-70bc7f1ddd6d"}
 MODERN_TLS = ("TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025")
 ONE_YEAR = 31_536_000
@@ -146,6 +154,25 @@ ERROR_RESPONSES = rule(
     "viewer-request CloudFront Function on the default behavior instead, and remove the custom error responses. "
     "A failure when the target declares an API; advisory when only other non-S3 origins are affected.",
     "edge-rules.md 'spa' (the pitfall users hit most); aws-samples/cloudfront-authorization-at-edge #25",
+)
+RESPONSE_HEADERS_POLICY = rule(
+    "config.response_headers_policy",
+    "Every behavior has a response headers policy that adds the security headers",
+    "CloudFront adds security headers (HSTS, X-Content-Type-Options, X-Frame-Options, Referrer-Policy, a CSP) only "
+    "through the response headers policy attached to each cache behavior: a policy on the default behavior does "
+    "nothing for /api/* or /assets/*. Attach SecurityHeadersPolicy (or a custom policy with those headers and a "
+    "ContentSecurityPolicy) to every behavior.",
+    "CloudFront Developer Guide, 'Use managed response headers policies'; the security suite's rules",
+)
+ERROR_CACHING_TTL = rule(
+    "config.error_caching_ttl",
+    "403/404 answers are cached at most the default 10 s (ErrorCachingMinTTL)",
+    "Right after a deploy, a viewer (or an open tab of the previous release) may ask for an asset before it is "
+    "uploaded; CloudFront caches that 403/404 for ErrorCachingMinTTL, so everyone gets the error for that long "
+    "after the asset exists. Keep ErrorCachingMinTTL at 10 s or below on the 403 and 404 custom error responses.",
+    "CloudFront Developer Guide, 'Control how long CloudFront caches errors' (default 10 s)",
+    severity="advisory",
+    threshold="10 s",
 )
 BUCKET_PARITY = rule(
     "config.bucket_parity",
@@ -545,6 +572,30 @@ def check_alias_certificate(config: Mapping[str, Any], distribution_id: str,
           distribution_id, "[Aliases.Items, ViewerCertificate]")
 
 
+def check_response_headers_policy(config: Mapping[str, Any], distribution_id: str) -> None:
+    problems = []
+    for name, b in behaviors(config):
+        policy = b.get("ResponseHeadersPolicyId")
+        if not policy:
+            problems.append(f"behavior '{name}' has no response headers policy")
+        elif policy in WITHOUT_SECURITY_HEADERS:
+            problems.append(f"behavior '{name}' response headers policy {policy_name(policy)} adds CORS headers only")
+    _fail(RESPONSE_HEADERS_POLICY, "a response headers policy with the security headers on every behavior", problems,
+          f"no ResponseHeadersPolicyId on these behaviors: attach {policy_name(SECURITY_HEADERS_POLICY)} or a custom "
+          "policy with SecurityHeadersConfig (and a ContentSecurityPolicy) to each", distribution_id,
+          _behaviors_query("ResponseHeadersPolicyId"))
+
+
+def check_error_caching_ttl(config: Mapping[str, Any], distribution_id: str, limit: int = 10) -> None:
+    problems = [f"CustomErrorResponses {r.get('ErrorCode')} ErrorCachingMinTTL {r.get('ErrorCachingMinTTL')} s"
+                for r in _items(config.get("CustomErrorResponses"))
+                if int(r.get("ErrorCode") or 0) in (403, 404) and int(r.get("ErrorCachingMinTTL") or 10) > limit]
+    _fail(ERROR_CACHING_TTL, f"ErrorCachingMinTTL at most {limit} s for 403 and 404", problems,
+          "the custom error response was given a long error caching TTL: a just-deployed asset keeps its cached "
+          "403/404 that long; lower ErrorCachingMinTTL to 10 or less", distribution_id,
+          "CustomErrorResponses.Items[].[ErrorCode, ErrorCachingMinTTL]")
+
+
 def with_severity(rule_: Any, severity: str) -> Any:
     """The same rule at another severity, for a finding whose weight depends on the target."""
     return rule_ if rule_.severity == severity else dataclasses.replace(rule_, severity=severity)
@@ -596,6 +647,8 @@ def audit(config: Mapping[str, Any], distribution_id: str, domain: str, distribu
         lambda: check_aliases(config, distribution_id, domain, distribution_domain),
         lambda: check_alias_certificate(config, distribution_id, certificate_names),
         lambda: check_error_responses(config, distribution_id, calls),
+        lambda: check_response_headers_policy(config, distribution_id),
+        lambda: check_error_caching_ttl(config, distribution_id),
     ]
     found = []
     for check in checks:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..exchange import Exchange
-from . import expect, responded, rule
+from . import expect, raise_collected, responded, rule
 
 RELEASE = rule(
     "propagation.release",
@@ -14,6 +16,30 @@ RELEASE = rule(
     "CloudFront Developer Guide, 'Updating a distribution' and 'Invalidating files'",
     threshold="waits until the propagation deadline",
 )
+
+
+PREVIOUS_RELEASE = rule(
+    "propagation.previous_release",
+    "Every asset the previous release's entry document references still loads after the deploy",
+    "Open tabs (and edge locations not yet converged) keep running the previous index.html; when its lazily "
+    "imported chunks are gone, users get 'Failed to fetch dynamically imported module' until they reload. "
+    "`aws s3 sync --delete` removes them at once: upload the new assets first, keep the last few releases' "
+    "assets, and delete old ones by age (an S3 lifecycle rule on a prefix, or a cleanup job) instead.",
+    "Vite docs 'Load Error Handling' (vite:preloadError after deploys); AWS CLI s3 sync --delete",
+    threshold="the assets of propagation.previous_entry",
+)
+
+
+def check_previous_release(answers: Sequence[Exchange]) -> None:
+    """Each asset of the previous release answers 200 with the asset itself (never the SPA shell)."""
+    problems = [(ex, f"{ex.method} {ex.path}: {ex.status_line}" + (", the app shell instead of the asset"
+                                                                   if ex.status == 200 else ""))
+                for ex in answers if ex.status != 200 or ex.content_type == "text/html"]
+    raise_collected(PREVIOUS_RELEASE, "200 with the asset for each", problems, len(answers),
+                    "assets of the previous release", diagnose=False,
+                    cause="the deploy deleted the previous release's fingerprinted assets (aws s3 sync --delete) "
+                          "while its index.html is still open in browsers and cached at edges: sync without "
+                          "--delete, keep the last N releases' assets, and delete by age")
 
 
 def check_release_marker(ex: Exchange, marker: str) -> None:

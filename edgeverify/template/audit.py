@@ -34,6 +34,8 @@ PREDICTS: dict[str, tuple[str, ...]] = {
     "config.alias_certificate": ("https.cert_valid",),
     "config.shadowed_behaviors": (),  # dead settings: what they were meant to change never happens
     "config.error_responses_swallow_api": ("api.unknown_route", "spa.api_errors_kept"),
+    "config.response_headers_policy": ("security.csp_present", "security.framing", "security.nosniff"),
+    "config.error_caching_ttl": (),  # how long a deploy's early 403/404 lasts: only the config suite shows it
 }
 JUDGED = tuple(PREDICTS)  # every config rule judged on a template (bucket parity needs the bucket and the edge)
 
@@ -53,6 +55,8 @@ WHERE: dict[str, tuple[str, tuple[str, ...]]] = {
     "config.aliases": ("distribution", ("Aliases", "CNAMEs")),
     "config.alias_certificate": ("distribution", ("ViewerCertificate", "Aliases")),
     "config.error_responses_swallow_api": ("distribution", ("CustomErrorResponses",)),
+    "config.response_headers_policy": ("behavior", ("ResponseHeadersPolicyId",)),
+    "config.error_caching_ttl": ("distribution", ("CustomErrorResponses",)),
 }
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 LEGACY_KEYS = ("ForwardedValues", "MinTTL", "DefaultTTL", "MaxTTL")
@@ -75,6 +79,9 @@ CDK_HINTS = {
     "config.shadowed_behaviors": "add the specific path's additionalBehaviors entry before the broader one",
     "config.error_responses_swallow_api": "remove errorResponses; route deep links with a cloudfront.Function "
                                           "(viewer-request) on the default behavior",
+    "config.response_headers_policy": "responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS "
+                                      "(or a custom policy with a contentSecurityPolicy) on every behavior",
+    "config.error_caching_ttl": "ttl: Duration.seconds(10) on each 403/404 errorResponses entry",
 }
 _BEHAVIOR = re.compile(r"behavior '([^']*)'")
 _ORIGIN = re.compile(r"origin '([^']*)'")
@@ -327,6 +334,11 @@ def change(template: Template, d: convert.Distribution, violation: Violation, do
                 "CloudFront Function on the default behavior:\n" + written(template, {"DefaultCacheBehavior": {
                     "FunctionAssociations": [{"EventType": "viewer-request", "FunctionARN": Fn(
                         "!GetAtt SpaRouting.FunctionARN", {"Fn::GetAtt": ["SpaRouting", "FunctionARN"]})}]}}))
+    if rule == "config.response_headers_policy":
+        return written(template, {"ResponseHeadersPolicyId": rules.SECURITY_HEADERS_POLICY}) + \
+            f"\non {', '.join(names)} (SecurityHeadersPolicy; a custom policy adds a ContentSecurityPolicy too)"
+    if rule == "config.error_caching_ttl":
+        return "ErrorCachingMinTTL: 10 (or less) on each 403/404 item of CustomErrorResponses"
     return violation.rule.why
 
 

@@ -30,12 +30,14 @@ def good_config() -> dict[str, Any]:
              "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}},
         ]},
         "DefaultCacheBehavior": {"TargetOriginId": "site", "ViewerProtocolPolicy": "redirect-to-https",
-                                 "Compress": True, "CachePolicyId": rules.CACHING_OPTIMIZED},
+                                 "Compress": True, "CachePolicyId": rules.CACHING_OPTIMIZED,
+                                 "ResponseHeadersPolicyId": rules.SECURITY_HEADERS_POLICY},
         "CacheBehaviors": {"Quantity": 1, "Items": [{
             "PathPattern": "/api/*", "TargetOriginId": "api", "ViewerProtocolPolicy": "https-only", "Compress": True,
             "AllowedMethods": {"Quantity": 7, "Items": list(ALL_METHODS),
                                "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}},
-            "CachePolicyId": rules.CACHING_DISABLED, "OriginRequestPolicyId": rules.ALL_VIEWER_EXCEPT_HOST}]},
+            "CachePolicyId": rules.CACHING_DISABLED, "OriginRequestPolicyId": rules.ALL_VIEWER_EXCEPT_HOST,
+            "ResponseHeadersPolicyId": rules.SECURITY_HEADERS_POLICY}]},
         "ViewerCertificate": {"ACMCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/test",
                               "SSLSupportMethod": "sni-only", "MinimumProtocolVersion": "TLSv1.2_2021"},
     }

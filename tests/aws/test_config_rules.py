@@ -36,6 +36,8 @@ def run_all(config: dict[str, Any], distribution_id: str) -> None:
     rules.check_tls_policy(config, distribution_id)
     rules.check_aliases(config, distribution_id, DOMAIN)
     rules.check_error_responses(config, distribution_id, CALLS)
+    rules.check_response_headers_policy(config, distribution_id)
+    rules.check_error_caching_ttl(config, distribution_id)
 
 
 def test_good_distribution_passes_every_rule(cf):
@@ -139,6 +141,13 @@ BAD = [
     ("error_responses", _set("CustomErrorResponses", {"Quantity": 1, "Items": [
         {"ErrorCode": 404, "ResponsePagePath": "/index.html", "ResponseCode": "200", "ErrorCachingMinTTL": 10}]}),
      rules.check_error_responses, "CustomErrorResponses 404 -> /index.html (200) also apply to API behavior '/api/*'"),
+    ("response_headers_policy_api", _set("api.ResponseHeadersPolicyId", ""), rules.check_response_headers_policy,
+     "behavior '/api/*' has no response headers policy"),
+    ("response_headers_policy_cors_only", _set("default.ResponseHeadersPolicyId", "60669652-455b-4ae9-85a4-c4c02393f86c"),
+     rules.check_response_headers_policy, "behavior 'Default (*)' response headers policy SimpleCORS"),
+    ("error_caching_ttl", _set("CustomErrorResponses", {"Quantity": 1, "Items": [
+        {"ErrorCode": 404, "ResponsePagePath": "/index.html", "ResponseCode": "200", "ErrorCachingMinTTL": 300}]}),
+     rules.check_error_caching_ttl, "CustomErrorResponses 404 ErrorCachingMinTTL 300 s"),
     ("compress_legacy_default", _set("default.Compress", False), rules.check_compress,
      "behavior 'Default (*)' Compress false"),
 ]
@@ -238,7 +247,7 @@ def test_seed_distribution_fails_every_rule_it_breaks(cf):
     assert set(found) == {
         "config.shadowed_behaviors", "config.compress", "config.api_cache_disabled",
         "config.api_origin_request_policy", "config.api_forwarding", "config.s3_oac", "config.tls_policy",
-        "config.alias_certificate", "config.error_responses_swallow_api"}, sorted(found)
+        "config.alias_certificate", "config.error_responses_swallow_api", "config.response_headers_policy"}, sorted(found)
     assert not any(v.advisory for v in found.values())
     assert "behavior '/api/*' Compress false; behavior 'Default (*)' Compress false" in found["config.compress"].actual
     assert "0/86400/31536000" in found["config.api_cache_disabled"].actual

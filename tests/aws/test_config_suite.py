@@ -34,7 +34,7 @@ def test_skipped_with_the_reason_without_credentials(tmp_path, moto_endpoint):
                        no_credentials_env())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "config audit needs AWS credentials (the boto3 chain" in result.stdout
-    assert "14 skipped" in result.stdout and "error" not in result.stdout.lower()
+    assert "16 skipped" in result.stdout and "error" not in result.stdout.lower()
 
 
 def test_skipped_with_the_reason_without_a_distribution(tmp_path):
@@ -52,7 +52,7 @@ def test_good_distribution_passes(tmp_path, cf, s3, moto_endpoint):
                        dict(os.environ))
     # moto drops OriginAccessControlId, so config.s3_oac is the one failure a real distribution would not have.
     assert "FAILED [config.s3_oac]" in result.stdout, result.stdout
-    assert "12 passed" in result.stdout and "1 failed" in result.stdout
+    assert "14 passed" in result.stdout and "1 failed" in result.stdout
     assert "s3://empty-bucket/ holds no objects" in result.stdout  # bucket parity has nothing to compare
 
 
@@ -111,7 +111,8 @@ def test_seed_distribution_reports_every_fault(tmp_path, cf, s3, moto_endpoint):
     out = result.stdout
     assert result.returncode == 1 and "Traceback" not in out + result.stderr
     for rule in ("shadowed_behaviors", "compress", "api_cache_disabled", "api_origin_request_policy",
-                 "api_forwarding", "s3_oac", "tls_policy", "alias_certificate", "error_responses_swallow_api"):
+                 "api_forwarding", "s3_oac", "tls_policy", "alias_certificate", "error_responses_swallow_api",
+                 "response_headers_policy"):
         assert f"FAILED [config.{rule}]" in out, (rule, out)
     assert "behavior '/api/submit' (position 2) can never match: the earlier '/api/*' covers" in out
     assert "puts cookies (all) in the cache key" in out and "does not forward Authorization" in out
@@ -119,7 +120,7 @@ def test_seed_distribution_reports_every_fault(tmp_path, cf, s3, moto_endpoint):
     assert "--query 'DistributionConfig.CacheBehaviors.Items[].PathPattern'" in out
     for passing in ("viewer_protocol", "api_methods", "static_cache_policy", "aliases"):
         assert f"[config.{passing}]" not in out, passing
-    assert "9 failed, 4 passed, 1 skipped" in out, out
+    assert "10 failed, 5 passed, 1 skipped" in out, out
 
 
 def test_every_rule_is_selected_by_its_suffix(tmp_path, moto_endpoint):

@@ -21,8 +21,8 @@ def test_each_edge_is_reached_at_its_own_address_with_safe_methods_only(fleet, f
         assert r.pops == [e.pop] and r.regions == [e.region] and r.status == "passed"
         assert set(r.verdicts) == {"propagation.release", "static.served", "cache.html_revalidated",
                                    "cache.immutable_assets", "api.call[health]", "https.redirect_status",
-                                   "https.redirect_target", "https.hsts", "cors.preflight",
-                                   "cache.api_not_cached"}
+                                   "https.redirect_target", "https.hsts", "cors.preflight", "security.csp_present",
+                                   "security.framing", "security.nosniff", "cache.api_not_cached"}
         log = f.access_log(e).read_text()
         assert '"GET / ' in log and '"GET /api/health ' in log and '"OPTIONS /api/echo ' in log  # a preflight
         assert "POST" not in log and '"GET /api/echo' not in log  # the declared POST is never sent to every edge

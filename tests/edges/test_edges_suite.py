@@ -172,3 +172,13 @@ def test_one_edge_whose_api_answers_are_cacheable_fails_for_that_edge(fleet, run
     assert check["outcome"] == "failed"
     assert "cache.api_not_cached fails on 127.0.0.23 only" in check["message"], check["message"]
     assert "--connect-to www.example.test:443:127.0.0.23:" in check["message"]
+
+
+def test_one_edge_without_the_security_headers_fails_for_that_edge(fleet, run_suite):
+    f = fleet(3, faults={2: ["csp-missing"]})  # a response headers policy change one location has not caught up with
+    run = run_suite(f, timeout=2)
+    assert run.returncode == 1, run.output
+    [check] = [c for c in run.checks if c["rule"] == "edges.consistent"]
+    assert check["outcome"] == "failed"
+    assert "security.csp_present fails on 127.0.0.23 only" in check["message"], check["message"]
+    assert "--connect-to www.example.test:443:127.0.0.23:" in check["message"]

@@ -15,6 +15,7 @@ from history_builder import BODY_MARKER, CHECKS, FAULT_A, FAULT_B, SECRET, run_d
 
 from edgeverify.history import HistoryError, open_db, record_run, record_runs
 from edgeverify.history.store import to_epoch
+from edgeverify.history.migrations import LATEST
 from edgeverify.redact import register_secret
 
 HERE = Path(__file__).resolve().parent
@@ -137,7 +138,8 @@ def test_processes_creating_a_fresh_database_at_once(db_url: str, tmp_path: Path
     assert [p.returncode for p in procs] == [0] * len(writers), outs
     with open_db(url) as db:
         assert db.query("SELECT COUNT(*) FROM runs")[0][0] == 5 * len(writers)
-        assert [v for (v,) in db.query("SELECT version FROM schema_version ORDER BY version")] == [1, 2]
+        assert [v for (v,) in db.query("SELECT version FROM schema_version ORDER BY version")] == \
+            list(range(1, LATEST + 1))
 
 
 def _journal(url: str) -> Any:

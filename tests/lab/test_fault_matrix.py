@@ -14,7 +14,7 @@ from edgeverify.rules import RULES, load_all
 
 ROOT = Path(__file__).resolve().parents[2]
 MATRIX_DIR = ROOT / "reports" / "fault-matrix"
-GROUPS = ("https", "static", "cache", "api", "cors", "spa", "browser", "ipv6", "http3")
+GROUPS = ("https", "static", "cache", "api", "cors", "spa", "security", "propagation", "browser", "ipv6", "http3")
 
 
 def _catches() -> dict[str, dict[str, str]]:

@@ -24,7 +24,7 @@ def run(capsys, *argv):
 
 def test_exit_codes_0_and_1(capsys):
     code, out, _ = run(capsys, TEMPLATES / "good.yaml", "--domain", "www.example.test")
-    assert code == 0 and "13 rules, 13 passed" in out and out.rstrip().endswith("passed (exit 0)")
+    assert code == 0 and "15 rules, 15 passed" in out and out.rstrip().endswith("passed (exit 0)")
     code, out, _ = run(capsys, TEMPLATES / "seed.yaml", "--domain", "www.example.test")
     assert code == 1 and "FAILED [config.compress]" in out and out.rstrip().endswith("failed (exit 1)")
     assert "At:       " in out and "seed.yaml:57 Resources.MyDistribution.Properties.DistributionConfig." \

@@ -145,8 +145,8 @@ def test_changes_are_written_in_the_templates_syntax(broken):
     yaml_path = broken("good.yaml", "          Compress: true\n          CachePolicyId", "          CachePolicyId")
     (finding,) = audit.audit_template(str(yaml_path), DOMAIN, CALLS).findings
     assert finding.change.startswith("Compress: true")
-    json_path = broken("cdk-synth.template.json", '"Compress": true,\n      "TargetOriginId": "sitestackDistributionOrigin1',
-                       '"TargetOriginId": "sitestackDistributionOrigin1')
+    json_path = broken("cdk-synth.template.json", '"Compress": true,\n      "ResponseHeadersPolicyId"',
+                       '"ResponseHeadersPolicyId"')
     (finding,) = audit.audit_template(str(json_path), DOMAIN, CALLS).findings
     assert finding.change.startswith('"Compress": true') and "compress: true" in (finding.cdk or "")
     applied = broken("good.yaml", "Compress: true\n          CachePolicyId: 658327ea",

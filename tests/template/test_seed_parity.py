@@ -16,7 +16,7 @@ CALLS = [("POST", "/api/submit")]
 _refs = itertools.count()
 SEED_RULES = {"config.shadowed_behaviors", "config.compress", "config.api_cache_disabled",
               "config.api_origin_request_policy", "config.api_forwarding", "config.s3_oac", "config.tls_policy",
-              "config.alias_certificate", "config.error_responses_swallow_api"}
+              "config.alias_certificate", "config.error_responses_swallow_api", "config.response_headers_policy"}
 
 
 def _deployable(config: dict) -> dict:
