@@ -89,6 +89,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _free_ports(n: int) -> list[int]:
+    """n distinct free ports, held open together while chosen: the kernel may hand a just-released port out again,
+    and an edge whose http and https servers got the same port fails to start ('no ssl_certificate ...')."""
+    sockets = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            sockets.append(s)
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def _accepts(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -164,7 +179,7 @@ class Edge:
         switch_at = None if self.old_release_for is None else time.time() + self.old_release_for
         self.switch_at = switch_at  # epoch seconds when the new release starts being served
         for attempt in range(3):
-            self.http_port, self.https_port = _free_port(), _free_port()
+            self.http_port, self.https_port = _free_ports(2)
             config = nginx.EdgeConfig(
                 root=self.root, http_port=self.http_port, https_port=self.https_port,
                 static_port=self.lab.static_port,
