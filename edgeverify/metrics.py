@@ -63,6 +63,8 @@ KINDS = {
                     "ReleaseServedAfter", "s", "Seconds", "seconds until the edge served the release marker"),
     "cert_days": Kind("edgeverify_certificate_days_left", "edgeverify.certificate.days_left", "CertificateDaysLeft",
                       "d", "None", "days until the edge's certificate expires"),
+    "security_score": Kind("edgeverify_security_score", "edgeverify.security.score", "SecurityScore", "1", "None",
+                           "the MDN HTTP Observatory score computed from the edge's answers (grade as a label)"),
     "requests": Kind("edgeverify_requests", "edgeverify.requests", "Requests", "{request}", "Count",
                      "requests on the wire"),
     "ttfb": Kind("edgeverify_edge_ttfb_seconds", "edgeverify.edge.ttfb", "EdgeTtfb", "s", "Seconds",
@@ -113,6 +115,9 @@ def figures(runs: Iterable[RunResult]) -> list[Figure]:
             out.append(Figure("release", run.release.served_after_s, d, at))
         if run.network is not None:
             out.append(Figure("requests", float(run.network.requests), d, at))
+        if run.security and isinstance(run.security.get("score"), (int, float)):
+            out.append(Figure("security_score", float(run.security["score"]),
+                              {**d, "grade": str(run.security.get("grade") or "?")}, at))
         ttfb: dict[str, list[float]] = {}
         for ex in run.exchanges.values():
             if ex.get("status") is not None and ex.get("ttfb_ms") is not None:

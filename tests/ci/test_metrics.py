@@ -122,3 +122,18 @@ def test_a_pushgateway_gets_the_same_families(receiver):
     families = {f.name: f for f in text_string_to_metric_families(body.decode())}
     assert families["edgeverify_rule_passed"].samples[0].labels == {"domain": "www.example.com", "rule": "https.hsts"}
     assert families["edgeverify_rule_passed"].samples[0].value == 0
+
+
+def test_the_security_grade_is_a_figure_with_its_grade_as_a_label(tmp_path):
+    from edgeverify.model import CheckResult, Outcome, RunResult
+
+    run = RunResult(domain="www.example.com", target="t.yaml", target_name="t", tool="edgeverify", started_at=0,
+                    finished_at=2, checks=(CheckResult(id="a", outcome=Outcome.PASSED, rule="security.grade"),),
+                    security={"score": 135, "grade": "A+"})
+    assert emit([run], [str(tmp_path / "g.prom")]) == []
+    families = {f.name: f for f in text_string_to_metric_families((tmp_path / "g.prom").read_text())}
+    (sample,) = families["edgeverify_security_score"].samples
+    assert sample.value == 135 and sample.labels == {"domain": "www.example.com", "grade": "A+"}
+    bare = RunResult(domain="www.example.com", target="t.yaml", target_name="t", tool="edgeverify", started_at=0,
+                     finished_at=2, checks=())
+    assert not [f for f in figures([bare]) if f.kind == "security_score"]  # no security suite run: no figure
