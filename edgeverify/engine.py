@@ -511,7 +511,21 @@ def finish(engines: list[Engine], selected: dict[int, list[CheckInfo]], fleet: F
             engine.interrupt(engine.halted or "interrupted", deadline=engine.halted is not None)
         results.append(engine.result(selected.get(id(engine), [])))
         engine.close()
-    return results
+    return [_predicted(engine.target, result) for engine, result in zip(engines, results)]
+
+
+def _predicted(target: Target, result: RunResult) -> RunResult:
+    """With a `template` key: the template audit's predictions, and what this run found of each."""
+    if not target.template:
+        return result
+    from .template.audit import run_predictions
+
+    try:
+        calls = [(c.method, c.path) for c in target.api.calls]
+        return replace(result, predictions=run_predictions(target.template, target.domain, calls, result))
+    except Exception as exc:  # noqa: BLE001 - a template that cannot be read fails no check: it is said
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return replace(result, warnings=(*result.warnings, redact(f"template predictions not made: {first}")))
 
 
 def with_history(result: RunResult, view: dict[str, Any] | None, error: str | None) -> RunResult:

@@ -215,6 +215,8 @@ class RunResult:
     edges: Mapping[str, Any] | None = None  # the edges block (edges/verify.py)
     latency: Mapping[str, Any] | None = None  # timings per edge and kind of request (latency.py)
     security: Mapping[str, Any] | None = None  # the Observatory grade block (observatory.Grade.to_dict)
+    # the target's template audit (its `template` key): each finding's predicted check and what this run found
+    predictions: tuple[Mapping[str, str], ...] = ()
     selected: int | None = None  # checks selected (None: as many as there are results)
     warnings: tuple[str, ...] = ()  # said in every output, failing nothing (a known issue that matched no check)
 

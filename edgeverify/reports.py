@@ -61,6 +61,7 @@ def to_json(run: RunResult) -> dict[str, Any]:
         "edges": None if run.edges is None else dict(run.edges),
         "latency": None if run.latency is None else dict(run.latency),
         "security": None if run.security is None else dict(run.security),
+        "predictions": [dict(p) for p in run.predictions],
         "history": None if run.history is None else dict(run.history),
         "history_error": run.history_error,
         "warnings": list(run.warnings),
@@ -108,6 +109,7 @@ def from_json(doc: Mapping[str, Any]) -> RunResult:
         history=doc.get("history"), history_error=doc.get("history_error"), edges=doc.get("edges"),
         latency=doc.get("latency"),
         security=doc.get("security"),
+        predictions=tuple(doc.get("predictions") or ()),
         warnings=tuple(doc.get("warnings") or ()))
 
 
@@ -187,6 +189,10 @@ def report_schema() -> dict[str, Any]:
             "latency": {"type": ["object", "null"]},
             "security": {"type": ["object", "null"], "required": ["score", "grade"],
                          "properties": {"score": {"type": "integer"}, "grade": {"type": "string"}}},
+            "predictions": {"type": "array", "items": {
+                "type": "object", "required": ["finding", "check", "status"],
+                "properties": {"finding": {"type": "string"}, "check": {"type": "string"}, "status": {
+                    "enum": ["confirmed", "not confirmed", "not judged", "not run"]}}}},
             "history": {"type": ["object", "null"]}, "history_error": text,
             "warnings": {"type": "array", "items": {"type": "string"}}}}
 
@@ -207,6 +213,24 @@ def grade_line(block: Mapping[str, Any]) -> str:
     lost = [f"{t['name']} {t['modifier']:+d}" for t in block.get("tests") or () if t.get("modifier", 0) < 0]
     return (f"Security grade {block.get('grade')} (score {block.get('score')}, computed as MDN HTTP Observatory does)"
             + (f"; points lost: {', '.join(lost)}" if lost else ""))
+
+
+def predictions_line(run: RunResult) -> str:
+    """The template's predictions checked at the edge, counted (the target's `template` key)."""
+    counts: dict[str, int] = {}
+    for p in run.predictions:
+        counts[p["status"]] = counts.get(p["status"], 0) + 1
+    findings = len({p["finding"] for p in run.predictions})
+    return (f"template predictions ({findings} template findings): "
+            + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+
+
+def predictions_markdown(run: RunResult) -> list[str]:
+    lines = ["", "## Template predictions", "",
+             "What the target's template audit (`edgeverify audit`) predicted the edge would show, and what this run "
+             "found: confirmed (the check failed), not confirmed (it passed), not judged, not run.", "",
+             "| template finding | check at the edge | status |", "|---|---|---|"]
+    return lines + [f"| `{p['finding']}` | `{p['check']}` | {p['status']} |" for p in run.predictions]
 
 
 def suite_mark(counts: Mapping[str, int]) -> str:
@@ -275,6 +299,10 @@ def markdown(run: RunResult, limit: int | None = None) -> str:
             for c in group:
                 lines += [f"### `{c.id}`: {c.outcome.label}", "", f"Known issues name it `{c.key}`." if c.key
                           else "", "```", _check_text(c), "```", ""]
+    if run.predictions:
+        lines += predictions_markdown(run)
+    if run.predictions:
+        lines += predictions_markdown(run)
     if run.history:
         from .history import markdown as history_markdown
 
@@ -313,6 +341,8 @@ def terminal(run: RunResult) -> list[str]:
     if run.security:
         lines.append(f"edgeverify: {grade_line(run.security)}")
     lines += [f"edgeverify: WARNING: {w}" for w in run.warnings]
+    if run.predictions:
+        lines.append(f"edgeverify: {predictions_line(run)}")
     if run.history:
         from .history import terminal_lines
 

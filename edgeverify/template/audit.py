@@ -443,6 +443,14 @@ def confirm(findings: Iterable[TemplateFinding], run: RunResult) -> list[Confirm
     return found
 
 
+def run_predictions(template: str, domain: str, calls: Iterable[tuple[str, str]], run: RunResult
+                    ) -> tuple[dict[str, str], ...]:
+    """The template's findings' predictions, confirmed or not by a run of the deployed domain (its report says).
+    cfn-lint is not run here (`edgeverify audit` validates); bad input raises TemplateError/EdgeverifyError."""
+    audit = audit_template(template, domain, calls, lint=False)
+    return tuple({"finding": c.finding, "check": c.check, "status": c.status} for c in confirm(audit.findings, run))
+
+
 def predicted_rules_exist() -> list[str]:
     """Predicted check ids that are not registered rules (tests keep this empty)."""
     from ..rules import load_all
