@@ -400,7 +400,9 @@ def _run_view(doc: dict[str, Any]) -> dict[str, Any]:
             "advisories": by_status.get("accepted", []) + by_status.get("advisory", []),
             "skipped": by_status.get("skipped", []),
             "passed": by_status.get("passed", []), "anchors": anchors, "history": history,
-            "convergence": _convergence(doc, checks), "edges": _edges(doc), "security": _security(doc)}
+            "convergence": _convergence(doc, checks), "edges": _edges(doc), "security": _security(doc),
+            "predictions": [{k: str(p.get(k) or "") for k in ("finding", "check", "status")}
+                            for p in doc.get("predictions") or [] if isinstance(p, dict)]}
 
 
 def render_run(doc: dict[str, Any], folder: Path | None = None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edgeverify.html import render_run
 from edgeverify.reports import from_json, markdown, predictions_line
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +35,8 @@ def test_the_edge_confirms_a_prediction_only_when_it_shows_the_fault(lab, run_ed
     assert f"edgeverify: {predictions_line(result)}" in bad.output and " confirmed" in predictions_line(result)
     text = markdown(result)
     assert "## Template predictions" in text and "| `config.api_cache_disabled` | `cache.api_never_hit` | confirmed |" in text
+    page = render_run(bad.doc)
+    assert '<tr data-status="confirmed"><td><code>config.api_cache_disabled</code></td><td><code>cache.api_never_hit</code>' in page
 
 
 def test_a_template_that_cannot_be_read_is_a_warning_not_a_verdict(lab, run_edgeverify, tmp_path):
