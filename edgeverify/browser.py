@@ -188,7 +188,7 @@ class Browser:
             self.args.append(f"--host-resolver-rules={rules}")
         # the page and what it loads are bounded like one exchange of the target (connect, then total)
         self.navigation_s = min(NAVIGATION_TIMEOUT_S, target.timeouts.connect + target.timeouts.total)
-        self._loads: dict[tuple[str, int], Future[PageLoad]] = {}
+        self._loads: dict[tuple[str, int, bool], Future[PageLoad]] = {}
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="edgeverify-browser", daemon=True)
@@ -264,9 +264,11 @@ class Browser:
         return f"{home}{shown} --dump-dom {url}"
 
     # -- loading pages ----------------------------------------------------------------------------------------
-    def load(self, path: str, round_no: int = 0) -> PageLoad:
-        """The page's load in this round: the first check to ask loads it, the others wait for that load."""
-        key = (path, round_no)
+    def load(self, path: str, round_no: int = 0, document: bytes | None = None) -> PageLoad:
+        """The page's load in this round: the first check to ask loads it, the others wait for that load.
+        `document`: the page opened with this entry document instead of the edge's (a tab still on the previous
+        release), everything else it loads coming from the edge."""
+        key = (path, round_no, document is not None)
         with self._lock:
             if self.closed:
                 raise CouldNotJudge("could not judge: the browser was closed (the run ended)")
@@ -277,12 +279,12 @@ class Browser:
         if mine:
             try:
                 budget = self.navigation_s + self.target.browser.ready_within + SETTLE_S + SCREENSHOT_TIMEOUT_S
-                future.set_result(self._call(self._load(path, round_no), budget + 5, f"load {path}"))
+                future.set_result(self._call(self._load(path, round_no, document), budget + 5, f"load {path}"))
             except BaseException as exc:  # noqa: BLE001 - every check waiting on this load gets the same ending
                 future.set_exception(exc)
         return future.result()
 
-    async def _load(self, path: str, round_no: int) -> PageLoad:
+    async def _load(self, path: str, round_no: int, document: bytes | None = None) -> PageLoad:
         from playwright.async_api import Error as PlaywrightError
 
         t = self.target
@@ -328,6 +330,10 @@ class Browser:
             for event, handler in (("console", on_console), ("pageerror", on_error), ("requestfailed", on_failed),
                                    ("request", on_request), ("response", on_response), ("requestfinished", on_done)):
                 page.on(event, handler)
+            if document is not None:  # the tab opened before the deploy: its entry document is the previous one
+                async def previous(route: Any) -> None:
+                    await route.fulfill(status=200, content_type="text/html; charset=utf-8", body=document)
+                await page.route(url, previous)
             await page.add_init_script(INIT_SCRIPT)
             try:
                 answer = await page.goto(url, wait_until="load", timeout=self.navigation_s * 1000)
@@ -338,7 +344,8 @@ class Browser:
                 await self._observe(page, seen, inflight)
             listening[0] = False
             if seen.troubled and self.shots is not None:
-                shot = self.shots / f"{_slug(t.domain + '-' + path)}-round{round_no}.png"
+                kind = "-previous" if document is not None else ""
+                shot = self.shots / f"{_slug(t.domain + '-' + path)}{kind}-round{round_no}.png"
                 try:
                     if await self._shows_a_secret(page):  # an image cannot be redacted: none is written
                         seen.screenshot_withheld = "the page shows a secret value (a ${VAR} of the target)"
@@ -455,7 +462,7 @@ def _response(seen: PageLoad, response: Any) -> None:
 
 # -- what the checks call -------------------------------------------------------------------------------------
 
-def page_load(edge: Any, target: Target, path: str) -> PageLoad:
+def page_load(edge: Any, target: Target, path: str, document: bytes | None = None) -> PageLoad:
     """The browser's load of `path` in the check's round (edge: the check's Attempt). Skipped (NotApplicable) when
     there is no browser here; could not judge when it would not start. Its timings go beside the check's outcome."""
     reason = unavailable(target)
@@ -465,7 +472,7 @@ def page_load(edge: Any, target: Target, path: str) -> PageLoad:
     browser = run.once("browser", lambda: _open(run, target))
     if isinstance(browser, CouldNotJudge):
         raise browser
-    seen = browser.load(path, getattr(run, "round", 0))
+    seen = browser.load(path, getattr(run, "round", 0), document)
     edge.data["properties"] = seen.properties()
     return seen
 

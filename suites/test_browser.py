@@ -5,9 +5,12 @@ requests, fetched again over HTTP for their curl line, and a screenshot (a file 
 
 One Chromium serves the whole run (edgeverify/browser.py); the checks of a round share each page's one load."""
 
+from pathlib import Path
+
 import pytest
 
 from edgeverify.browser import page_load, same_origin_paths
+from edgeverify.engine import entry_path
 from edgeverify.errors import CouldNotJudge
 from edgeverify.rules import browser
 
@@ -51,3 +54,17 @@ def test_app_renders_its_ready_selector(edge, target, browser_page):
     if not target.browser.ready:
         pytest.skip("browser.ready is not set: give the CSS selector the app renders (e.g. \"#root > *\")")
     browser.check_renders(*loaded(edge, target, browser_page))
+
+
+@pytest.mark.rule("browser.previous_release")
+def test_a_tab_on_the_previous_release_keeps_working(edge, target):
+    previous = target.propagation.previous_entry
+    if not previous:
+        pytest.skip("propagation.previous_entry is not set: give a saved copy of the previous release's index.html")
+    seen = page_load(edge, target, entry_path(target), document=Path(previous).read_bytes())
+    paths = same_origin_paths(seen, target)
+    try:
+        exchanges = edge.fetch_all(paths) if paths else []
+    except CouldNotJudge:
+        exchanges = []
+    browser.check_previous_release(seen, exchanges)

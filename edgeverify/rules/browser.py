@@ -115,6 +115,30 @@ def check_console(seen: PageLoad, exchanges: Sequence[Exchange] = ()) -> None:
     _unjudged(seen)
 
 
+PREVIOUS_RELEASE = rule(
+    "browser.previous_release",
+    "A tab still running the previous release keeps working after the deploy: its scripts, styles and lazily "
+    "imported chunks still load",
+    "Viewers keep tabs open across a deploy, and edges not yet converged still hand out the previous index.html. "
+    "When the deploy deleted the previous release's fingerprinted files (aws s3 sync --delete), those tabs fail "
+    "with 'Failed to fetch dynamically imported module' or a blank page the next time they load a chunk.",
+    "Vite 'Load error handling' (vite:preloadError); edge rules 'browser' and 'propagation'",
+    threshold="only with propagation.previous_entry (a saved copy of the previous release's index.html)",
+)
+SKEW_CAUSE = ("the deploy removed the previous release's files (aws s3 sync --delete) while tabs and edges still run "
+              "its index.html: keep the last releases' fingerprinted assets (sync without --delete, and delete old "
+              "assets by age with an S3 lifecycle rule or a later job)")
+
+
+def check_previous_release(seen: PageLoad, exchanges: Sequence[Exchange] = ()) -> None:
+    """The previous release's entry document, opened against today's edge, loads every file it asks for."""
+    problems = [r.line() for r in seen.failed] + [f"uncaught: {e}" for e in seen.exceptions]
+    if problems:
+        _fail(PREVIOUS_RELEASE, "every file the previous release's page loads still answers 2xx (no error in it)",
+              seen, ["a tab on the previous release:", *problems], exchanges, SKEW_CAUSE)
+    _unjudged(seen)
+
+
 def check_subresources(seen: PageLoad, exchanges: Sequence[Exchange] = ()) -> None:
     problems = [r.line() for r in seen.failed]
     if problems:

@@ -11,6 +11,8 @@ CATCHES = {
                         "browser.subresources": "/settings/config.json (fetch) -> 403",
                         "browser.console": "uncaught"},
     "config-stale": {"browser.console": "config.json is from release build-2026.11.25-old"},
+    # deploy skew seen from a tab still on the previous release (also caught over HTTP: propagation.previous_release)
+    "previous-release-deleted": {"browser.previous_release": "a tab on the previous release:"},
     # also caught over HTTP (static.mixed_content): the browser refuses it too
     "mixed-content": {"browser.mixed_content": "insecure: GET http://www.example.test/assets/"},
 }

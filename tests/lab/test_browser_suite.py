@@ -23,10 +23,10 @@ def chromium():
 def test_correct_lab_passes_with_timings_from_one_chromium(lab, run_edgeverify):
     run = run_edgeverify(lab.edge(), SUITE)
     assert run.returncode == 0, run.output
-    assert {c["outcome"] for c in run.checks} == {"passed"} and len(run.checks) == 15  # 3 pages x 5 rules
-    props = [dict(c["properties"]) for c in run.checks]
+    assert {c["outcome"] for c in run.checks} == {"passed"} and len(run.checks) == 16  # 3 pages x 5 rules + previous tab
+    props = [dict(c["properties"]) for c in run.checks if c["rule"] != "browser.previous_release"]  # its document
     assert all(float(p["ttfb_ms"]) >= 0 and float(p["fcp_ms"]) > 0 and float(p["ready_ms"]) > 0 for p in props)
-    assert len({p["chromium"] for p in props}) == 1, "every check's page was loaded by the run's one Chromium"
+    assert len({dict(c["properties"])["chromium"] for c in run.checks}) == 1, "one Chromium for every check's page"
     assert all("screenshot" not in p for p in props)
 
 
@@ -98,3 +98,14 @@ def test_a_page_showing_a_secret_gets_no_screenshot(lab, tmp_path):
     assert secret.troubled and secret.screenshot is None
     assert not list((tmp_path / "secret").rglob("*.png"))
     assert ("screenshot_withheld", "the page shows a secret value (a ${VAR} of the target)") in secret.properties()
+
+
+def test_a_tab_on_the_previous_release_fails_when_the_deploy_deleted_its_files(lab, run_edgeverify):
+    """Deploy skew seen from the browser: the previous release's index.html (still open in tabs, still served by
+    edges not yet converged), opened against an edge whose deploy ran `aws s3 sync --delete`, cannot load its files."""
+    run = run_edgeverify(lab.edge(["previous-release-deleted"]), SUITE)
+    assert run.returncode == 1, run.output
+    (check,) = [c for c in run.checks if c["rule"] == "browser.previous_release"]
+    assert check["outcome"] == "failed" and "a tab on the previous release:" in check["message"]
+    assert "aws s3 sync --delete" in check["message"] and "-> 403" in check["message"]
+    assert {c["outcome"] for c in run.checks if c["rule"] != "browser.previous_release"} == {"passed"}
