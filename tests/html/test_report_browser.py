@@ -131,9 +131,8 @@ def test_report_of_a_failing_lab_run(chromium, tmp_path, lab):
                     "--propagation-timeout=0", str(ROOT / "suites" / "test_https.py")],
                    cwd=ROOT, env={**os.environ, **edge.env()}, capture_output=True, text=True, timeout=120)
     doc = json.loads((reports / "edgeverify.json").read_text())
-    if doc.get("schema") != 2:
-        pytest.skip("the JSON writer on this branch still writes schema 1; runs once reports.py writes schema 2")
-    html = (reports / "report.html").read_text() if (reports / "report.html").exists() else render_run(doc)
+    assert doc["schema"] == 3 and doc["exit_status"] == 1, doc.get("schema")
+    html = (reports / "report.html").read_text()  # the page the run itself wrote
     dom = dump_dom(chromium, tmp_path, html)
     assert_failures_shown(dom, doc)
     assert {a.attrs["data-rule"] for a in dom.find("article", "check") if "failed" in a.classes} >= {"https.hsts"}
