@@ -326,6 +326,17 @@ def _exit(code: int) -> int:
     return ExitCode.USAGE if code in (4, 5) else ExitCode.FAILED
 
 
+def _unreported(target: str, domain: str, why: str, started: float) -> Any:
+    """A target whose process wrote no report: a run with no check, ended early (model.exit_status: interrupted)."""
+    from .model import RunResult
+    from .reports import tool_version
+
+    now = time.time()
+    return RunResult(domain=domain, target=str(Path(target).resolve()), target_name=Path(target).stem,
+                     tool=tool_version(), started_at=now - (time.monotonic() - started), finished_at=now, checks=(),
+                     interrupted=why)
+
+
 def _spread(targets: list[str], reports_dir: str, extra: list[str], workers: int) -> int:
     """-n N: N processes, each judging a share of the targets in one session; then the combined reports."""
     from .reports import read_report, terminal_run, write_combined
@@ -352,8 +363,17 @@ def _spread(targets: list[str], reports_dir: str, extra: list[str], workers: int
         return ExitCode.USAGE
     from .target import load_target
 
-    found = [root / load_target(t).domain / "edgeverify.json" for t in targets]
-    results = [read_report(path) for path in found if path.exists()]
+    results = []
+    for i, t in enumerate(targets):
+        domain = load_target(t).domain
+        path = root / domain / "edgeverify.json"
+        if path.exists():
+            results.append(read_report(path))
+        else:  # never judged: shown as ended early in every output (never as passed, never left out)
+            k = i % workers
+            why = ("interrupted before its report was written" if codes == [ExitCode.INTERRUPTED] else
+                   f"its process ended (exit {int(codes[k])}) without a report: see output-{k + 1}.txt")
+            results.append(_unreported(t, domain, why, started))
     for line in terminal_run(results):
         print(line)
     for report in write_combined(results, root):

@@ -106,3 +106,27 @@ def test_n_spreads_the_targets_over_processes_with_the_same_combined_reports(lab
     for domain in targets:  # each target's own reports, as in one process
         doc = json.loads((tmp_path / "two" / domain / "edgeverify.json").read_text())
         assert doc["domain"] == domain and (tmp_path / "two" / domain / "report.html").exists()
+
+
+def test_a_spread_target_whose_process_wrote_no_report_is_never_shown_as_passed(tmp_path, monkeypatch, capsys):
+    """-n: a process killed (or interrupted) before it wrote its targets' reports: those targets are shown as
+    ended early in the terminal and the combined summary, and the exit status says so; never '0 targets: passed'."""
+    import subprocess as sp
+
+    from edgeverify import front
+
+    paths = []
+    for name in ("alpha", "bravo"):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(f"domain: {name}.example.test\n")
+        paths.append(str(path))
+    killed = sp.CompletedProcess([], returncode=-9)  # the child died without writing anything
+    monkeypatch.setattr(front.subprocess, "run", lambda *a, **k: killed)
+    status = front._spread(paths, str(tmp_path / "reports"), [], 2)
+    out = capsys.readouterr().out
+    assert status == 2, out
+    assert "0 targets" not in out and "passed, exit 0" not in out
+    assert "alpha.example.test: interrupted (its process ended (exit 1) without a report: see output-1.txt)" in out
+    assert "bravo.example.test: interrupted (its process ended (exit 1) without a report: see output-2.txt)" in out
+    summary = (tmp_path / "reports" / "summary.md").read_text()
+    assert "2 targets" in summary and "all 0 passed" not in summary and "interrupted" in summary
