@@ -89,19 +89,36 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _free_ports(n: int) -> list[int]:
+def _free_ports(n: int, udp_too: bool = False) -> list[int]:
     """n distinct free ports, held open together while chosen: the kernel may hand a just-released port out again,
-    and an edge whose http and https servers got the same port fails to start ('no ssl_certificate ...')."""
-    sockets = []
+    and an edge whose http and https servers got the same port fails to start ('no ssl_certificate ...').
+    With udp_too, the last port is also free over UDP (the edge's HTTP/3 front uses the HTTPS port number)."""
+    held: list[socket.socket] = []  # every socket bound while choosing, closed only at the end
+    chosen: list[int] = []
     try:
-        for _ in range(n):
+        for _ in range(n + 20):
             s = socket.socket()
-            sockets.append(s)
+            held.append(s)
             s.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in sockets]
+            port = int(s.getsockname()[1])
+            if udp_too and len(chosen) == n - 1 and not _udp_free(port):
+                continue  # taken over UDP (another edge's HTTP/3, a DNS server): keep it held, pick again
+            chosen.append(port)
+            if len(chosen) == n:
+                return chosen
+        raise LabError(f"no {n} free loopback ports found")
     finally:
-        for s in sockets:
+        for s in held:
             s.close()
+
+
+def _udp_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        try:
+            u.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
 
 
 def _accepts(port: int) -> bool:
@@ -178,8 +195,9 @@ class Edge:
         cert, key = self.lab.certificate(self.faults & _CERT_FAULTS)
         switch_at = None if self.old_release_for is None else time.time() + self.old_release_for
         self.switch_at = switch_at  # epoch seconds when the new release starts being served
+        h3 = http3_available() and "h3-not-served" not in self.faults
         for attempt in range(3):
-            self.http_port, self.https_port = _free_ports(2)
+            self.http_port, self.https_port = _free_ports(2, udp_too=h3)
             config = nginx.EdgeConfig(
                 root=self.root, http_port=self.http_port, https_port=self.https_port,
                 static_port=self.lab.static_port,
@@ -196,16 +214,19 @@ class Edge:
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 start_new_session=True)
             if self._wait_ready():
-                if http3_available() and "h3-not-served" not in self.faults:
-                    from .quic import QuicFront
+                if not h3:
+                    return
+                from .quic import QuicFront
 
-                    self._quic = QuicFront(self.https_port, cert, key, self.lab.ca_bundle, DOMAIN)
-                    try:
-                        self._quic.start()
-                    except LabError:
-                        self.stop()
+                self._quic = QuicFront(self.https_port, cert, key, self.lab.ca_bundle, DOMAIN)
+                try:
+                    self._quic.start()
+                    return
+                except LabError as exc:
+                    self.stop()
+                    if "Address already in use" not in str(exc) or attempt == 2:
                         raise
-                return
+                    continue  # the UDP port was taken between choosing and binding: choose again
             self.stop()
             if "Address already in use" not in _tail(self.error_log) or attempt == 2:
                 break
