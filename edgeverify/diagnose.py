@@ -890,13 +890,20 @@ def likely_cause_for(rule_id: str, ex: Exchange, api_prefix: str = API_PREFIX,
     """The likely cause as a failing rule shows it: a fault another rule reports as its own finding (the SPA
     shell standing in for a missing asset is static.media_type's) is marked as that finding's consequence, so
     one fault reads as one cause however many checks fail on the exchange."""
+    return cause_for(rule_id, ex, api_prefix, describe_unknown)[0]
+
+
+def cause_for(rule_id: str, ex: Exchange, api_prefix: str = API_PREFIX,
+              describe_unknown: bool = True) -> tuple[str | None, tuple[str, ...]]:
+    """likely_cause_for's text, and the config-suite rules that read the setting it names (none for a
+    consequence of another finding: that finding's own check carries them)."""
     found = diagnose(ex, api_prefix)
     if found is None:
-        return likely_cause(ex, api_prefix, describe_unknown)
+        return likely_cause(ex, api_prefix, describe_unknown), ()
     root = next((s.root_rule for s in SIGNATURES if s.id == found.signature_id), "")
     if root and root != rule_id:
-        return f"a consequence of the {root} finding on this exchange, not a fault of its own: {found.text}"
-    return found.text
+        return f"a consequence of the {root} finding on this exchange, not a fault of its own: {found.text}", ()
+    return found.text, found.confirm
 
 
 def likely_cause(ex: Exchange, api_prefix: str = API_PREFIX, describe_unknown: bool = True) -> str | None:

@@ -129,6 +129,24 @@ class Finding:
     actual: str
     cause: str | None
     reproduce: str | None
+    confirm: tuple[str, ...] = ()  # the config-suite rules that read the setting the cause names
+    # what those rules found in this same run: (rule, verdict) with verdict one of CROSS_CHECK (cross_check())
+    config: tuple[tuple[str, str], ...] = ()
+
+    def cross_check(self) -> str | None:
+        """The config suite's word on this cause in the same run, as a line every output shows."""
+        if not self.config:
+            return None
+        found = [r for r, v in self.config if v == "found"]
+        clear = [r for r, v in self.config if v == "clear"]
+        open_ = [f"{r} {v}" for r, v in self.config if v not in ("found", "clear")]
+        parts = ([f"{', '.join(found)} found the same in the distribution's configuration: cause confirmed"]
+                 if found else [])
+        parts += ([f"{', '.join(clear)} passed: the configuration does not show this cause, so look first at what "
+                   f"it does not read (an origin's own answer, a Lambda@Edge/CloudFront Function, WAF)"]
+                  if clear and not found else [])
+        parts += [f"{', '.join(open_)}"] if open_ and not found else []
+        return "; ".join(parts) or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +346,7 @@ def check_result(info: CheckInfo, verdict: Verdict, refs: tuple[str, ...], *, ap
         rule = violation.rule.id
         finding = Finding(redact(violation.expected), redact(violation.actual),
                           redact(violation.likely) if violation.likely else None,
-                          redact(violation.reproduce) if violation.reproduce else None)
+                          redact(violation.reproduce) if violation.reproduce else None, confirm=violation.confirm)
     acceptance = acceptance_for(info, known, today or dt.datetime.now(dt.timezone.utc).date()) \
         if verdict.ending == "violation" else None
     advisory = violation.advisory if violation is not None else info.severity == "advisory"  # a rule may soften
@@ -342,6 +360,46 @@ def check_result(info: CheckInfo, verdict: Verdict, refs: tuple[str, ...], *, ap
         converged_after_s=None if verdict.converged_after_s is None else round(verdict.converged_after_s, 3),
         pops=tuple(pops), exchanges=refs, key=redact(info.key),
         properties=tuple((redact(str(k)), redact(str(v))) for k, v in verdict.data.get("properties", ())))
+
+
+# How a config-suite rule's outcome in the same run bears on a cause it reads the setting of.
+CROSS_CHECK = {Outcome.FAILED: "found", Outcome.ADVISORY: "found", Outcome.ACCEPTED: "found",
+               Outcome.PASSED: "clear", Outcome.SKIPPED: "not applicable", Outcome.COULD_NOT_JUDGE: "not judged",
+               Outcome.INTERRUPTED: "not judged"}
+
+
+def cross_check(run: RunResult) -> RunResult:
+    """Each failing finding's diagnosis checked against the config suite's rules of the same run: a config rule
+    that failed too confirms the cause; one that passed rules it out. Said on the finding and in its message,
+    so every output shows it. Without config checks in the run the findings are unchanged (the diagnosis
+    still names the rules to run)."""
+    from dataclasses import replace
+
+    by_rule: dict[str, list[Outcome]] = {}
+    for c in run.checks:
+        if c.suite == "config" and c.rule:
+            by_rule.setdefault(c.rule, []).append(c.outcome)
+    if not by_rule:
+        return run
+    checks = []
+    for c in run.checks:
+        f = c.finding
+        if f is None or not f.confirm or c.suite == "config":
+            checks.append(c)
+            continue
+        config = tuple((rule, _cross(by_rule.get(rule))) for rule in f.confirm)
+        finding = replace(f, config=config)
+        line = finding.cross_check()
+        message = c.message if not line or not c.message else f"{c.message}\n  Config:   {redact(line)}"
+        checks.append(replace(c, finding=finding, message=message))
+    return replace(run, checks=tuple(checks))
+
+
+def _cross(outcomes: list[Outcome] | None) -> str:
+    if not outcomes:
+        return "not run"
+    verdicts = [CROSS_CHECK[o] for o in outcomes]
+    return next((v for v in ("found", "not judged", "clear") if v in verdicts), verdicts[0])
 
 
 def _message(verdict: Verdict, result: Outcome) -> str | None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import TargetError
-from .model import (OUTCOMES, SCHEMA, Acceptance, CheckResult, ExitCode, Finding, Network, Outcome, Release,
+from .model import (CROSS_CHECK, OUTCOMES, SCHEMA, Acceptance, CheckResult, ExitCode, Finding, Network, Outcome, Release,
                     RunResult)
 
 JSON_NAME = "edgeverify.json"
@@ -74,6 +74,9 @@ def _check_json(c: CheckResult) -> dict[str, Any]:
             "severity": c.severity, "key": c.key, "outcome": c.outcome.value, "message": c.message,
             "expected": f.expected if f else None, "actual": f.actual if f else None,
             "cause": f.cause if f else None, "reproduce": f.reproduce if f else None,
+            "confirm": list(f.confirm) if f else [],
+            "config": [{"rule": r, "verdict": v} for r, v in f.config] if f else [],
+            "cross_check": f.cross_check() if f else None,
             "acceptance": None if a is None else {"reason": a.reason, "owner": a.owner, "expires": a.expires,
                                                   "expired": a.expired, "source": a.source},
             "attempts": c.attempts, "elapsed_s": c.elapsed_s, "converged_after_s": c.converged_after_s,
@@ -85,7 +88,9 @@ def from_json(doc: Mapping[str, Any]) -> RunResult:
     checks = []
     for c in doc["checks"]:
         finding = None if c.get("expected") is None and c.get("actual") is None else Finding(
-            c.get("expected") or "", c.get("actual") or "", c.get("cause"), c.get("reproduce"))
+            c.get("expected") or "", c.get("actual") or "", c.get("cause"), c.get("reproduce"),
+            confirm=tuple(c.get("confirm") or ()),
+            config=tuple((x["rule"], x["verdict"]) for x in c.get("config") or ()))
         a = c.get("acceptance")
         checks.append(CheckResult(
             id=c["id"], outcome=Outcome(c["outcome"]), rule=c.get("rule"), suite=c.get("suite"),
@@ -149,6 +154,12 @@ def report_schema() -> dict[str, Any]:
             "summary": text, "severity": {"enum": ["fail", "advisory", None]}, "key": {"type": "string"},
             "outcome": {"enum": [o.value for o in OUTCOMES]}, "message": text, "expected": text, "actual": text,
             "cause": text, "reproduce": text,
+            "confirm": {"type": "array", "items": {"type": "string"}},
+            "config": {"type": "array", "items": {
+                "type": "object", "required": ["rule", "verdict"],
+                "properties": {"rule": {"type": "string"},
+                               "verdict": {"enum": sorted(set(CROSS_CHECK.values()) | {"not run"})}}}},
+            "cross_check": text,
             "acceptance": {"oneOf": [{"type": "null"}, {
                 "type": "object", "required": ["reason", "owner", "expires", "expired"],
                 "properties": {"reason": {"type": "string"}, "owner": {"type": "string"},
@@ -330,6 +341,9 @@ def terminal(run: RunResult) -> list[str]:
             lines.append(f"edgeverify: interrupted: {c.id}")
         elif c.outcome is Outcome.ADVISORY:
             lines.append(f"edgeverify: advisory (not failing; --strict-advisories fails it): {c.message}")
+        cross = c.finding.cross_check() if c.finding and c.outcome is not Outcome.ADVISORY else None
+        if cross:  # the failure itself was printed as it ended, before the config suite's rules were judged
+            lines.append(f"edgeverify: config cross-check of {c.key or c.id}: {cross}")
     for c in run.checks:
         if c.converged_after_s:
             lines.append(f"edgeverify: converged: {c.id} passed after {c.attempts} attempts, "
@@ -378,6 +392,8 @@ def _check_properties(c: CheckResult) -> list[tuple[str, str]]:
     no testcase properties): named check[ID].FIELD."""
     fields = [("rule", c.rule or ""), ("severity", c.severity or ""), ("attempts", str(c.attempts))]
     fields += [("cause", c.finding.cause)] if c.finding and c.finding.cause else []
+    cross = c.finding.cross_check() if c.finding else None
+    fields += [("config", cross)] if cross else []
     fields += [("edge", " ".join(c.pops))] if c.pops else []
     return [(f"check[{c.id}].{name}", value) for name, value in fields]
 

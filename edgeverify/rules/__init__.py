@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ..diagnose import likely_cause_for
+from ..diagnose import cause_for
 from ..exchange import Exchange
 from ..redact import redact
 
@@ -73,6 +73,7 @@ class Violation(AssertionError):
         self._diagnose = diagnose
         self._api_prefix = "/api/"
         self._signature: str | None = None
+        self._confirm: tuple[str, ...] = ()
         self._diagnosed = False
         self.cause = cause
         self.reproduce = reproduce or (exchange.curl() if exchange is not None else None)
@@ -95,9 +96,14 @@ class Violation(AssertionError):
             self._diagnosed = True
             if self.exchange is not None and self._diagnose:
                 # an AWS error no signature knows is described only when the rule has no cause of its own
-                self._signature = likely_cause_for(self.rule.id, self.exchange, self._api_prefix,
-                                                   describe_unknown=self.cause is None)
+                self._signature, self._confirm = cause_for(self.rule.id, self.exchange, self._api_prefix,
+                                                           describe_unknown=self.cause is None)
         return self._signature
+
+    @property
+    def confirm(self) -> tuple[str, ...]:
+        """The config-suite rules that read the setting the recognised signature names (to cross-check)."""
+        return self._confirm if self.signature is not None else ()
 
     @property
     def likely(self) -> str | None:

@@ -58,13 +58,15 @@ def cfn(aws: Aws) -> Any:
 
 
 @pytest.fixture
-def distribution_state(moto_endpoint: str) -> Iterator[Callable[[float], None]]:
-    """Make new distributions stay InProgress for some seconds (moto's state manager), reset afterwards."""
+def distribution_state(moto_endpoint: str) -> Iterator[Callable[[int], None]]:
+    """Make new distributions stay InProgress for N reads (moto's state manager, manual progression: each
+    GetDistribution / GetDistributionConfig / ListDistributions counts one), reset afterwards. Counted in reads,
+    not seconds, so that a loaded machine's clock changes nothing (NEVER: stays InProgress through the test)."""
     url = f"{moto_endpoint}/moto-api/state-manager"
 
-    def set_seconds(seconds: float) -> None:
+    def set_reads(reads: int) -> None:
         requests.post(f"{url}/set-transition", timeout=5, json={
-            "model_name": "cloudfront::distribution", "transition": {"progression": "time", "seconds": seconds}})
+            "model_name": "cloudfront::distribution", "transition": {"progression": "manual", "times": reads}})
 
-    yield set_seconds
+    yield set_reads
     requests.post(f"{url}/unset-transition", json={"model_name": "cloudfront::distribution"}, timeout=5)

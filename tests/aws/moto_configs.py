@@ -137,3 +137,5 @@ def seed_config() -> dict[str, Any]:
             {"ErrorCode": 404, "ResponseCode": "200", "ResponsePagePath": "/index.html", "ErrorCachingMinTTL": 10}]},
         "ViewerCertificate": dict(DEFAULT_CERTIFICATE),
     }
+
+NEVER = 10**9  # distribution_state(NEVER): a distribution that stays InProgress through a test

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from edgeverify.aws import wait
-from moto_configs import create, good_config
+from moto_configs import NEVER, create, good_config
 
 
 class InvalidationsInProgress:
@@ -30,11 +30,13 @@ class InvalidationsInProgress:
 
 
 def test_waits_until_deployed(cf, distribution_state):
-    distribution_state(2.0)  # moto keeps new distributions InProgress for two seconds
+    distribution_state(3)  # InProgress for the first two reads, Deployed on the third
     distribution_id = create(cf, good_config())
     messages: list[str] = []
-    waited = wait.wait_deployed(cf, distribution_id, time.monotonic() + 10, messages.append, interval=0.2)
-    assert 0.5 < waited < 8
+    sleeps: list[float] = []
+    wait.wait_deployed(cf, distribution_id, time.monotonic() + 10, messages.append, interval=0.2,
+                       sleep=sleeps.append)
+    assert sleeps == [0.2, 0.2]  # polled at its interval until Deployed, then returned
     assert messages[0].startswith(f"waiting: distribution {distribution_id} InProgress")
     assert messages[-1].startswith(f"distribution {distribution_id} Deployed: ready after")
 
@@ -59,7 +61,7 @@ def test_already_deployed_returns_at_once_and_silently(cf):
 
 
 def test_deadline_names_what_is_still_in_progress(cf, distribution_state):
-    distribution_state(60.0)
+    distribution_state(NEVER)
     distribution_id = create(cf, good_config())
     with pytest.raises(wait.NotDeployed) as info:
         wait.wait_deployed(cf, distribution_id, time.monotonic() + 0.3, lambda _: None, interval=0.1)
@@ -75,7 +77,7 @@ def write_target(tmp_path, aws_lines: str):
 
 def test_cli_waits_and_reports(cf, aws, tmp_path, capsys, distribution_state, monkeypatch):
     monkeypatch.setattr(wait, "POLL_INTERVAL", 0.2)
-    distribution_state(3.0)  # long enough to be seen deploying on a loaded machine
+    distribution_state(3)  # InProgress for two reads: seen deploying, whatever the machine's load
     distribution_id = create(cf, good_config())
     path = write_target(tmp_path, f"  distribution_id: {distribution_id}\n  endpoint_url: {aws.endpoint_url}\n")
     assert wait.main(["--target", str(path), "--timeout", "10"]) == 0
@@ -85,7 +87,7 @@ def test_cli_waits_and_reports(cf, aws, tmp_path, capsys, distribution_state, mo
 
 
 def test_cli_timeout_exit_code(cf, aws, tmp_path, capsys, distribution_state):
-    distribution_state(60.0)
+    distribution_state(NEVER)
     distribution_id = create(cf, good_config())
     path = write_target(tmp_path, f"  distribution_id: {distribution_id}\n  endpoint_url: {aws.endpoint_url}\n")
     assert wait.main(["--target", str(path), "--timeout", "0.2"]) == 1
@@ -132,7 +134,7 @@ def test_a_deadline_that_is_not_a_time_is_refused(cf):
 
 
 def test_progress_at_most_every_few_seconds_naming_what_is_pending(cf, distribution_state, monkeypatch):
-    distribution_state(60.0)
+    distribution_state(NEVER)
     distribution_id = create(cf, good_config())
     clock = [1000.0]
     monkeypatch.setattr(wait.time, "monotonic", lambda: clock[0])
@@ -152,7 +154,7 @@ def test_progress_at_most_every_few_seconds_naming_what_is_pending(cf, distribut
 def test_pre_run_wait_raises_a_typed_error_with_its_reason(cf, aws, tmp_path, distribution_state):
     from edgeverify.target import load_target
 
-    distribution_state(60.0)
+    distribution_state(NEVER)
     distribution_id = create(cf, good_config())
     target = load_target(write_target(tmp_path, f"  distribution_id: {distribution_id}\n"
                                                 f"  endpoint_url: {aws.endpoint_url}\n"))
