@@ -312,8 +312,6 @@ def markdown(run: RunResult, limit: int | None = None) -> str:
                           else "", "```", _check_text(c), "```", ""]
     if run.predictions:
         lines += predictions_markdown(run)
-    if run.predictions:
-        lines += predictions_markdown(run)
     if run.history:
         from .history import markdown as history_markdown
 
