@@ -30,6 +30,7 @@ REGRESSION_RATIO = 1.5  # a regression: more than +50 % ...
 REGRESSION_MS = 50.0  # ... and more than +50 ms above that median
 LOOKBACK_RUNS = 30  # earlier runs of the target read to find each edge's last N
 MAX_ROWS = 60  # rows recorded per run (edge x kind), the busiest first
+WARNINGS_MAX = 5  # regressions said one by one; beyond, one warning counts the rest
 METRICS = ("ttfb", "total")
 LABEL = {"ttfb": "TTFB", "total": "total"}
 NO_POP = "-"
@@ -134,7 +135,8 @@ def trend(today: Sequence[Sample], earlier: Sequence[Sequence[Sample]], *, runs:
 
 
 def warnings(block: Mapping[str, Any] | None) -> list[str]:
-    """A warning per edge and kind that regressed (advisory: it fails nothing)."""
+    """A warning per edge and kind that regressed (advisory: it fails nothing), at most WARNINGS_MAX and one
+    counting the rest."""
     if not block:
         return []
     threshold = block.get("threshold") or {}
@@ -149,6 +151,10 @@ def warnings(block: Mapping[str, Any] | None) -> list[str]:
         found.append(f"latency regression at edge {row['edge']} ({row['kind']}): {'; '.join(parts)} over its last "
                      f"{row['runs']} runs, beyond {beyond}; advisory, failing nothing (declare budgets: in the target "
                      "to fail on a limit, judged by latency.budget)")
+    if len(found) > WARNINGS_MAX:
+        rest = len(found) - WARNINGS_MAX
+        found = found[:WARNINGS_MAX] + [f"and {rest} more latency regression{'s' if rest != 1 else ''} at other "
+                                        "edges and kinds (the latency trend in summary.md)"]
     return found
 
 

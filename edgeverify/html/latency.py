@@ -9,6 +9,8 @@ from typing import Any
 
 from ..history.latency import METRICS, MIN_RUNS, REGRESSION_MS, REGRESSION_RATIO, describe
 
+MAX_ROWS = 120  # rows of each table; the rest is counted
+
 
 def latency_view(doc: dict[str, Any]) -> dict[str, Any] | None:
     """The section's rows, or None when the run measured no latency and the history says nothing of it."""
@@ -41,9 +43,11 @@ def latency_view(doc: dict[str, Any]) -> dict[str, Any] | None:
                          "line": describe({**r, "regressed": regressed}, trend)})
     if not edges and trend is None:
         return None
+    more = max(0, len(edges) - MAX_ROWS) + max(0, len(rows) - MAX_ROWS)
+    edges, rows = edges[:MAX_ROWS], rows[:MAX_ROWS]
     threshold = trend.get("threshold") if trend is not None and isinstance(trend.get("threshold"), dict) else {}
     ratio, ms = _num(threshold.get("ratio")) or REGRESSION_RATIO, _num(threshold.get("ms")) or REGRESSION_MS
-    return {"edges": edges, "trend": None if trend is None else {
+    return {"edges": edges, "more": more, "trend": None if trend is None else {
         "first": bool(trend.get("first")), "window": _int(trend.get("window")),
         "min_runs": _int(trend.get("min_runs")) or MIN_RUNS, "rows": rows,
         "threshold": f"+{(ratio - 1) * 100:.0f} % and +{ms:g} ms",

@@ -206,3 +206,11 @@ def test_history_latency_shows_the_trend_per_edge(db_url: str, capsys: pytest.Ca
                and line.endswith("REGRESSION (TTFB, total)") for line in lines), out
     assert main(["history", "--db", db_url, "--latency", "--target", "sitte", "--since", "2026-11-01"]) == 4
     assert "Did you mean 'site'?" in capsys.readouterr().err
+
+
+def test_many_regressions_are_counted_beyond_a_few_warnings():
+    today = [sample(500.0, pop=f"POP{i}") for i in range(9)]
+    earlier = [[sample(100.0, pop=f"POP{i}") for i in range(9)]] * 3
+    found = warnings(trend(today, earlier))
+    assert len(found) == 6 and found[-1] == ("and 4 more latency regressions at other edges and kinds (the latency "
+                                             "trend in summary.md)")
