@@ -105,7 +105,7 @@ def markdown(block: Mapping[str, Any]) -> list[str]:
              "| TLS p95 ms | cache hits |", "|---|---|---|---|---|---|---|"]
     for edge in block.get("edges") or []:
         for kind, row in (edge.get("kinds") or {}).items():
-            hit = edge.get("hit_ratio")
+            hit = row.get("hit_ratio", edge.get("hit_ratio"))  # per kind (older reports: the edge's)
             lines.append(f"| {edge['pop']} {edge['address']} | {kind} | {row['requests']} | "
                          f"{row.get('ttfb_p50_ms', '-')} / {row.get('ttfb_p95_ms', '-')} | "
                          f"{row.get('total_p50_ms', '-')} / {row.get('total_p95_ms', '-')} | "

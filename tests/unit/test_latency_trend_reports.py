@@ -90,3 +90,6 @@ def test_without_history_no_trend_and_the_per_edge_table_alone(tmp_path):
     html = render_run(to_json(run))
     assert 'id="latency"' in html and 'id="latency-trend"' not in html
     assert "Latency trend" not in markdown(run) and not any("latency p95" in line for line in terminal(run))
+    # each kind's own cache-hit ratio (the edge's, documents and assets together, is 38 %)
+    assert f"| {POP} 127.0.0.1 | asset | 6 | 3.0 / 4.0 | 4.0 / 5.0 | - | 100% |" in markdown(run)
+    assert f"| {POP} 127.0.0.1 | document | 10 | 50.0 / 100.0 | 51.0 / 101.0 | - | 0% |" in markdown(run)
