@@ -62,6 +62,14 @@ def summary(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def hit_ratio(records: Sequence[Mapping[str, Any]]) -> float | None:
+    """The share of the records CloudFront answered from its cache (X-Cache Hit or RefreshHit) among those that say
+    (an X-Cache header); None when none says."""
+    cached = [ex for ex in records if ex.get("x_cache")]
+    hits = sum(1 for ex in cached if str(ex.get("x_cache")).lower().startswith(("hit", "refreshhit")))
+    return round(hits / len(cached), 3) if cached else None
+
+
 def _path(ex: Mapping[str, Any]) -> str:
     url = str((ex.get("request") or {}).get("url") or "")
     rest = url.split("://", 1)[-1]
@@ -70,7 +78,7 @@ def _path(ex: Mapping[str, Any]) -> str:
 
 def latency_block(exchanges: Iterable[Mapping[str, Any]], api_prefix: str) -> dict[str, Any] | None:
     """The report's latency block: per edge (POP and address), the percentiles of each kind and the cache-hit
-    ratio of documents and assets; None when no exchange was answered."""
+    ratio of documents and assets (together, and per kind); None when no exchange was answered."""
     edges: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for ex in exchanges:
         if ex.get("status") is None:
@@ -83,11 +91,11 @@ def latency_block(exchanges: Iterable[Mapping[str, Any]], api_prefix: str) -> di
         by_kind: dict[str, list[Mapping[str, Any]]] = {}
         for ex in records:
             by_kind.setdefault(kind_of(_path(ex), api_prefix), []).append(ex)
-        cached = [ex for ex in records if kind_of(_path(ex), api_prefix) != "api" and ex.get("x_cache")]
-        hits = sum(1 for ex in cached if str(ex.get("x_cache")).lower().startswith(("hit", "refreshhit")))
-        rows.append({"pop": pop, "address": address, **summary(records),
-                     "hit_ratio": round(hits / len(cached), 3) if cached else None,
-                     "kinds": {kind: summary(by_kind[kind]) for kind in KINDS if kind in by_kind}})
+        cacheable = [ex for ex in records if kind_of(_path(ex), api_prefix) != "api"]
+        rows.append({"pop": pop, "address": address, **summary(records), "hit_ratio": hit_ratio(cacheable),
+                     "kinds": {kind: {**summary(by_kind[kind]),
+                                      **({} if kind == "api" else {"hit_ratio": hit_ratio(by_kind[kind])})}
+                               for kind in KINDS if kind in by_kind}})
     return {"unit": "ms", "percentiles": "nearest rank", "edges": rows}
 
 
@@ -97,7 +105,7 @@ def markdown(block: Mapping[str, Any]) -> list[str]:
              "| TLS p95 ms | cache hits |", "|---|---|---|---|---|---|---|"]
     for edge in block.get("edges") or []:
         for kind, row in (edge.get("kinds") or {}).items():
-            hit = edge.get("hit_ratio")
+            hit = row.get("hit_ratio", edge.get("hit_ratio"))  # per kind (older reports: the edge's)
             lines.append(f"| {edge['pop']} {edge['address']} | {kind} | {row['requests']} | "
                          f"{row.get('ttfb_p50_ms', '-')} / {row.get('ttfb_p95_ms', '-')} | "
                          f"{row.get('total_p50_ms', '-')} / {row.get('total_p95_ms', '-')} | "

@@ -144,6 +144,8 @@ def read_report(path: Path) -> RunResult:
 
 def report_schema() -> dict[str, Any]:
     """The JSON Schema (2020-12) of edgeverify.json."""
+    from .history.latency import SCHEMA as latency_trend_schema
+
     text = {"type": ["string", "null"]}
     num = {"type": ["number", "null"]}
     check = {
@@ -204,7 +206,8 @@ def report_schema() -> dict[str, Any]:
                 "type": "object", "required": ["finding", "check", "status"],
                 "properties": {"finding": {"type": "string"}, "check": {"type": "string"}, "status": {
                     "enum": ["confirmed", "not confirmed", "not judged", "not run"]}}}},
-            "history": {"type": ["object", "null"]}, "history_error": text,
+            "history": {"type": ["object", "null"], "properties": {"latency": latency_trend_schema}},
+            "history_error": text,
             "warnings": {"type": "array", "items": {"type": "string"}}}}
 
 

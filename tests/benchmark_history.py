@@ -1,7 +1,9 @@
-"""Benchmark of the run history: record 10,000 runs x 60 checks (batch inserts), then time the regression
-view of one target's last 30 runs, and print the database size.
+"""Benchmark of the run history: record 10,000 runs x 60 checks (batch inserts) with each run's latency per edge
+and kind, then time the regression view of one target's last 30 runs (with the latency trend), and print the
+database size.
 
-Run: .venv/bin/python tests/benchmark_history.py [--runs 10000] [--checks 60] [--targets 10] [--db URL]
+Run: .venv/bin/python tests/benchmark_history.py [--runs 10000] [--checks 60] [--targets 10] [--edges 2] [--db URL]
+(--edges 0: runs without latency, to see what the latency rows cost)
 (default: a SQLite file in a temporary folder; --db postgresql://... for a PostgreSQL server).
 """
 
@@ -35,14 +37,33 @@ def checks(n: int) -> list[tuple[str, str, str]]:
     return [(f"{rules[i % 6][0]}[/page/{i:03d}]", rules[i % 6][0], rules[i % 6][1]) for i in range(n)]
 
 
-def docs_for(target: int, runs: int, cks: list[tuple[str, str, str]], rng: random.Random, start: float):
+def latency(edges: int, rng: random.Random) -> dict | None:
+    """A latency block (latency.py's form): `edges` POPs, each with documents, assets and API calls."""
+    if not edges:
+        return None
+    rows = []
+    for e in range(edges):
+        kinds = {}
+        for kind, base in (("document", 40.0), ("asset", 15.0), ("api", 80.0)):
+            ttfb = base * rng.uniform(0.8, 1.3)
+            kinds[kind] = {"requests": 10, "ttfb_p50_ms": round(ttfb * 0.7, 1), "ttfb_p95_ms": round(ttfb, 1),
+                           "total_p50_ms": round(ttfb * 0.8, 1), "total_p95_ms": round(ttfb * 1.1, 1),
+                           **({} if kind == "api" else {"hit_ratio": round(rng.random(), 3)})}
+        rows.append({"pop": f"FRA{50 + e}-P1", "address": f"192.0.2.{e + 1}", "kinds": kinds})
+    return {"unit": "ms", "percentiles": "nearest rank", "edges": rows}
+
+
+def docs_for(target: int, runs: int, cks: list[tuple[str, str, str]], rng: random.Random, start: float,
+             edges: int = 0):
     ids = [c[0] for c in cks]
     for r in range(runs):
         failing = [i for i in ids[1:] if rng.random() < 0.02]
         if r >= runs - 200:
             failing.append(ids[0])  # a failure ongoing for 200 runs: its first-seen time lies outside the window
-        yield run_doc(to_iso(start + r * 3600), failing, checks=cks, target_name=f"site{target}",
+        doc = run_doc(to_iso(start + r * 3600), failing, checks=cks, target_name=f"site{target}",
                       domain=f"www{target}.example.test", converged={ids[2]: rng.uniform(0, 30)})
+        doc["latency"] = latency(edges, rng)
+        yield doc
 
 
 def main() -> int:
@@ -50,6 +71,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--checks", type=int, default=60)
     parser.add_argument("--targets", type=int, default=10)
+    parser.add_argument("--edges", type=int, default=2, help="POPs in each run's latency block (x 3 kinds)")
     parser.add_argument("--db")
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
@@ -57,11 +79,12 @@ def main() -> int:
     url = args.db or f"sqlite:///{Path(folder.name) / 'history.sqlite'}"
     cks, rng, start = checks(args.checks), random.Random(7), 1_780_000_000.0
     per_target = args.runs // args.targets
-    print(f"recording {per_target * args.targets} runs x {args.checks} checks into {url.split('@')[-1]} "
+    print(f"recording {per_target * args.targets} runs x {args.checks} checks and {args.edges * 3} latency rows "
+          f"into {url.split('@')[-1]} "
           f"({args.targets} targets, batches of {BATCH} runs, one transaction each)")
     began, building = time.perf_counter(), 0.0
     for t in range(args.targets):
-        gen = docs_for(t, per_target, cks, rng, start)
+        gen = docs_for(t, per_target, cks, rng, start, args.edges)
         while True:
             b0 = time.perf_counter()
             batch = [d for _, d in zip(range(BATCH), gen)]
@@ -80,6 +103,7 @@ def main() -> int:
 
     last = run_doc(to_iso(start + per_target * 3600), [cks[0][0]], checks=cks, target_name="site0",
                    domain="www0.example.test")
+    last["latency"] = latency(args.edges, rng)
     with open_db(url) as db:
         target = _target_id(db, last)
         assert target is not None
@@ -95,9 +119,11 @@ def main() -> int:
         view = regression_view(last, url)
         view_ms.append((time.perf_counter() - v0) * 1000)
     assert len(view["trend"]) == 30 and view["ongoing"][0]["id"] == cks[0][0]
+    assert args.edges == 0 or {r["runs"] for r in view["latency"]["rows"]} == {7}
     print(f"  last 30 runs of one target (runs + {args.checks} results each): median "
           f"{statistics.median(query):.1f} ms, max {max(query):.1f} ms  (goal < {GOAL_MS:.0f} ms)")
-    print(f"  whole regression view (open, new/recovered/ongoing with first-seen 200 runs back, flaky, trend): "
+    print(f"  whole regression view (open, new/recovered/ongoing with first-seen 200 runs back, flaky, trend, "
+          f"latency trend of {args.edges * 3} edges x kinds): "
           f"median {statistics.median(view_ms):.1f} ms, max {max(view_ms):.1f} ms  (goal < {GOAL_MS:.0f} ms)")
     r0 = time.perf_counter()
     record_run(last, url)

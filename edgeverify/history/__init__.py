@@ -5,6 +5,9 @@
     view = history.regression_view(doc, url)                  # doc: a schema-3 report (reports.to_json)
     history.record_run(doc, url)                              # accepted failures: the checks' outcome "accepted"
 
+The view's `latency` entry sets the run's p95 per edge and kind against the median of the edge's last runs
+(history/latency.py); a regression becomes a warning of the run in `compare_and_record`.
+
 Known issues are applied where outcomes are decided (model.outcome); the exit status is model.exit_status.
 """
 

@@ -34,6 +34,12 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "ALTER TABLE runs ADD COLUMN security_score {real}",
         "ALTER TABLE runs ADD COLUMN security_grade TEXT",
     ]),
+    (4, "latency per edge and kind of request of each run (p50/p95 of TTFB and total, cache-hit ratio)", [
+        "CREATE TABLE latency (run_id {id} NOT NULL REFERENCES runs (id) ON DELETE CASCADE, pop TEXT NOT NULL,"
+        " address TEXT NOT NULL, kind TEXT NOT NULL, requests INTEGER NOT NULL, ttfb_p50_ms {real},"
+        " ttfb_p95_ms {real}, total_p50_ms {real}, total_p95_ms {real}, hit_ratio {real},"
+        " PRIMARY KEY (run_id, pop, address, kind)){without_rowid}",
+    ]),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -2,7 +2,8 @@
 
 Stored per check: id, rule, suite, status, attempts, converged_after_s, POPs, and for findings the title
 (the message's first line) and the cause, both redacted and cut short. Never stored: exchanges, bodies,
-headers, curl lines, expected/actual texts.
+headers, curl lines, expected/actual texts. Stored per run, edge and kind of request: the latency percentiles of
+the report's `latency` block (history/latency.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, NewType
 from ..redact import redact
 from .errors import HistoryError
 from .known import KnownIssues
+from .latency import record as record_latency
 from .retention import DEFAULT_RETENTION, Retention, prune_open
 from .store import Clock, Database, open_db, to_epoch
 
@@ -172,5 +174,6 @@ def _insert(db: Database, docs: Iterable[dict[str, Any]], known: KnownIssues | N
         db.executemany("INSERT INTO results (run_id, item_id, status, accepted, attempts, converged_after_s, pops,"
                        " title, cause) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, item_id) DO NOTHING",
                        rows)
+        record_latency(db, run_id, doc)
         ids.append(RunId(run_id))
     return ids

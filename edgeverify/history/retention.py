@@ -72,6 +72,7 @@ def prune_open(db: Database, retention: Retention, now: float) -> Pruned:
 def _delete(db: Database, where: str, params: tuple[float, ...]) -> int:
     runs = f"SELECT id FROM runs WHERE {where}"
     db.execute(f"DELETE FROM results WHERE run_id IN ({runs})", params)
+    db.execute(f"DELETE FROM latency WHERE run_id IN ({runs})", params)
     count = db.execute(f"DELETE FROM runs WHERE {where}", params)
     if count:
         db.execute("DELETE FROM items WHERE NOT EXISTS (SELECT 1 FROM results WHERE results.item_id = items.id)")

@@ -6,6 +6,7 @@ import datetime as dt
 import difflib
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import HistoryError
 from .record import FAILING
@@ -59,8 +60,9 @@ def iso_week(epoch: float) -> str:
     return f"{year}-W{week:02d}"
 
 
-def weekly(db: Database, *, target: str | None = None, since: float | None = None) -> list[TargetTrend]:
-    """Per target (or only the one named, by name or domain), rows per week: runs, then each rule."""
+def select_targets(db: Database, target: str | None) -> list[tuple[Any, ...]]:
+    """(id, name, domain) of every target, or of the one named (by name or domain); HistoryError naming the
+    closest when none is."""
     targets = db.query("SELECT id, name, domain FROM targets ORDER BY name, domain")
     if target is not None:
         chosen = [t for t in targets if target in (t[1], t[2])]
@@ -70,6 +72,12 @@ def weekly(db: Database, *, target: str | None = None, since: float | None = Non
             hint = f" Did you mean '{close[0]}'?" if close else (f" Known: {', '.join(names)}." if names else "")
             raise HistoryError(f"History database {db.shown}: no target named '{target}'.{hint}")
         targets = chosen
+    return targets
+
+
+def weekly(db: Database, *, target: str | None = None, since: float | None = None) -> list[TargetTrend]:
+    """Per target (or only the one named, by name or domain), rows per week: runs, then each rule."""
+    targets = select_targets(db, target)
     found = []
     for target_id, name, domain in targets:
         runs = db.query("SELECT id, started_at, failures, convergence_s FROM runs WHERE target_id = ? "

@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .known import KnownIssues
+from .latency import markdown as latency_markdown
+from .latency import terminal_lines as latency_lines
+from .latency import view as latency_view
+from .latency import warnings as latency_warnings
 from .record import FAILING, LETTER, record_run, accepted_ids, convergence, started_epoch, target_identity, utc_date
 from .store import Clock, Database, open_db, to_iso
 
@@ -47,6 +51,9 @@ def regression_view(doc: dict[str, Any], url: str | None, *, known: KnownIssues 
                 last_pass = _last_pass(db, target_id, started, previous)
                 ongoing_ids = [c for c in failing if previous and previous[0].status.get(c) in FAILING]
                 first_seen = _first_seen(db, target_id, started, ongoing_ids, previous)
+            latency = latency_view(doc, db, target_id, started)
+    else:
+        latency = latency_view(doc, None, None, started)
     last = previous[0] if previous else None
     first = last is None  # nothing to compare with: no failure is "new" (--fail-on new then fails on any)
     return {
@@ -59,21 +66,29 @@ def regression_view(doc: dict[str, Any], url: str | None, *, known: KnownIssues 
         "flaky": _flaky([*reversed(previous[:max(flaky_runs - 1, 0)]), current], flaky_changes),
         "accepted": accepted,
         "trend": [r.trend() for r in [*reversed(previous[:max(trend_runs - 1, 0)]), current]],
+        "latency": latency,  # p95 per edge against the median of its last runs (history/latency.py)
     }
 
 
 def compare_and_record(result: RunResult, option: str | None, reports_dir: Path) -> RunResult:
     """The run compared with its target's earlier runs, then recorded; a failure to do either is said in the
-    result (history_error), never fatal."""
+    result (history_error), never fatal. A latency regression is a warning of the result (it fails nothing)."""
+    from dataclasses import replace
+
     from ..engine import with_history
     from ..errors import EdgeverifyError
+    from ..redact import redact
     from ..reports import to_json
 
     from .store import history_url
 
     try:
         url = history_url(option, reports_dir)
-        compared = with_history(result, regression_view(to_json(result), url), None)
+        view = regression_view(to_json(result), url)
+        compared = with_history(result, view, None)
+        regressions = tuple(redact(w) for w in latency_warnings(view.get("latency")))
+        if regressions:
+            compared = replace(compared, warnings=(*compared.warnings, *regressions))
         record_run(to_json(compared), url)
         return compared
     except EdgeverifyError as exc:
@@ -206,8 +221,9 @@ def _flaky(window: list[_Run], changes_allowed: int) -> list[dict[str, Any]]:
 
 def terminal_lines(history: dict[str, Any], shown: int = 5) -> list[str]:
     """The history block for the terminal: what changed since the last run, a line per kind of change."""
+    latency = latency_lines(history.get("latency"))
     if history.get("first_run"):
-        return ["first recorded run of this target: nothing to compare with yet"]
+        return ["first recorded run of this target: nothing to compare with yet", *latency]
 
     def some(ids: list[str]) -> str:
         more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
@@ -223,7 +239,7 @@ def terminal_lines(history: dict[str, Any], shown: int = 5) -> list[str]:
         lines.append(f"{len(history['recovered'])} recovered: {some(history['recovered'])}")
     if history["flaky"]:
         lines.append(f"{len(history['flaky'])} flaky: " + some([f"{f['id']} {f['strip']}" for f in history["flaky"]]))
-    return lines or ["no change since the last run"]
+    return (lines or ["no change since the last run"]) + latency
 
 
 def markdown(history: dict[str, Any]) -> str:
@@ -231,9 +247,11 @@ def markdown(history: dict[str, Any]) -> str:
     def items(ids: list[str]) -> str:
         return ", ".join(f"`{i}`" for i in ids) if ids else "none"
 
+    latency = latency_markdown(history.get("latency"))
     if history.get("first_run"):
         return ("## Compared with previous runs\n\nFirst recorded run of this target: nothing to compare with yet "
-                "(with --fail-on new, every failure fails it).\n")
+                "(with --fail-on new, every failure fails it).\n" + "".join(f"\n{line}" for line in latency)
+                + ("\n" if latency else ""))
     lines = ["## Compared with previous runs", "",
              f"- New since the last run: {items(history['new_since_last'])}",
              f"- New since the last passing run: {items(history['new_since_last_pass'])}",
@@ -245,4 +263,6 @@ def markdown(history: dict[str, Any]) -> str:
                      + ", ".join(f"`{f['id']}` {f['strip']}" for f in history["flaky"]))
     for entry in history["accepted"]:
         lines.append(f"- Accepted: `{entry['id']}`, {accepted_note(entry)}")
+    if latency:
+        lines += ["", *latency]
     return "\n".join(lines) + "\n"

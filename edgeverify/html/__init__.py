@@ -16,6 +16,7 @@ from jinja2 import BytecodeCache, Environment, FileSystemBytecodeCache, PackageL
 
 from ..fleet import BAD, COUNT_KEYS, REPORT_HTML, problems, report_link, totals, worst
 from ..model import Acceptance, Outcome
+from .latency import latency_view
 CSS = {"passed": "passed", "failed": "failed", "could_not_judge": "error", "interrupted": "error",
        "accepted": "advisory", "advisory": "advisory", "skipped": "skipped"}
 
@@ -401,6 +402,7 @@ def _run_view(doc: dict[str, Any]) -> dict[str, Any]:
             "skipped": by_status.get("skipped", []),
             "passed": by_status.get("passed", []), "anchors": anchors, "history": history,
             "convergence": _convergence(doc, checks), "edges": _edges(doc), "security": _security(doc),
+            "latency": latency_view(doc), "warnings": [str(w) for w in doc.get("warnings") or [] if isinstance(w, str)],
             "predictions": [{k: str(p.get(k) or "") for k in ("finding", "check", "status")}
                             for p in doc.get("predictions") or [] if isinstance(p, dict)]}
 

@@ -40,7 +40,8 @@ def test_block_groups_by_edge_and_kind_with_hit_ratio():
     assert lab["kinds"]["document"] == {"requests": 2, "connect_p50_ms": 10.0, "connect_p95_ms": 10.0,
                                         "tls_p50_ms": 20.0, "tls_p95_ms": 20.0, "ttfb_p50_ms": 10.0,
                                         "ttfb_p95_ms": 30.0, "wait_p50_ms": 10.0, "wait_p95_ms": 10.0,
-                                        "total_p50_ms": 11.0, "total_p95_ms": 31.0}
+                                        "total_p50_ms": 11.0, "total_p95_ms": 31.0, "hit_ratio": 0.0}
+    assert lab["kinds"]["asset"]["hit_ratio"] == 1.0 and "hit_ratio" not in lab["kinds"]["api"]
     assert lab["kinds"]["api"]["ttfb_p95_ms"] == 50
     assert edges[("FRA56-P1", "192.0.2.7")]["kinds"]["document"]["ttfb_p50_ms"] == 90
     assert latency_block([], "/api/") is None
