@@ -19,11 +19,11 @@ import functools
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from ..textfile import read_text
 from .errors import KnownIssuesError
 
 if TYPE_CHECKING:
@@ -79,16 +79,9 @@ def load_known_issues(path: str | os.PathLike[str], rules: list[str] | None = No
 
     `rules` is the list of valid rule ids (default: every registered rule)."""
     name = str(path)
-    p = Path(path)
-    if not p.is_file():
-        raise KnownIssuesError(f"Known issues file {name}: not found.")
-    raw = p.read_bytes()
-    if b"\0" in raw[:8192]:
-        raise KnownIssuesError(f"Known issues file {name}: looks binary, not YAML text.")
+    text = read_text(path, f"Known issues file {name}", KnownIssuesError)
     try:
-        node = yaml.compose(raw.decode("utf-8"), Loader=yaml.SafeLoader)
-    except UnicodeDecodeError as exc:
-        raise KnownIssuesError(f"Known issues file {name}: not UTF-8 text (byte {exc.start}).") from None
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EdgeverifyError
+from ..textfile import read_text
 
 LINT_REGION = "us-east-1"  # CloudFront's region: the distribution's certificate and its global resources live there
 MAX_TEMPLATE_BYTES = 1_048_576  # CloudFormation's own limit for a template given to it through S3 is 1 MB
@@ -87,20 +88,9 @@ def _kind(data: dict[str, Any]) -> str:
 def read(path: str | Path, lint: bool = True) -> Template:
     """The decoded, validated template; TemplateError (file, line, path) when it cannot be judged."""
     name = str(path)
-    p = Path(path)
-    if not p.is_file():
-        raise TemplateError(f"Template {name}: not found (give a CloudFormation, SAM or cdk synth template file).")
-    try:
-        raw = p.read_bytes()[:MAX_TEMPLATE_BYTES + 1]
-    except OSError as exc:
-        raise TemplateError(f"Template {name}: cannot be read ({exc.strerror or exc}).") from None
-    if len(raw) > MAX_TEMPLATE_BYTES:
-        raise TemplateError(f"Template {name}: larger than {MAX_TEMPLATE_BYTES:,} bytes (CloudFormation's limit).")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise TemplateError(f"Template {name}, line {line}: not UTF-8 text (byte {exc.start}).") from None
+    text = read_text(path, f"Template {name}", TemplateError,
+                     missing=" (give a CloudFormation, SAM or cdk synth template file)",
+                     too_large=" (CloudFormation's limit)", kind="a YAML or JSON template", limit=MAX_TEMPLATE_BYTES)
     from cfnlint.decode import decode
 
     data, matches = decode(name)
