@@ -894,16 +894,17 @@ def likely_cause_for(rule_id: str, ex: Exchange, api_prefix: str = API_PREFIX,
 
 
 def cause_for(rule_id: str, ex: Exchange, api_prefix: str = API_PREFIX,
-              describe_unknown: bool = True) -> tuple[str | None, tuple[str, ...]]:
-    """likely_cause_for's text, and the config-suite rules that read the setting it names (none for a
-    consequence of another finding: that finding's own check carries them)."""
+              describe_unknown: bool = True) -> tuple[str | None, tuple[str, ...], str]:
+    """likely_cause_for's text; the config-suite rules that read the setting it names (none for a consequence
+    of another finding: that finding's own check carries them); and that other finding's rule ("" if none)."""
     found = diagnose(ex, api_prefix)
     if found is None:
-        return likely_cause(ex, api_prefix, describe_unknown), ()
+        return likely_cause(ex, api_prefix, describe_unknown), (), ""
     root = next((s.root_rule for s in SIGNATURES if s.id == found.signature_id), "")
     if root and root != rule_id:
-        return f"a consequence of the {root} finding on this exchange, not a fault of its own: {found.text}", ()
-    return found.text, found.confirm
+        return (f"a consequence of the {root} finding on this exchange, not a fault of its own: {found.text}", (),
+                root)
+    return found.text, found.confirm, ""
 
 
 def likely_cause(ex: Exchange, api_prefix: str = API_PREFIX, describe_unknown: bool = True) -> str | None:

@@ -28,7 +28,7 @@ from .errors import CouldNotJudge
 from .evidence import Attempt, Request, Run
 from .exchange import Exchange
 from .model import (CheckInfo, CheckResult, Ending, Network, Release, RunResult, Verdict, check_result, cross_check,
-                    ending_of)
+                    ending_of, link_roots)
 from .redact import redact
 from .retry import until_deadline
 from .rules import Attempts, Violation
@@ -512,7 +512,7 @@ def finish(engines: list[Engine], selected: dict[int, list[CheckInfo]], fleet: F
             engine.interrupt(engine.halted or "interrupted", deadline=engine.halted is not None)
         results.append(engine.result(selected.get(id(engine), [])))
         engine.close()
-    return [_predicted(engine.target, cross_check(result)) for engine, result in zip(engines, results)]
+    return [_predicted(engine.target, link_roots(cross_check(result))) for engine, result in zip(engines, results)]
 
 
 def _predicted(target: Target, result: RunResult) -> RunResult:

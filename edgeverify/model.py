@@ -132,6 +132,8 @@ class Finding:
     confirm: tuple[str, ...] = ()  # the config-suite rules that read the setting the cause names
     # what those rules found in this same run: (rule, verdict) with verdict one of CROSS_CHECK (cross_check())
     config: tuple[tuple[str, str], ...] = ()
+    exchange: str = ""  # the reference (into RunResult.exchanges) of the answer the finding is about
+    root: str = ""  # the rule that reports this answer's fault as its own finding, when this one is its consequence
 
     def cross_check(self) -> str | None:
         """The config suite's word on this cause in the same run, as a line every output shows."""
@@ -186,6 +188,7 @@ class CheckResult:
     exchanges: tuple[str, ...] = ()  # references into RunResult.exchanges
     properties: tuple[tuple[str, str], ...] = ()  # facts a check records beside its outcome ("checked": "13 of 13")
     key: str = ""  # rule[subject], as known issues name it (CheckInfo.key)
+    consequence_of: str = ""  # the id of the check holding the root finding this failure follows from (link_roots)
 
     @property
     def subject(self) -> str:
@@ -344,9 +347,11 @@ def check_result(info: CheckInfo, verdict: Verdict, refs: tuple[str, ...], *, ap
     if violation is not None:
         violation.context(api_prefix)
         rule = violation.rule.id
+        at = next((i for i, ex in enumerate(verdict.exchanges) if ex is violation.exchange), None)
         finding = Finding(redact(violation.expected), redact(violation.actual),
                           redact(violation.likely) if violation.likely else None,
-                          redact(violation.reproduce) if violation.reproduce else None, confirm=violation.confirm)
+                          redact(violation.reproduce) if violation.reproduce else None, confirm=violation.confirm,
+                          exchange=refs[at] if at is not None and at < len(refs) else "", root=violation.root)
     acceptance = acceptance_for(info, known, today or dt.datetime.now(dt.timezone.utc).date()) \
         if verdict.ending == "violation" else None
     advisory = violation.advisory if violation is not None else info.severity == "advisory"  # a rule may soften
@@ -393,6 +398,63 @@ def cross_check(run: RunResult) -> RunResult:
         message = c.message if not line or not c.message else f"{c.message}\n  Config:   {redact(line)}"
         checks.append(replace(c, finding=finding, message=message))
     return replace(run, checks=tuple(checks))
+
+
+def link_roots(run: RunResult) -> RunResult:
+    """One fault, one cause: a failure that follows from another check's finding on the same answer points at it
+    (consequence_of), so every output names the root once and lists the rest under it. Two kinds:
+    - a diagnosis naming another rule's finding as the fault (the SPA shell served for a missing chunk is
+      static.media_type's; cache and validator checks failing on that answer follow from it);
+    - checks that failed with one shared root rule on one file (method, URL and edge address alike), e.g. static.body_intact, which every check reading a body that does not decode fails with:
+      the check whose own rule it is holds it, else the first.
+    Outcomes are unchanged (a consequence still fails): this only says which finding to fix first."""
+    from dataclasses import replace
+
+    found = [c for c in run.checks if c.finding is not None and c.finding.exchange and c.outcome is not Outcome.PASSED]
+    by_answer: dict[tuple[str, str], list[CheckResult]] = {}
+    for c in found:
+        assert c.finding is not None and c.rule is not None
+        by_answer.setdefault((c.rule, _answer(run, c.finding.exchange)), []).append(c)
+    links: dict[str, str] = {}
+    for c in found:
+        assert c.finding is not None
+        if c.finding.root:
+            holders = by_answer.get((c.finding.root, _answer(run, c.finding.exchange)), [])
+            root = next((h for h in holders if h.key.split("[")[0] == c.finding.root), holders[0] if holders else None)
+            if root is not None and root.id != c.id:
+                links[c.id] = root.id
+    for group in by_answer.values():
+        rule = group[0].rule
+        if len(group) > 1 and any(c.key.split("[")[0] != rule for c in group):  # raised from others' checks
+            root = next((c for c in group if c.key.split("[")[0] == rule), group[0])
+            links.update({c.id: root.id for c in group if c.id != root.id and c.id not in links})
+    if not links:
+        return run
+    by_id = {c.id: c for c in run.checks}
+    followers: dict[str, list[CheckResult]] = {}
+    for cid, root_id in links.items():
+        followers.setdefault(root_id, []).append(by_id[cid])
+    checks = []
+    for c in run.checks:
+        if c.id in links:
+            root = by_id[links[c.id]]
+            line = (f"  Follows:  from the {root.rule} finding of {root.id} on the same file: fix that first; "
+                    "this check fails only because of it")
+            c = replace(c, consequence_of=root.id, message=f"{c.message}\n{line}" if c.message else line.strip())
+        elif c.id in followers:
+            names = ", ".join(f.key or f.id for f in followers[c.id])
+            line = f"  Root of:  {len(followers[c.id])} other failing check(s) on the same file: {names}"
+            c = replace(c, message=f"{c.message}\n{line}" if c.message else line.strip())
+        checks.append(c)
+    return replace(run, checks=tuple(checks))
+
+
+def _answer(run: RunResult, ref: str) -> str:
+    """The file an answer is of: method, URL and edge address (a conditional or repeated GET of it is the same
+    file; a check reading it gets the same fault)."""
+    ex = run.exchanges.get(ref) or {}
+    request = ex.get("request") or {}
+    return f"{request.get('method')} {request.get('url')} @{ex.get('address')}" if request else ref
 
 
 def _cross(outcomes: list[Outcome] | None) -> str:

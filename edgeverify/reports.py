@@ -80,7 +80,9 @@ def _check_json(c: CheckResult) -> dict[str, Any]:
             "acceptance": None if a is None else {"reason": a.reason, "owner": a.owner, "expires": a.expires,
                                                   "expired": a.expired, "source": a.source},
             "attempts": c.attempts, "elapsed_s": c.elapsed_s, "converged_after_s": c.converged_after_s,
-            "pops": list(c.pops), "exchanges": list(c.exchanges), "properties": [list(p) for p in c.properties]}
+            "pops": list(c.pops), "exchanges": list(c.exchanges), "properties": [list(p) for p in c.properties],
+            "consequence_of": c.consequence_of or None, "finding_exchange": f.exchange or None if f else None,
+            "finding_root": f.root or None if f else None}
 
 
 def from_json(doc: Mapping[str, Any]) -> RunResult:
@@ -90,7 +92,8 @@ def from_json(doc: Mapping[str, Any]) -> RunResult:
         finding = None if c.get("expected") is None and c.get("actual") is None else Finding(
             c.get("expected") or "", c.get("actual") or "", c.get("cause"), c.get("reproduce"),
             confirm=tuple(c.get("confirm") or ()),
-            config=tuple((x["rule"], x["verdict"]) for x in c.get("config") or ()))
+            config=tuple((x["rule"], x["verdict"]) for x in c.get("config") or ()),
+            exchange=c.get("finding_exchange") or "", root=c.get("finding_root") or "")
         a = c.get("acceptance")
         checks.append(CheckResult(
             id=c["id"], outcome=Outcome(c["outcome"]), rule=c.get("rule"), suite=c.get("suite"),
@@ -101,7 +104,8 @@ def from_json(doc: Mapping[str, Any]) -> RunResult:
             attempts=c.get("attempts") or 0, elapsed_s=c.get("elapsed_s") or 0.0, key=c.get("key") or "",
             converged_after_s=c.get("converged_after_s"), pops=tuple(c.get("pops") or ()),
             exchanges=tuple(c.get("exchanges") or ()),
-            properties=tuple((str(k), str(v)) for k, v in c.get("properties") or ())))
+            properties=tuple((str(k), str(v)) for k, v in c.get("properties") or ()),
+            consequence_of=c.get("consequence_of") or ""))
     r, n = doc["release"], doc.get("network")
     started = _epoch(doc["started_at"])
     return RunResult(
@@ -161,7 +165,7 @@ def report_schema() -> dict[str, Any]:
                 "type": "object", "required": ["rule", "verdict"],
                 "properties": {"rule": {"type": "string"},
                                "verdict": {"enum": sorted(set(CROSS_CHECK.values()) | {"not run"})}}}},
-            "cross_check": text,
+            "cross_check": text, "consequence_of": text, "finding_exchange": text, "finding_root": text,
             "acceptance": {"oneOf": [{"type": "null"}, {
                 "type": "object", "required": ["reason", "owner", "expires", "expired"],
                 "properties": {"reason": {"type": "string"}, "owner": {"type": "string"},
@@ -342,6 +346,11 @@ def terminal(run: RunResult) -> list[str]:
             lines.append(f"edgeverify: interrupted: {c.id}")
         elif c.outcome is Outcome.ADVISORY:
             lines.append(f"edgeverify: advisory (not failing; --strict-advisories fails it): {c.message}")
+        followers = [f.key or f.id for f in run.checks if f.consequence_of == c.id]
+        if followers:  # one fault, one cause: the root named once, the checks failing because of it under it
+            lines.append(f"edgeverify: one fault, {len(followers) + 1} failing checks: fix the {c.rule} finding of "
+                         f"{c.key or c.id} first; "
+                         f"{', '.join(followers)} fail only because of it")
         cross = c.finding.cross_check() if c.finding and c.outcome is not Outcome.ADVISORY else None
         if cross:  # the failure itself was printed as it ended, before the config suite's rules were judged
             lines.append(f"edgeverify: config cross-check of {c.key or c.id}: {cross}")
@@ -395,6 +404,7 @@ def _check_properties(c: CheckResult) -> list[tuple[str, str]]:
     fields += [("cause", c.finding.cause)] if c.finding and c.finding.cause else []
     cross = c.finding.cross_check() if c.finding else None
     fields += [("config", cross)] if cross else []
+    fields += [("consequence_of", c.consequence_of)] if c.consequence_of else []
     fields += [("edge", " ".join(c.pops))] if c.pops else []
     return [(f"check[{c.id}].{name}", value) for name, value in fields]
 

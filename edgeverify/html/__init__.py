@@ -181,6 +181,7 @@ def _check_view(check: dict[str, Any], exchanges: dict[str, Any], anchor: str, m
             "nodeid": check.get("nodeid") or "", "message": check.get("message") or "",
             "expected": _lines(check.get("expected")), "actual": _lines(check.get("actual")),
             "cause": _lines(check.get("cause")), "cross_check": _lines(check.get("cross_check")),
+            "consequence_of": check.get("consequence_of"),
             "reproduce": check.get("reproduce"), "advisory": check.get("advisory"),
             "attempts": check.get("attempts"), "elapsed_s": check.get("elapsed_s"),
             "converged_after_s": check.get("converged_after_s"), "duration_s": check.get("duration_s"),

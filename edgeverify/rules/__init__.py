@@ -74,6 +74,7 @@ class Violation(AssertionError):
         self._api_prefix = "/api/"
         self._signature: str | None = None
         self._confirm: tuple[str, ...] = ()
+        self._root = ""
         self._diagnosed = False
         self.cause = cause
         self.reproduce = reproduce or (exchange.curl() if exchange is not None else None)
@@ -96,14 +97,19 @@ class Violation(AssertionError):
             self._diagnosed = True
             if self.exchange is not None and self._diagnose:
                 # an AWS error no signature knows is described only when the rule has no cause of its own
-                self._signature, self._confirm = cause_for(self.rule.id, self.exchange, self._api_prefix,
-                                                           describe_unknown=self.cause is None)
+                self._signature, self._confirm, self._root = cause_for(
+                    self.rule.id, self.exchange, self._api_prefix, describe_unknown=self.cause is None)
         return self._signature
 
     @property
     def confirm(self) -> tuple[str, ...]:
         """The config-suite rules that read the setting the recognised signature names (to cross-check)."""
         return self._confirm if self.signature is not None else ()
+
+    @property
+    def root(self) -> str:
+        """The rule that reports this answer's fault as its own finding, when this one is its consequence."""
+        return self._root if self.signature is not None else ""
 
     @property
     def likely(self) -> str | None:

@@ -36,6 +36,23 @@ def test_body_fault_is_the_root_finding(lab, run_edgeverify, fault, cause, final
             assert c["attempts"] == 1, (c["id"], c["attempts"])
         else:  # a short body is tried again: it is the object's fault because it repeats
             assert c["attempts"] >= 2, (c["id"], c["attempts"])
+    # one fault, one cause: on each answer, one check holds the root finding and the others follow from it
+    by_answer: dict[str, list[dict]] = {}
+    for c in body_checks:
+        request = run.doc["exchanges"][c["finding_exchange"]]["request"]
+        by_answer.setdefault(f"{request['method']} {request['url']}", []).append(c)
+    shared = [group for group in by_answer.values() if len(group) > 1]
+    assert shared, f"{fault}: no answer read by several checks: {[c['id'] for c in body_checks]}"
+    for group in shared:
+        roots = [c for c in group if not c["consequence_of"]]
+        assert len(roots) == 1, [(c["id"], c["consequence_of"]) for c in group]
+        followers = [c for c in group if c["consequence_of"]]
+        for c in followers:
+            assert c["consequence_of"] == roots[0]["id"], (c["id"], c["consequence_of"], roots[0]["id"])
+            assert f"  Follows:  from the static.body_intact finding of {roots[0]['id']}" in c["message"], c["message"]
+        assert f"  Root of:  {len(followers)} other failing check(s) on the same file" in roots[0]["message"]
+        assert f"edgeverify: one fault, {len(group)} failing checks: fix the static.body_intact finding of {roots[0]['key']} first" in run.output
+        assert all(c["outcome"] == "failed" for c in followers)  # said, never decided: each still fails
 
 
 def test_leaf_without_intermediate_names_the_chain_the_edge_sends_and_is_not_retried(lab, run_edgeverify):
@@ -64,3 +81,8 @@ def test_a_shell_served_for_a_missing_chunk_is_one_cause_and_its_consequences(la
     assert others, run.output[-3000:]
     for rule, text in others.items():  # checks failing on the same exchange point to the root finding
         assert "Likely cause: a consequence of the static.media_type finding on this exchange" in text, (rule, text)
+    # and the run model links them: each consequence names the check holding the root finding
+    holder = next(c for c in run.checks if c["rule"] == "static.media_type" and c["outcome"] == "failed")
+    linked = [c for c in run.checks if c["consequence_of"] == holder["id"]]
+    assert {c["rule"] for c in linked} == set(others), (set(others), [(c["id"], c["rule"]) for c in linked])
+    assert all(c["finding_root"] == "static.media_type" for c in linked)
