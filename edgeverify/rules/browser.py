@@ -123,19 +123,24 @@ PREVIOUS_RELEASE = rule(
     "When the deploy deleted the previous release's fingerprinted files (aws s3 sync --delete), those tabs fail "
     "with 'Failed to fetch dynamically imported module' or a blank page the next time they load a chunk.",
     "Vite 'Load error handling' (vite:preloadError); edge rules 'browser' and 'propagation'",
-    threshold="only with propagation.previous_entry (a saved copy of the previous release's index.html)",
+    threshold="with propagation.previous_entry (a saved copy of the previous release's index.html), else the "
+              "entry document the run history recorded at the last passing run on another release",
 )
 SKEW_CAUSE = ("the deploy removed the previous release's files (aws s3 sync --delete) while tabs and edges still run "
               "its index.html: keep the last releases' fingerprinted assets (sync without --delete, and delete old "
               "assets by age with an S3 lifecycle rule or a later job)")
 
 
-def check_previous_release(seen: PageLoad, exchanges: Sequence[Exchange] = ()) -> None:
-    """The previous release's entry document, opened against today's edge, loads every file it asks for."""
+def check_previous_release(seen: PageLoad, exchanges: Sequence[Exchange] = (), source: str = "",
+                           short: str = "") -> None:
+    """The previous release's entry document, opened against today's edge, loads every file it asks for; `source`
+    (and in a few words `short`): where that document came from (the declared file, or the run history's run)."""
     problems = [r.line() for r in seen.failed] + [f"uncaught: {e}" for e in seen.exceptions]
     if problems:
         _fail(PREVIOUS_RELEASE, "every file the previous release's page loads still answers 2xx (no error in it)",
-              seen, ["a tab on the previous release:", *problems], exchanges, SKEW_CAUSE)
+              seen, ["a tab on the previous release:", *problems, *([f"the previous release: {short}"] if short
+                                                                   else [])],
+              exchanges, SKEW_CAUSE + (f" (the previous release: {source})" if source else ""))
     _unjudged(seen)
 
 
