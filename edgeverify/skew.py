@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 DOCUMENT_MAX_BYTES = 65_536  # an entry document larger than this is hashed and its assets listed, its text not kept
 ASSETS_MAX = 200  # assets of one entry document recorded (the first ones, in document order)
-PATH_MAX = 2048  # characters of one asset path or of the entry document's URL
+PATH_MAX = 1024  # characters of one asset path or of the entry document's URL
 SKEW_RULES = frozenset({"propagation.previous_release", "browser.previous_release"})
 RECALLED = 2  # distinct entry documents recalled: one of the two newest always differs from today's
 
