@@ -63,3 +63,24 @@ def test_history_records_the_release_then_checks_it_after_the_deploy(lab, run_ed
     with open_db(history) as db:  # one entry document stored per release, whatever the number of runs
         assert db.query("SELECT COUNT(*) FROM entries")[0][0] == 2
         assert db.query("SELECT entry_passed FROM runs ORDER BY started_at") == [(1,), (1,), (1,)]
+
+
+def test_a_tab_on_the_recorded_previous_release_fails_when_its_files_are_gone(lab, run_edgeverify, site, tmp_path):
+    """browser.previous_release opens the entry document the history kept (its text) against today's edge."""
+    from edgeverify.browser import chromium_path
+
+    if chromium_path() is None:
+        pytest.skip("no Chromium here (Debian: apt-get install chromium)")
+    history = f"sqlite:///{tmp_path / 'history.sqlite'}"
+    browser = [str(ROOT / "suites" / "test_browser.py"), "-k", "previous_release", "--history", history]
+    first = run_edgeverify(lab.edge(old_release_for=float("inf")), SUITE, "--history", history, target=site)
+    assert first.returncode == 0 and first.doc["release"]["entry"]["document"], first.output
+
+    # (on the correct lab the same tab loads: the browser suite's correct-lab run, with the declared form)
+    broken = run_edgeverify(lab.edge(["previous-release-deleted"]), *browser, target=site)
+    assert broken.returncode == 1, broken.output
+    (check,) = broken.checks
+    assert check["outcome"] == "failed" and check["rule"] == "browser.previous_release", check
+    assert "a tab on the previous release:" in check["message"] and "403" in check["message"]
+    assert "the previous release: from the run history: run 1 of " + first.doc["started_at"][:19] in check["message"]
+    assert "aws s3 sync --delete" in check["cause"] and "recalled from the run history" in check["cause"]
