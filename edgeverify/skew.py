@@ -180,16 +180,17 @@ def previous_release(edge: Any, target: Target) -> Previous:
         raise NotApplicable(f"{none}, and this run keeps no history (--history off) to recall one from")
     if recalled.error:
         raise NotApplicable(f"{none}, and the run history could not be read: {recalled.error}")
+    if not recalled.releases:  # nothing to compare today's entry document with: not even fetched
+        raise NotApplicable(f"{none}, and the run history ({recalled.database}) has no passing run of this target "
+                            "yet (a run records the entry document its checks fetched)")
     from .engine import entry_path
 
     today = edge.fetch(entry_path(target), whole=True)
     current = digest(today.body) if today.status == 200 else None
     chosen = next((r for r in recalled.releases if r.sha256 != current), None)
     if chosen is None:
-        why = ("has no passing run of this target yet (the first run records the release it sees)"
-               if not recalled.releases else
-               "has no passing run that saw an entry document other than today's (no deploy since the runs recorded)")
-        raise NotApplicable(f"{none}, and the run history ({recalled.database}) {why}")
+        raise NotApplicable(f"{none}, and the run history ({recalled.database}) has no passing run that saw an entry "
+                            "document other than today's (no deploy since the runs recorded)")
     from .history.store import to_iso
 
     source = (f"recalled from the run history ({recalled.database}): {chosen.url} (sha256 {chosen.sha256[:12]}) as "

@@ -18,10 +18,14 @@ SUITE = str(ROOT / "suites" / "test_propagation.py")
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    """The lab's domain without propagation.previous_entry (nor a release marker: the old release must pass too)."""
+    """The lab's domain without propagation.previous_entry; the release marker is the build's (as CI passes it)."""
     path = tmp_path / "site.yaml"
-    path.write_text("domain: www.example.test\nstatic:\n  pages: [/]\n")
+    path.write_text("domain: www.example.test\nstatic:\n  pages: [/]\npropagation:\n"
+                    "  release_marker: ${SITE_BUILD}\n")
     return path
+
+
+OLD, NEW = {"SITE_BUILD": "build-2026.11.25-old"}, {"SITE_BUILD": "build-2026.11.25-new"}
 
 
 def previous(run) -> dict:
@@ -32,25 +36,26 @@ def previous(run) -> dict:
 def test_history_records_the_release_then_checks_it_after_the_deploy(lab, run_edgeverify, site, tmp_path):
     history = f"sqlite:///{tmp_path / 'history.sqlite'}"
 
-    first = run_edgeverify(lab.edge(old_release_for=float("inf")), SUITE, "--history", history, target=site)
+    first = run_edgeverify(lab.edge(old_release_for=float("inf")), SUITE, "--history", history, target=site, env=OLD)
     assert first.returncode == 0, first.output
     check = previous(first)
     assert check["outcome"] == "skipped", check
     assert "declares no propagation.previous_entry" in check["message"]
     assert "has no passing run of this target yet" in check["message"]
+    assert [c["outcome"] for c in first.checks if c["rule"] == "propagation.release"] == ["passed"]
     entry = first.doc["release"]["entry"]  # what the run saw: the previous release's entry document
     assert entry["url"] == "https://www.example.test/" and len(entry["sha256"]) == 64
-    assert "build-2026.11.25-old" in entry["document"] and any("/assets/" in a for a in entry["assets"])
+    assert entry["document"].startswith("<!doctype html>") and any("/assets/" in a for a in entry["assets"])
 
     # deployed correctly (the old assets kept): the previous release still loads
-    good = run_edgeverify(lab.edge(), SUITE, "--history", history, target=site)
+    good = run_edgeverify(lab.edge(), SUITE, "--history", history, target=site, env=NEW)
     assert good.returncode == 0, good.output
     check = previous(good)
     assert check["outcome"] == "passed", check
     assert good.doc["release"]["entry"]["sha256"] != entry["sha256"]
 
     # the next deploy ran `aws s3 sync --delete`: the previous release's chunks are gone
-    broken = run_edgeverify(lab.edge(["previous-release-deleted"]), SUITE, "--history", history, target=site)
+    broken = run_edgeverify(lab.edge(["previous-release-deleted"]), SUITE, "--history", history, target=site, env=NEW)
     assert broken.returncode == 1, broken.output
     check = previous(broken)
     assert check["outcome"] == "failed", check
@@ -73,11 +78,11 @@ def test_a_tab_on_the_recorded_previous_release_fails_when_its_files_are_gone(la
         pytest.skip("no Chromium here (Debian: apt-get install chromium)")
     history = f"sqlite:///{tmp_path / 'history.sqlite'}"
     browser = [str(ROOT / "suites" / "test_browser.py"), "-k", "previous_release", "--history", history]
-    first = run_edgeverify(lab.edge(old_release_for=float("inf")), SUITE, "--history", history, target=site)
+    first = run_edgeverify(lab.edge(old_release_for=float("inf")), SUITE, "--history", history, target=site, env=OLD)
     assert first.returncode == 0 and first.doc["release"]["entry"]["document"], first.output
 
     # (on the correct lab the same tab loads: the browser suite's correct-lab run, with the declared form)
-    broken = run_edgeverify(lab.edge(["previous-release-deleted"]), *browser, target=site)
+    broken = run_edgeverify(lab.edge(["previous-release-deleted"]), *browser, target=site, env=NEW)
     assert broken.returncode == 1, broken.output
     (check,) = broken.checks
     assert check["outcome"] == "failed" and check["rule"] == "browser.previous_release", check
