@@ -62,6 +62,7 @@ def test_a_tab_on_the_previous_release_keeps_working(edge, target):
         pytest.skip(f"the run history kept only the asset list of the previous release's index.html (larger than "
                     f"{DOCUMENT_MAX_BYTES} bytes): propagation.previous_release checks them ({previous.source})")
     seen = page_load(edge, target, entry_path(target), document=previous.document)
+    edge.data["properties"] = [*edge.data.get("properties", ()), ("previous release", previous.short)]
     paths = same_origin_paths(seen, target)
     try:
         exchanges = edge.fetch_all(paths) if paths else []

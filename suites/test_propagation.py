@@ -22,6 +22,6 @@ def test_previous_release_still_loads(edge, target):
     previous = previous_release(edge, target)
     if not previous.assets:
         pytest.skip(f"the previous release references no same-origin assets ({previous.source})")
-    if previous.note:
-        edge.data["properties"] = [("checked", previous.note)]
+    edge.data["properties"] = [("previous release", previous.short)] + ([("checked", previous.note)]
+                                                                        if previous.note else [])
     check_previous_release(edge.fetch_all(previous.assets), previous.source, previous.short)

@@ -52,6 +52,7 @@ def test_history_records_the_release_then_checks_it_after_the_deploy(lab, run_ed
     assert good.returncode == 0, good.output
     check = previous(good)
     assert check["outcome"] == "passed", check
+    assert dict(check["properties"])["previous release"] == "from the run history: run 1 of " + first.doc["started_at"]
     assert good.doc["release"]["entry"]["sha256"] != entry["sha256"]
 
     # the next deploy ran `aws s3 sync --delete`: the previous release's chunks are gone
