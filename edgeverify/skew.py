@@ -143,20 +143,22 @@ def run_passed(doc: Mapping[str, Any]) -> bool:
 def recall_releases(targets: list[Target], option: str | None, reports_dir: str | os.PathLike[str]) -> None:
     """Give each target without propagation.previous_entry the releases its history recorded (target.recalled);
     with --history off nothing is read. A history that cannot be read is said by the checks (skipped)."""
-    if option == "off":
+    wanted = {(Path(t.source).stem if t.source else t.domain, t.domain): t for t in targets
+              if not t.propagation.previous_entry}
+    if option == "off" or not wanted:
         return
-    from .history.releases import recall
+    from .history.releases import recall_many
     from .history.store import describe_url, history_url
 
     url = history_url(option, reports_dir)
-    for target in targets:
-        if target.propagation.previous_entry:
-            continue
-        name = Path(target.source).stem if target.source else target.domain
-        try:
-            target.recalled = Recalled(describe_url(url), tuple(recall(url, name, target.domain, RECALLED)))
-        except EdgeverifyError as exc:
+    try:
+        found = recall_many(url, list(wanted), RECALLED)
+    except EdgeverifyError as exc:
+        for target in wanted.values():
             target.recalled = Recalled(describe_url(url), error=redact(str(exc)))
+        return
+    for key, target in wanted.items():
+        target.recalled = Recalled(describe_url(url), tuple(found[key]))
 
 
 # -- in a check: the previous release ---------------------------------------------------------------------

@@ -204,9 +204,25 @@ def test_reading_the_history_before_the_checks(tmp_path: Path) -> None:
     t = target(tmp_path)
     recall_releases([t], url, tmp_path)
     assert t.recalled == Recalled(url) and not (tmp_path / "none").exists()
-    t = target(tmp_path)
-    recall_releases([t], "postgresql://edgeverify@127.0.0.1:1/none", tmp_path)
-    assert t.recalled is not None and "cannot connect" in (t.recalled.error or "")
+    saved = tmp_path / "previous-index.html"
+    saved.write_text(page("r0"))
+    many = [Target(f"www{i}.example.test", source=f"targets/site{i}.yaml") for i in range(3)]
+    declared = target(tmp_path, previous_entry=str(saved))
+    recall_releases([*many, declared], "postgresql://edgeverify@127.0.0.1:1/none", tmp_path)  # one connection tried
+    assert all(t.recalled is not None and "cannot connect" in (t.recalled.error or "") for t in many)
+    assert declared.recalled is None
     t = target(tmp_path)
     recall_releases([t], "off", tmp_path)
     assert t.recalled is None
+
+
+def test_each_target_recalls_its_own_releases(db_url: str, tmp_path: Path) -> None:
+    record_runs([seen("2026-11-20T01:00:00Z", "a1", target_name="a", domain="a.example.test"),
+                 seen("2026-11-20T01:00:00Z", "b1", target_name="b", domain="b.example.test")], db_url)
+    a = Target("a.example.test", source="targets/a.yaml")
+    b = Target("b.example.test", source="ci/b.yaml")
+    c = Target("c.example.test", source="targets/c.yaml")
+    recall_releases([a, b, c], db_url, tmp_path)
+    assert [r.sha256 for r in a.recalled.releases] == [entry("a1")["sha256"]]
+    assert [r.sha256 for r in b.recalled.releases] == [entry("b1")["sha256"]]
+    assert c.recalled.releases == () and c.recalled.error is None
