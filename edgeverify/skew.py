@@ -5,7 +5,7 @@ when it is not, recalled from the run history:
 
 - Recording: a run that fetched the target's entry document whole (GET 200 text/html, not cut at max_body_bytes)
   keeps it as `release.entry` in its report (`seen_entry`): its URL, the sha256 of its body, the same-origin
-  assets it references (at most ASSETS_MAX, each path at most PATH_MAX characters) and, when it is at most
+  assets it references (at most ASSETS_MAX, paths longer than PATH_MAX left out) and, when it is at most
   DOCUMENT_MAX_BYTES, its text (for the browser). The history stores each distinct entry document once per target
   (table `entries`) and, per run, which one it saw and whether the run passed (`runs.entry_id`, `entry_passed`).
 - Passing: a run passes when it was not interrupted and none of its checks' outcomes is bad (`Outcome.bad`:
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 DOCUMENT_MAX_BYTES = 65_536  # an entry document larger than this is hashed and its assets listed, its text not kept
 ASSETS_MAX = 200  # assets of one entry document recorded (the first ones, in document order)
-PATH_MAX = 1024  # characters of one asset path or of the entry document's URL
+PATH_MAX = 1024  # characters of an asset path recorded (longer ones are left out) or of the entry document's URL
 SKEW_RULES = frozenset({"propagation.previous_release", "browser.previous_release"})
 RECALLED = 2  # distinct entry documents recalled: one of the two newest always differs from today's
 
@@ -112,9 +112,10 @@ def bounded(entry: Mapping[str, Any]) -> dict[str, Any] | None:
     document = entry.get("document")
     if not isinstance(document, str) or len(document.encode("utf-8", "replace")) > DOCUMENT_MAX_BYTES:
         document = None
-    kept = [str(a)[:PATH_MAX] for a in assets[:ASSETS_MAX] if isinstance(a, str)]
-    total = entry.get("assets_total")
-    data = redact_deep({"url": url[:PATH_MAX], "sha256": sha.lower(), "bytes": int(entry.get("bytes") or 0),
+    # a path too long is left out, not cut (a cut path would be a file that never existed)
+    kept = [a for a in assets if isinstance(a, str) and len(a) <= PATH_MAX][:ASSETS_MAX]
+    total, size = entry.get("assets_total"), entry.get("bytes")
+    data = redact_deep({"url": url[:PATH_MAX], "sha256": sha.lower(), "bytes": size if isinstance(size, int) else 0,
                         "assets": kept, "assets_total": max(int(total) if isinstance(total, int) else 0, len(kept)),
                         "document": document})
     assert isinstance(data, dict)
@@ -198,7 +199,8 @@ def previous_release(edge: Any, target: Target) -> Previous:
     source = (f"recalled from the run history ({recalled.database}): {chosen.url} (sha256 {chosen.sha256[:12]}) as "
               f"run {chosen.run_id} of {to_iso(chosen.started_at)} saw it, the last passing run on a release other "
               "than today's")
-    note = (f"the first {len(chosen.assets)} of its {chosen.assets_total} assets (the history keeps {ASSETS_MAX})"
+    note = (f"{len(chosen.assets)} of its {chosen.assets_total} assets (the history keeps at most {ASSETS_MAX}, "
+            f"paths up to {PATH_MAX} characters)"
             if chosen.assets_total > len(chosen.assets) else "")
     kept = chosen.document.encode("utf-8") if chosen.document is not None else None
     return Previous(source, list(chosen.assets), kept, note,

@@ -129,17 +129,17 @@ def test_a_declared_previous_entry_comes_first(tmp_path: Path) -> None:
 
 
 def test_recording_is_bounded_whatever_the_entry_document(db_url: str) -> None:
-    """A 5 MB index referencing 10,000 assets with 5,000-character paths: hashed, its first ASSETS_MAX paths cut to
-    PATH_MAX kept, its text not; and recorded a hundred times, stored once."""
-    huge = page("big", chunks=10_000).replace("/assets/big-", "/assets/" + "x" * 5000 + "-").encode() + b" " * 5_000_000
+    """A 5 MB index referencing 10,000 assets, some with 5,000-character paths: hashed, its first ASSETS_MAX paths up
+    to PATH_MAX kept (longer ones left out, never cut), its text not; and recorded a hundred times, stored once."""
+    huge = page("big", chunks=10_000).replace("/assets/big-1", "/assets/" + "x" * 5000 + "-1").encode() + b" " * 5_000_000
     ex = Exchange("GET", "https://www.example.test/", status=200, headers=[("content-type", "text/html")], body=huge)
     t = Target("www.example.test")
     block = seen_entry([ex], t)
     assert block is not None and block["document"] is None and block["sha256"] == digest(huge)
     assert len(block["assets"]) == ASSETS_MAX and block["assets_total"] == 10_001
-    assert all(len(a) <= PATH_MAX for a in block["assets"])
+    assert all(len(a) <= PATH_MAX for a in block["assets"]) and "/assets/big-0.js" in block["assets"]
     docs = [{**seen(f"2026-11-{20 + i // 24:02d}T{i % 24:02d}:00:00Z", None), "release": {
-        "marker": None, "gate": "none", "entry": {**block, "assets": ["/a" * 10_000] * 50_000}}} for i in range(100)]
+        "marker": None, "gate": "none", "entry": {**block, "assets": ["/a" * 10_000, *["/b" * 500] * 50_000]}}} for i in range(100)]
     with open_db(db_url) as db:
         before = db.used_bytes()
     record_runs(docs, db_url)
