@@ -226,3 +226,22 @@ def test_each_target_recalls_its_own_releases(db_url: str, tmp_path: Path) -> No
     assert [r.sha256 for r in a.recalled.releases] == [entry("a1")["sha256"]]
     assert [r.sha256 for r in b.recalled.releases] == [entry("b1")["sha256"]]
     assert c.recalled.releases == () and c.recalled.error is None
+
+
+def test_the_report_carries_the_release_seen_and_reads_it_back(tmp_path: Path) -> None:
+    import jsonschema
+
+    from edgeverify.model import Release, RunResult
+    from edgeverify.reports import read_report, report_schema, to_json
+
+    run = RunResult("www.example.test", "targets/site.yaml", "site", "edgeverify", 1.0e9, 1.0e9 + 2, (),
+                    release=Release(entry=entry("r1")))
+    doc = to_json(run)
+    jsonschema.validate(doc, report_schema())
+    assert doc["release"]["entry"] == entry("r1")
+    path = tmp_path / "edgeverify.json"
+    path.write_text(json.dumps(doc))
+    assert read_report(path).release.entry == entry("r1")
+    doc["release"]["entry"]["sha256"] = "not a hash"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, report_schema())
