@@ -12,7 +12,8 @@ when it is not, recalled from the run history:
   failed, could not judge, interrupted), the previous-release checks (SKEW_RULES) left out: passed, skipped,
   advisory and accepted (known issue) outcomes all pass. This is `ExitCode.OK` under --fail-on any, except that a
   run failing only because the release before it lost its assets still counts: its own release is then the
-  previous one for the next deploy (otherwise one skew failure would fail every later run forever).
+  previous one for the next deploy (otherwise one skew failure would fail every later run forever). Only the
+  checks the run selected count: a run of one suite (-m, -k) passes on that suite's outcomes.
 - Recalling (`recall_releases`, before the checks run): the target's two newest distinct entry documents seen by
   passing runs. A check then takes the newest whose hash differs from the entry document the edge serves today
   (`previous_release`): the release before today's, even when runs were recorded after the deploy.
