@@ -35,6 +35,7 @@ from .rules import Attempts, Violation
 from .discovery import referenced_assets
 from .rules.propagation import check_release_marker
 from .rules.static import check_served
+from .skew import seen_entry
 from .target import Target
 
 if TYPE_CHECKING:
@@ -384,7 +385,8 @@ class Engine:
                           gate="none" if gate is None or not marker else ("passed" if gate.passed else "failed"),
                           served_after_s=None if gate is None or gate.waited_s is None else round(gate.waited_s, 3),
                           seen_at=None if gate is None or gate.seen_at is None else round(gate.seen_at, 3),
-                          reason=redact(gate.reason()) if gate is not None and not gate.passed else None)
+                          reason=redact(gate.reason()) if gate is not None and not gate.passed else None,
+                          entry=seen_entry((ex for v in verdicts.values() for ex in v.exchanges), self.target))
         stats = self.run.transport.stats
         network = Network(stats.requests, self.run.distinct, stats.connections,
                           None if self.phase_s is None else round(self.phase_s, 3))

@@ -203,6 +203,7 @@ class Release:
     served_after_s: float | None = None
     seen_at: float | None = None  # epoch seconds: when the request that first found the release was sent
     reason: str | None = None
+    entry: Mapping[str, Any] | None = None  # the entry document the checks judged (skew.seen_entry), bounded
 
 
 @dataclass(frozen=True, slots=True)

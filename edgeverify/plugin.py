@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from . import hooks, options, reports
+from . import hooks, options, reports, skew
 from .errors import EdgeverifyError, TargetError
 from .model import CheckInfo, ExitCode, RunResult
 from .redact import redact
@@ -133,6 +133,8 @@ class EdgeverifyPlugin:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """Stop signals end the run like Ctrl-C (the first counts); wait for the deploy when a target says so."""
         self.stopper.start(self.options.run_seconds)
+        if not self.config.option.collectonly:  # the previous release the run history recorded (skew.py)
+            skew.recall_releases(self.targets, self.options.history, self.options.reports_dir)
         if any(t.aws.wait and (t.aws.distribution_id or t.aws.stack) for t in self.targets) \
                 and not self.config.option.collectonly:
             from .aws.wait import wait_for_deploys  # boto3 only for targets that name AWS

@@ -232,6 +232,7 @@ class Target:
     budgets: Budgets | None = None  # latency budgets; None: the latency rule is advisory, against its defaults
     ipv6: Ipv6 = field(default_factory=Ipv6)
     source: str = ""  # the file it came from; not a YAML key
+    recalled: Any = None  # skew.Recalled: the releases the run history recorded, read before the checks; not a key
 
     def url(self, path: str, scheme: str = "https") -> str:
         return f"{scheme}://{self.domain}{path if path.startswith('/') else '/' + path}"
@@ -271,7 +272,7 @@ _SECTIONS = {"Target": "", "Timeouts": "timeouts", "Static": "static", "Expect":
              "Https": "https", "Propagation": "propagation", "Aws": "aws", "Browser": "browser",
              "Budget": "budget", "Budgets": "budgets"}
 _ALIASES = {"Aws": {"parity_sample": "parity_max_objects"}}  # deprecated key -> its current name
-_NOT_KEYS = {"source"}
+_NOT_KEYS = {"source", "recalled"}
 _NO_SECRETS = {"domain", "connect_to", "ca_bundle"}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _CONNECT_TO = re.compile(r"^([^:\s]*):(\d*):(\[[0-9a-fA-F:]+\]|[^:\s]*):(\d*)$")

@@ -5,14 +5,13 @@ requests, fetched again over HTTP for their curl line, and a screenshot (a file 
 
 One Chromium serves the whole run (edgeverify/browser.py); the checks of a round share each page's one load."""
 
-from pathlib import Path
-
 import pytest
 
 from edgeverify.browser import page_load, same_origin_paths
 from edgeverify.engine import entry_path
 from edgeverify.errors import CouldNotJudge
 from edgeverify.rules import browser
+from edgeverify.skew import DOCUMENT_MAX_BYTES, previous_release
 
 
 def loaded(edge, target, path):
@@ -58,13 +57,15 @@ def test_app_renders_its_ready_selector(edge, target, browser_page):
 
 @pytest.mark.rule("browser.previous_release")
 def test_a_tab_on_the_previous_release_keeps_working(edge, target):
-    previous = target.propagation.previous_entry
-    if not previous:
-        pytest.skip("propagation.previous_entry is not set: give a saved copy of the previous release's index.html")
-    seen = page_load(edge, target, entry_path(target), document=Path(previous).read_bytes())
+    previous = previous_release(edge, target)  # propagation.previous_entry, else the run history's (edgeverify/skew.py)
+    if previous.document is None:
+        pytest.skip(f"the run history kept only the asset list of the previous release's index.html (larger than "
+                    f"{DOCUMENT_MAX_BYTES} bytes): propagation.previous_release checks them ({previous.source})")
+    seen = page_load(edge, target, entry_path(target), document=previous.document)
+    edge.data["properties"] = [*edge.data.get("properties", ()), ("previous release", previous.short)]
     paths = same_origin_paths(seen, target)
     try:
         exchanges = edge.fetch_all(paths) if paths else []
     except CouldNotJudge:
         exchanges = []
-    browser.check_previous_release(seen, exchanges)
+    browser.check_previous_release(seen, exchanges, previous.source, previous.short)

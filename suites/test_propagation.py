@@ -2,10 +2,8 @@
 
 import pytest
 
-from pathlib import Path
-
-from edgeverify.discovery import referenced_assets
 from edgeverify.rules.propagation import check_previous_release, check_release_marker
+from edgeverify.skew import previous_release
 
 
 @pytest.mark.release_independent  # it judges the marker itself, so it does not wait behind the gate
@@ -20,10 +18,10 @@ def test_entry_document_serves_the_new_release(edge, target):
 @pytest.mark.release_independent  # the previous release must load whatever the edge serves now
 @pytest.mark.rule("propagation.previous_release")
 def test_previous_release_still_loads(edge, target):
-    if not target.propagation.previous_entry:
-        pytest.skip("the target declares no propagation.previous_entry (a saved copy of the previous index.html)")
-    html = Path(target.propagation.previous_entry).read_text(encoding="utf-8", errors="replace")
-    assets = referenced_assets(html, target.domain)
-    if not assets:
-        pytest.skip(f"{target.propagation.previous_entry} references no same-origin assets")
-    check_previous_release(edge.fetch_all(assets))
+    """The previous release: propagation.previous_entry, else the run history's (edgeverify/skew.py)."""
+    previous = previous_release(edge, target)
+    if not previous.assets:
+        pytest.skip(f"the previous release references no same-origin assets ({previous.source})")
+    edge.data["properties"] = [("previous release", previous.short)] + ([("checked", previous.note)]
+                                                                        if previous.note else [])
+    check_previous_release(edge.fetch_all(previous.assets), previous.source, previous.short)

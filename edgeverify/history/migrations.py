@@ -40,6 +40,16 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         " ttfb_p95_ms {real}, total_p50_ms {real}, total_p95_ms {real}, hit_ratio {real},"
         " PRIMARY KEY (run_id, pop, address, kind)){without_rowid}",
     ]),
+    (5, "the entry document each run saw (a release: its hash, its assets, the document when small), once per "
+        "release, for propagation.previous_release", [
+        "CREATE TABLE entries (id {pk}, target_id {id} NOT NULL REFERENCES targets (id), sha256 TEXT NOT NULL,"
+        " url TEXT NOT NULL, bytes INTEGER NOT NULL, assets TEXT NOT NULL, assets_total INTEGER NOT NULL,"
+        " document TEXT, UNIQUE (target_id, sha256))",
+        "ALTER TABLE runs ADD COLUMN entry_id {id} REFERENCES entries (id)",
+        # 1: the run passed as skew.run_passed says (no bad outcome but the previous-release checks' own)
+        "ALTER TABLE runs ADD COLUMN entry_passed INTEGER",
+        "CREATE INDEX runs_by_entry ON runs (entry_id)",
+    ]),
 ]
 
 LATEST = MIGRATIONS[-1][0]

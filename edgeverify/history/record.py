@@ -3,7 +3,8 @@
 Stored per check: id, rule, suite, status, attempts, converged_after_s, POPs, and for findings the title
 (the message's first line) and the cause, both redacted and cut short. Never stored: exchanges, bodies,
 headers, curl lines, expected/actual texts. Stored per run, edge and kind of request: the latency percentiles of
-the report's `latency` block (history/latency.py).
+the report's `latency` block (history/latency.py). Per run, the entry document it saw (`release.entry`, bounded
+as skew.py says), once per distinct document (history/releases.py).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from pathlib import Path
 from typing import Any, NewType
 
 from ..redact import redact
+from ..skew import bounded, run_passed
 from .errors import HistoryError
 from .known import KnownIssues
 from .latency import record as record_latency
+from .releases import entry_id
 from .retention import DEFAULT_RETENTION, Retention, prune_open
 from .store import Clock, Database, open_db, to_epoch
 
@@ -148,15 +151,18 @@ def _insert(db: Database, docs: Iterable[dict[str, Any]], known: KnownIssues | N
         accepted = accepted_ids(doc, known, utc_date(now))
         failures = sum(1 for c in checks if LETTER[c["outcome"]] in FAILING and str(c["id"]) not in accepted)
         release = doc.get("release") or {}
+        entry = bounded(release["entry"]) if isinstance(release.get("entry"), dict) else None
+        entry_ref = entry_id(db, targets[(name, domain)], entry) if entry is not None else None
         finished = to_epoch(str(doc["finished_at"]), "finished_at") if doc.get("finished_at") else None
         inserted = db.query(
             "INSERT INTO runs (target_id, started_at, finished_at, wall_s, release, gate, convergence_s, exit_status,"
-            " failures, tool, target_file, recorded_at, security_score, security_grade)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " failures, tool, target_file, recorded_at, security_score, security_grade, entry_id, entry_passed)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (target_id, started_at) DO NOTHING RETURNING id",
             (targets[(name, domain)], started, finished, doc.get("wall_s"), release.get("marker"),
              release.get("gate"), convergence(doc), doc.get("exit_status"), failures, doc.get("tool"),
-             str(doc["target"]) if doc.get("target") else None, now, *_grade(doc)))
+             str(doc["target"]) if doc.get("target") else None, now, *_grade(doc), entry_ref,
+             None if entry_ref is None else int(run_passed(doc))))
         if not inserted:  # this report was recorded before: keep the first record
             ids.append(RunId(int(db.query("SELECT id FROM runs WHERE target_id = ? AND started_at = ?",
                                           (targets[(name, domain)], started))[0][0])))

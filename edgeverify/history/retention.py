@@ -76,5 +76,6 @@ def _delete(db: Database, where: str, params: tuple[float, ...]) -> int:
     count = db.execute(f"DELETE FROM runs WHERE {where}", params)
     if count:
         db.execute("DELETE FROM items WHERE NOT EXISTS (SELECT 1 FROM results WHERE results.item_id = items.id)")
+        db.execute("DELETE FROM entries WHERE NOT EXISTS (SELECT 1 FROM runs WHERE runs.entry_id = entries.id)")
         db.execute("DELETE FROM targets WHERE NOT EXISTS (SELECT 1 FROM runs WHERE runs.target_id = targets.id)")
     return count

@@ -199,7 +199,7 @@ class Database:
             self._conn.execute("VACUUM")
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         else:
-            for table in ("results", "latency", "runs", "items", "targets"):
+            for table in ("results", "latency", "runs", "items", "targets", "entries"):
                 self._conn.execute(f"VACUUM {table}")
 
 

@@ -72,14 +72,15 @@ RENDERS = rule(
 
 
 def _fail(r: Rule, expected: str, seen: PageLoad, problems: Sequence[str], exchanges: Sequence[Exchange],
-          cause: str) -> None:
+          cause: str, diagnose: bool = True) -> None:
     lines = list(problems[:LISTED]) + ([f"... and {len(problems) - LISTED} more"] if len(problems) > LISTED else [])
     actual = f"{len(problems)} on {seen.url}:" + "".join(f"\n            - {line}" for line in lines)
     if seen.screenshot:
         actual += f"\n            screenshot: {seen.screenshot}"
     first = exchanges[0] if exchanges else None
     raise Violation(r, expected, actual, first, f"{cause}; {SCREENSHOT_HINT}" if seen.screenshot else cause,
-                    extra=list(exchanges[1:]), reproduce=first.curl() if first is not None else seen.command)
+                    extra=list(exchanges[1:]), reproduce=first.curl() if first is not None else seen.command,
+                    diagnose=diagnose)
 
 
 def _request_cause(seen: PageLoad) -> str:
@@ -123,19 +124,25 @@ PREVIOUS_RELEASE = rule(
     "When the deploy deleted the previous release's fingerprinted files (aws s3 sync --delete), those tabs fail "
     "with 'Failed to fetch dynamically imported module' or a blank page the next time they load a chunk.",
     "Vite 'Load error handling' (vite:preloadError); edge rules 'browser' and 'propagation'",
-    threshold="only with propagation.previous_entry (a saved copy of the previous release's index.html)",
+    threshold="with propagation.previous_entry (a saved copy of the previous release's index.html), else the "
+              "entry document the run history recorded at the last passing run on another release",
 )
 SKEW_CAUSE = ("the deploy removed the previous release's files (aws s3 sync --delete) while tabs and edges still run "
               "its index.html: keep the last releases' fingerprinted assets (sync without --delete, and delete old "
               "assets by age with an S3 lifecycle rule or a later job)")
 
 
-def check_previous_release(seen: PageLoad, exchanges: Sequence[Exchange] = ()) -> None:
-    """The previous release's entry document, opened against today's edge, loads every file it asks for."""
+def check_previous_release(seen: PageLoad, exchanges: Sequence[Exchange] = (), source: str = "",
+                           short: str = "") -> None:
+    """The previous release's entry document, opened against today's edge, loads every file it asks for; `source`
+    (and in a few words `short`): where that document came from (the declared file, or the run history's run)."""
     problems = [r.line() for r in seen.failed] + [f"uncaught: {e}" for e in seen.exceptions]
     if problems:
         _fail(PREVIOUS_RELEASE, "every file the previous release's page loads still answers 2xx (no error in it)",
-              seen, ["a tab on the previous release:", *problems], exchanges, SKEW_CAUSE)
+              seen, ["a tab on the previous release:", *problems, *([f"the previous release: {short}"] if short
+                                                                   else [])],
+              exchanges, SKEW_CAUSE + (f" (the previous release: {source})" if source else ""),
+              diagnose=False)  # S3's 403 for a deleted key is the skew's doing here, not a missing upload
     _unjudged(seen)
 
 

@@ -26,20 +26,23 @@ PREVIOUS_RELEASE = rule(
     "`aws s3 sync --delete` removes them at once: upload the new assets first, keep the last few releases' "
     "assets, and delete old ones by age (an S3 lifecycle rule on a prefix, or a cleanup job) instead.",
     "Vite docs 'Load Error Handling' (vite:preloadError after deploys); AWS CLI s3 sync --delete",
-    threshold="the assets of propagation.previous_entry",
+    threshold="the assets of propagation.previous_entry, else of the release the run history recorded at the last "
+              "passing run on another entry document",
 )
 
 
-def check_previous_release(answers: Sequence[Exchange]) -> None:
-    """Each asset of the previous release answers 200 with the asset itself (never the SPA shell)."""
+def check_previous_release(answers: Sequence[Exchange], source: str = "", short: str = "") -> None:
+    """Each asset of the previous release answers 200 with the asset itself (never the SPA shell); `source` (and in
+    a few words `short`): where the previous release came from (the declared file, or the run history's run)."""
     problems = [(ex, f"{ex.method} {ex.path}: {ex.status_line}" + (", the app shell instead of the asset"
                                                                    if ex.status == 200 else ""))
                 for ex in answers if ex.status != 200 or ex.content_type == "text/html"]
     raise_collected(PREVIOUS_RELEASE, "200 with the asset for each", problems, len(answers),
-                    "assets of the previous release", diagnose=False,
+                    "assets of the previous release" + (f" ({short})" if short else ""), diagnose=False,
                     cause="the deploy deleted the previous release's fingerprinted assets (aws s3 sync --delete) "
                           "while its index.html is still open in browsers and cached at edges: sync without "
-                          "--delete, keep the last N releases' assets, and delete by age")
+                          "--delete, keep the last N releases' assets, and delete by age"
+                          + (f" (the previous release: {source})" if source else ""))
 
 
 def check_release_marker(ex: Exchange, marker: str) -> None:
