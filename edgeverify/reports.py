@@ -358,8 +358,8 @@ def terminal(run: RunResult) -> list[str]:
             lines.append(f"edgeverify: advisory (not failing; --strict-advisories fails it): {c.message}")
         followers = [f.key or f.id for f in run.checks if f.consequence_of == c.id]
         if followers:  # one fault, one cause: the root named once, the checks failing because of it under it
-            lines.append(f"edgeverify: one fault, {len(followers) + 1} failing checks: fix the {c.rule} finding of "
-                         f"{c.key or c.id} first; "
+            lines.append(f"edgeverify: one fault, {len(followers) + 1} failing checks: fix the {c.rule} finding "
+                         f"first ({c.key if c.key and c.key != c.rule else c.id}); "
                          f"{', '.join(followers)} fail only because of it")
         cross = c.finding.cross_check() if c.finding and c.outcome is not Outcome.ADVISORY else None
         if cross:  # the failure itself was printed as it ended, before the config suite's rules were judged

@@ -46,8 +46,8 @@ def test_a_shared_root_rule_on_one_file_is_held_by_the_check_whose_rule_it_is():
                             failed("immutable", "cache.immutable_assets", "static.body_intact", "x1")))
     assert {c.id: c.consequence_of for c in run.checks} == {"served": "body", "body": "", "immutable": "body"}
     lines = terminal(run)
-    assert ("edgeverify: one fault, 3 failing checks: fix the static.body_intact finding of "
-            "static.body_intact[/assets/app.js] first; static.served[/assets/app.js], cache.immutable_assets fail "
+    assert ("edgeverify: one fault, 3 failing checks: fix the static.body_intact finding first "
+            "(static.body_intact[/assets/app.js]); static.served[/assets/app.js], cache.immutable_assets fail "
             "only because of it") in lines
 
 
