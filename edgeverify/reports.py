@@ -318,7 +318,7 @@ def markdown(run: RunResult, limit: int | None = None) -> str:
     if converged:
         lines += ["", "## Convergence", ""]
         lines += [f"- `{c.id}` passed after {c.attempts} attempts, {c.converged_after_s:.1f} s" for c in converged]
-    groups = (("Failures", run.bad()),
+    groups = (("Failures", sorted(run.bad(), key=lambda c: bool(c.consequence_of))),  # root findings first
               ("Accepted known issues", [c for c in run.checks if c.outcome is Outcome.ACCEPTED]),
               ("Advisory findings", [c for c in run.checks if c.outcome is Outcome.ADVISORY]))
     for title, group in groups:

@@ -59,14 +59,16 @@ def test_checks_of_their_own_rule_on_one_answer_are_not_linked():
 
 
 def test_every_output_carries_the_link():
-    run = link_roots(run_of(failed("media", "static.media_type[/assets/app.js]", "static.media_type", "x1"),
-                            failed("edge_hit", "cache.asset_edge_hit[/assets/app.js]", "cache.asset_edge_hit", "x2",
-                                   root="static.media_type")))
+    run = link_roots(run_of(failed("edge_hit", "cache.asset_edge_hit[/assets/app.js]", "cache.asset_edge_hit", "x2",
+                                   root="static.media_type"),
+                            failed("media", "static.media_type[/assets/app.js]", "static.media_type", "x1")))
     doc = json.loads(json.dumps(to_json(run)))
     jsonschema.validate(doc, report_schema())
-    assert doc["checks"][1]["consequence_of"] == "media" and doc["checks"][1]["finding_root"] == "static.media_type"
+    assert doc["checks"][0]["consequence_of"] == "media" and doc["checks"][0]["finding_root"] == "static.media_type"
     assert from_json(doc).checks == run.checks
-    assert "Follows:  from the static.media_type finding of media" in markdown(run)
+    text = markdown(run)
+    assert "Follows:  from the static.media_type finding of media" in text
+    assert text.index("### `media`") < text.index("### `edge_hit`")  # the root finding first
     assert 'name="check[edge_hit].consequence_of" value="media"' in junit(run)
     page = render_run(doc)
-    assert "<dt>Follows from</dt>" in page and 'href="#check-0"' in page
+    assert "<dt>Follows from</dt>" in page and 'href="#check-1"' in page
