@@ -77,7 +77,8 @@ def _check_json(c: CheckResult) -> dict[str, Any]:
             "acceptance": None if a is None else {"reason": a.reason, "owner": a.owner, "expires": a.expires,
                                                   "expired": a.expired, "source": a.source},
             "attempts": c.attempts, "elapsed_s": c.elapsed_s, "converged_after_s": c.converged_after_s,
-            "pops": list(c.pops), "exchanges": list(c.exchanges), "properties": [list(p) for p in c.properties]}
+            "pops": list(c.pops), "exchanges": list(c.exchanges), "properties": [list(p) for p in c.properties],
+            **({"har": dict(c.har)} if c.har is not None else {})}
 
 
 def from_json(doc: Mapping[str, Any]) -> RunResult:
@@ -96,7 +97,7 @@ def from_json(doc: Mapping[str, Any]) -> RunResult:
             attempts=c.get("attempts") or 0, elapsed_s=c.get("elapsed_s") or 0.0, key=c.get("key") or "",
             converged_after_s=c.get("converged_after_s"), pops=tuple(c.get("pops") or ()),
             exchanges=tuple(c.get("exchanges") or ()),
-            properties=tuple((str(k), str(v)) for k, v in c.get("properties") or ())))
+            properties=tuple((str(k), str(v)) for k, v in c.get("properties") or ()), har=c.get("har")))
     r, n = doc["release"], doc.get("network")
     started = _epoch(doc["started_at"])
     return RunResult(
@@ -158,7 +159,13 @@ def report_schema() -> dict[str, Any]:
             "converged_after_s": num, "pops": {"type": "array", "items": {"type": "string"}},
             "exchanges": {"type": "array", "items": {"type": "string"}},
             "properties": {"type": "array", "items": {"type": "array", "items": {"type": "string"},
-                                                      "minItems": 2, "maxItems": 2}}}}
+                                                      "minItems": 2, "maxItems": 2}},
+            # a failing browser check's requests, a HAR 1.2 excerpt (edgeverify/har.py); absent on other checks
+            "har": {"type": "object", "required": ["log"],
+                    "properties": {"log": {"type": "object", "required": ["version", "creator", "entries"],
+                                           "properties": {"version": {"type": "string"},
+                                                          "entries": {"type": "array",
+                                                                      "items": {"type": "object"}}}}}}}}
     counts = {"type": "object", "required": [o.value for o in OUTCOMES],
               "properties": {o.value: {"type": "integer", "minimum": 0} for o in OUTCOMES}}
     return {
