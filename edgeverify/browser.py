@@ -51,7 +51,8 @@ window.__edgeverify = {csp: [], lcp: null, sw: []};
 try {  // the service workers the page registers (browser.service_worker), and whether registering failed
   const register = ServiceWorkerContainer.prototype.register;
   ServiceWorkerContainer.prototype.register = function (script, options) {
-    const seen = {url: String(new URL(script, location.href)), error: null};
+    const seen = {url: String(new URL(script, location.href)), error: null,
+                  options: options ? {scope: options.scope, type: options.type} : {}};
     window.__edgeverify.sw.push(seen);
     const registering = register.call(this, script, options);
     registering.catch((e) => { seen.error = String(e); });
@@ -124,6 +125,7 @@ class PageLoad:
     chromium: str = ""  # the browser that loaded it: version, when it started (one per run), how long that took
     service_worker: str | None = None  # the script URL the page registered as its service worker (the first)
     service_worker_error: str | None = None  # why registering it failed
+    service_worker_options: dict[str, Any] = field(default_factory=dict)  # its registration's scope and type, if given
     har: dict[str, Any] | None = None  # the failing requests (and the document) as a HAR 1.2 excerpt, redacted
 
     @property
@@ -150,8 +152,10 @@ SW_NAVIGATIONS = 3  # navigations of the controlled tab after the deploy in whic
 SW_UPDATE_S = 2.0  # after each, how long the worker's update (a new sw.js installing) may take
 BEFORE_MARK = b"\n<!-- edgeverify: the release before the deploy -->\n"
 BEFORE_SCRIPT_MARK = b"\n// edgeverify: the release before the deploy\n"
-SW_READY_SCRIPT = """async (ms) => {
+SW_REGISTER_SCRIPT = """async ([script, options, ms]) => {
   const end = performance.now() + ms;
+  try { await navigator.serviceWorker.register(script, options); }
+  catch (e) { return {active: false, state: `registering failed: ${e}`, script, controlled: false}; }
   const late = new Promise((done) => setTimeout(() => done(null), ms));
   const ready = await Promise.race([navigator.serviceWorker.ready, late]);
   while (ready && ready.active && ready.active.state === "activating" && performance.now() < end) {
@@ -356,7 +360,8 @@ class Browser:
                 future = self._loads[key] = Future()
         if mine:
             try:
-                budget = self.navigation_s + self.target.browser.ready_within + SETTLE_S + SCREENSHOT_TIMEOUT_S
+                budget = (self.navigation_s + self.target.browser.ready_within + SETTLE_S + SCREENSHOT_TIMEOUT_S
+                          + HAR_TIMEOUT_S)
                 future.set_result(self._call(self._load(path, round_no, document), budget + 5, f"load {path}"))
             except BaseException as exc:  # noqa: BLE001 - every check waiting on this load gets the same ending
                 future.set_exception(exc)
@@ -447,21 +452,25 @@ class Browser:
             await context.close()
         return seen
 
-    def handover(self, path: str, document: bytes, script: str) -> Handover:
+    def handover(self, path: str, document: bytes, script: str, options: dict[str, Any] | None = None) -> Handover:
         """The service worker's handover to a new release, played in a tab of its own (service_worker_handover)."""
-        budget = self.navigation_s * (2 + SW_NAVIGATIONS) + SW_ACTIVE_WITHIN_S + SW_UPDATE_S * SW_NAVIGATIONS
+        # the script, the page, up to SW_NAVIGATIONS navigations before the deploy and as many after it
+        budget = self.navigation_s * (2 + 2 * SW_NAVIGATIONS) + SW_ACTIVE_WITHIN_S + 2 * SW_UPDATE_S * SW_NAVIGATIONS
         with self._lock:
             if self.closed:
                 raise CouldNotJudge("could not judge: the browser was closed (the run ended)")
-        result: Handover = self._call(self._handover(path, document, script), budget + 5,
+        result: Handover = self._call(self._handover(path, document, script, options or {}), budget + 5,
                                       f"play a deploy under the service worker of {path}")
         return result
 
-    async def _handover(self, path: str, document: bytes, script: str) -> Handover:
+    async def _handover(self, path: str, document: bytes, script: str, options: dict[str, Any]) -> Handover:
         """Before the deploy, the tab's entry document and the worker's script are the edge's current ones (the
-        document as the check fetched it, the script as the browser gets it) with a mark (the release before); the worker installs, activates and controls the tab, which navigates once more.
-        Then the deploy: the edge's own answers. The tab navigates up to SW_NAVIGATIONS times (the worker updating
-        between them, as browsers check sw.js on navigation) and must get the current document."""
+        document as the check fetched it, the script as the browser gets it) with a mark (the release before): the
+        worker is registered as the page registers it, activates, and answers a navigation of the tab. Then the
+        deploy: the edge's own answers. The tab navigates up to SW_NAVIGATIONS times (the worker updating between
+        them, as browsers check sw.js on navigation) and must get the current document. Only documents and what the
+        worker itself fetches load in this tab (the page's own subresources are refused: the other checks judge
+        them), which keeps each navigation to one request."""
         from playwright.async_api import Error as PlaywrightError
 
         t = self.target
@@ -475,6 +484,9 @@ class Browser:
             # a precache keyed by the file's revision (Workbox's __WB_REVISION__) fetches each release's own copy
             return parts.hostname == t.domain and parts.path in entries and "__WB_REVISION__" not in parts.query
 
+        def worker_script(address: str) -> bool:
+            return urlsplit(address).path == script_path
+
         async def before(route: Any) -> None:
             await route.fulfill(status=200, headers={"content-type": "text/html; charset=utf-8",
                                                      "cache-control": "no-cache"}, body=document + BEFORE_MARK)
@@ -485,6 +497,13 @@ class Browser:
             body, kind = script_answer
             await route.fulfill(status=200, headers={"content-type": kind, "cache-control": "no-cache"},
                                 body=body + BEFORE_SCRIPT_MARK)
+
+        async def documents_only(route: Any) -> None:
+            request = route.request
+            if request.service_worker is None and request.resource_type != "document" and not worker_script(request.url):
+                await route.abort()
+            else:
+                await route.fallback()
 
         context = await self._browser.new_context(ignore_https_errors=t.insecure, extra_http_headers=t.headers or None,
                                                   viewport={"width": 1280, "height": 800})
@@ -497,10 +516,11 @@ class Browser:
                     seen.error = f"GET {script} -> {answer.status if answer is not None else 'no response'} in the browser"
                     return seen
                 script_answer[:] = [await answer.body(), answer.headers.get("content-type") or "text/javascript"]
+                await context.route("**/*", documents_only)  # the routes added later are asked first
                 await context.route(entry_document, before)
-                await context.route(lambda address: urlsplit(address).path == script_path, before_script)
+                await context.route(worker_script, before_script)
                 await page.goto(url, wait_until="load", timeout=timeout)
-                ready = await page.evaluate(SW_READY_SCRIPT, SW_ACTIVE_WITHIN_S * 1000)
+                ready = await page.evaluate(SW_REGISTER_SCRIPT, [script, options, SW_ACTIVE_WITHIN_S * 1000])
                 seen.active, seen.state = bool(ready["active"]), str(ready["state"])
                 if not seen.active:
                     return seen
@@ -508,16 +528,18 @@ class Browser:
                     answer = await page.reload(wait_until="load", timeout=timeout)
                     if answer is None or answer.from_service_worker:
                         break
-                await context.unroute_all(behavior="ignoreErrors")  # the deploy
+                await context.unroute(worker_script, before_script)  # the deploy
+                await context.unroute(entry_document, before)
                 for _ in range(SW_NAVIGATIONS):
                     answer = await page.reload(wait_until="load", timeout=timeout)
                     body = await answer.body() if answer is not None else b""
-                    state = await page.evaluate(SW_UPDATE_SCRIPT, SW_UPDATE_S * 1000)
-                    seen.navigations.append(Navigation(answer.status if answer is not None else None,
-                                                       bool(answer is not None and answer.from_service_worker),
-                                                       BEFORE_MARK in body, str(state)))
+                    got = Navigation(answer.status if answer is not None else None,
+                                     bool(answer is not None and answer.from_service_worker), BEFORE_MARK in body)
+                    seen.navigations.append(got)
                     if seen.handed_over:
                         break
+                    # still the release before: the worker's update (sw.js checked, as on every navigation) settles
+                    got.worker = str(await page.evaluate(SW_UPDATE_SCRIPT, SW_UPDATE_S * 1000))
             except PlaywrightError as exc:
                 seen.error = redact(" ".join(str(exc).split("\n")[0].split())[:MAX_TEXT])
         finally:
@@ -575,6 +597,8 @@ class Browser:
                 _keep(seen.csp, text)
             for worker in own.get("sw") or []:
                 seen.service_worker = seen.service_worker or redact(str(worker.get("url")))
+                seen.service_worker_options = {k: str(v) for k, v in (worker.get("options") or {}).items()
+                                               if k in ("scope", "type") and v}
                 seen.service_worker_error = seen.service_worker_error or (
                     redact(str(worker["error"]))[:MAX_TEXT] if worker.get("error") else None)
                 break
@@ -682,12 +706,13 @@ def page_load(edge: Any, target: Target, path: str, document: bytes | None = Non
     return seen
 
 
-def service_worker_handover(edge: Any, target: Target, path: str, document: bytes, script: str) -> Handover:
+def service_worker_handover(edge: Any, target: Target, path: str, document: bytes, script: str,
+                            options: dict[str, Any] | None = None) -> Handover:
     """The page's service worker handing over to a new release (Browser.handover), with the run's one browser."""
     browser = edge.run.once("browser", lambda: _open(edge.run, target))
     if isinstance(browser, CouldNotJudge):
         raise browser
-    seen = browser.handover(path, document, script)
+    seen = browser.handover(path, document, script, options)
     edge.data["properties"] = [*edge.data.get("properties", ()), ("service_worker", script),
                                ("handover", seen.summary())]
     return seen

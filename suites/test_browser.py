@@ -80,5 +80,5 @@ def test_service_worker_hands_over_to_the_new_release(edge, target):
     script = browser.registered_worker(seen)  # skipped when the page registers none
     parts = urlsplit(script)
     answer = edge.fetch(parts.path + (f"?{parts.query}" if parts.query else ""), whole=True)
-    handover = service_worker_handover(edge, target, path, document.body, script)
+    handover = service_worker_handover(edge, target, path, document.body, script, seen.service_worker_options)
     browser.check_service_worker(seen, handover, answer, target.cache.html_max_max_age, [document])

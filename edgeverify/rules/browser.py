@@ -257,7 +257,7 @@ def check_service_worker(seen: PageLoad, handover: Handover, script: Exchange, m
     elif not handover.handed_over:
         lines = [f"navigation {i} after the deploy: {n.status} "
                  f"{'from the service worker' if n.from_service_worker else 'from the network'}, the release before "
-                 f"the deploy (worker: {n.worker})" for i, n in enumerate(handover.navigations, 1)]
+                 f"the deploy (then the worker: {n.worker or '?'})" for i, n in enumerate(handover.navigations, 1)]
         problems.append(f"a tab controlled by the worker kept the release before the deploy in {len(lines)} "
                         "navigations:" + "".join(f"\n              {line}" for line in lines))
         causes.append(SW_STALE_CAUSE)
