@@ -9,6 +9,10 @@ Playwright's API is bound to one thread, and checks run on many: the browser liv
 asyncio loop, and a check hands it a page to load and waits, bounded, for the `PageLoad`. The checks of one round
 that judge the same page share one load (each round loads again, as the HTTP answers are fetched again).
 Every step is bounded: launch, navigation, the ready selector, settling, screenshots and closing.
+
+A troubled page keeps its failing requests (and its document) as a HAR 1.2 excerpt (har.py), read from Playwright's
+request and response objects before the page is closed. A service worker the page registers is recorded by the init
+script; `handover` plays a deploy under it in a tab of its own (browser.service_worker).
 """
 
 from __future__ import annotations
