@@ -438,7 +438,10 @@ class Browser:
                 await self._observe(page, seen, inflight)
             listening[0] = False
             if seen.troubled and failing:
-                seen.har = await self._har(seen, own_document[:1] + failing)
+                # the document first (once: a document that failed is also among the failing requests)
+                failing_ids = {id(request) for request, _, _ in failing}
+                seen.har = await self._har(seen, [d for d in own_document[:1] if id(d[0]) not in failing_ids]
+                                           + failing)
             if seen.troubled and self.shots is not None:
                 kind = "-previous" if document is not None else ""
                 shot = self.shots / f"{_slug(t.domain + '-' + path)}{kind}-round{round_no}.png"
