@@ -36,12 +36,12 @@ def main() -> None:
         edge = lab.edge()
         env = {**os.environ, **edge.env()}
         rows: dict[str, list[dict[str, float]]] = {"main job with browser": [], "main job without browser": [],
-                                                   "main job, no service worker check": [],
+                                                   "main job w/o service_worker": [],
                                                    "browser suite alone": []}
         launches: list[float] = []
         for _ in range(args.repeat):
             for name, extra in (("main job with browser", []), ("main job without browser", ["-m", "not browser"]),
-                                ("main job, no service worker check", ["-k", "not service_worker"]),
+                                ("main job w/o service_worker", ["-k", "not service_worker"]),
                                 ("browser suite alone", ["-m", "browser"])):
                 reports = Path(tempfile.mkdtemp(prefix="bench-browser-"))
                 figures = measure([edgeverify, "run", str(LAB_TARGET), "--reports-dir", str(reports), "--",
