@@ -9,6 +9,10 @@ Playwright's API is bound to one thread, and checks run on many: the browser liv
 asyncio loop, and a check hands it a page to load and waits, bounded, for the `PageLoad`. The checks of one round
 that judge the same page share one load (each round loads again, as the HTTP answers are fetched again).
 Every step is bounded: launch, navigation, the ready selector, settling, screenshots and closing.
+
+A troubled page keeps its failing requests (and its document) as a HAR 1.2 excerpt (har.py), read from Playwright's
+request and response objects before the page is closed. A service worker the page registers is recorded by the init
+script; `handover` plays a deploy under it in a tab of its own (browser.service_worker).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import har
 from .errors import CouldNotJudge, NotApplicable
 from .redact import has_secrets, redact
 from .target import Target
@@ -39,13 +44,25 @@ NAVIGATION_TIMEOUT_S = 30.0  # the load event, at most (and at most the target's
 SETTLE_S = 2.0  # at most this long after load (and ready) for the network to go quiet: late failures arrive then
 QUIET_S = 0.15  # no request in flight for this long: the page has settled
 SCREENSHOT_TIMEOUT_S = 5.0
+HAR_TIMEOUT_S = 5.0  # reading the failing requests' headers and bodies for the HAR excerpt
 CLOSE_TIMEOUT_S = 10.0
 MAX_EVENTS = 50  # of each kind kept per page (a page logging in a loop stays bounded)
 MAX_TEXT = 300  # characters kept of one console message or exception
 
 # Runs before the page's own scripts in every document (CDP, not subject to the page's CSP).
 INIT_SCRIPT = """
-window.__edgeverify = {csp: [], lcp: null};
+window.__edgeverify = {csp: [], lcp: null, sw: []};
+try {  // the service workers the page registers (browser.service_worker), and whether registering failed
+  const register = ServiceWorkerContainer.prototype.register;
+  ServiceWorkerContainer.prototype.register = function (script, options) {
+    const seen = {url: String(new URL(script, location.href)), error: null,
+                  options: options ? {scope: options.scope, type: options.type} : {}};
+    window.__edgeverify.sw.push(seen);
+    const registering = register.call(this, script, options);
+    registering.catch((e) => { seen.error = String(e); });
+    return registering;
+  };
+} catch (e) {}
 document.addEventListener("securitypolicyviolation", (e) => {
   window.__edgeverify.csp.push(`${e.effectiveDirective} blocked ${e.blockedURI || "inline code"}`
     + ` (policy: ${e.originalPolicy})`);
@@ -63,11 +80,11 @@ TIMINGS_SCRIPT = """() => {
   const resources = performance.getEntriesByType("resource");
   let bytes = nav ? nav.transferSize : 0;
   for (const r of resources) bytes += r.transferSize || 0;
-  const own = window.__edgeverify || {csp: [], lcp: null};
+  const own = window.__edgeverify || {csp: [], lcp: null, sw: []};
   return {timings: {ttfb_ms: nav ? nav.responseStart : null, fcp_ms: fcp ? fcp.startTime : null,
                     lcp_ms: own.lcp, load_ms: nav ? nav.loadEventEnd : null, transfer_bytes: bytes,
                     requests: resources.length + 1, protocol: nav ? nav.nextHopProtocol : null},
-          csp: own.csp};
+          csp: own.csp, sw: own.sw || []};
 }"""
 READY_SCRIPT = "(selector) => document.querySelector(selector) ? performance.now() : false"
 JS_TYPES = re.compile(r"^(text|application)/(javascript|ecmascript|x-javascript|x-ecmascript)\b|^text/jscript\b", re.I)
@@ -110,6 +127,10 @@ class PageLoad:
     screenshot_withheld: str | None = None  # why none was written although something was wrong
     command: str = ""  # a chromium command line that opens the page the same way
     chromium: str = ""  # the browser that loaded it: version, when it started (one per run), how long that took
+    service_worker: str | None = None  # the script URL the page registered as its service worker (the first)
+    service_worker_error: str | None = None  # why registering it failed
+    service_worker_options: dict[str, Any] = field(default_factory=dict)  # its registration's scope and type, if given
+    har: dict[str, Any] | None = None  # the failing requests (and the document) as a HAR 1.2 excerpt, redacted
 
     @property
     def troubled(self) -> bool:
@@ -128,6 +149,71 @@ class PageLoad:
         if self.chromium:
             shown.append(("chromium", self.chromium))
         return shown
+
+
+SW_ACTIVE_WITHIN_S = 5.0  # the registered worker is active (installed, activated) within this
+SW_NAVIGATIONS = 3  # navigations of the controlled tab after the deploy in which it must get the new release
+SW_UPDATE_S = 2.0  # after each, how long the worker's update (a new sw.js installing) may take
+BEFORE_MARK = b"\n<!-- edgeverify: the release before the deploy -->\n"
+BEFORE_SCRIPT_MARK = b"\n// edgeverify: the release before the deploy\n"
+SW_REGISTER_SCRIPT = """async ([script, options, ms]) => {
+  const end = performance.now() + ms;
+  try { await navigator.serviceWorker.register(script, options); }
+  catch (e) { return {active: false, state: `registering failed: ${e}`, script, controlled: false}; }
+  const late = new Promise((done) => setTimeout(() => done(null), ms));
+  const ready = await Promise.race([navigator.serviceWorker.ready, late]);
+  while (ready && ready.active && ready.active.state === "activating" && performance.now() < end) {
+    await new Promise((done) => setTimeout(done, 25));
+  }
+  const any = ready || await navigator.serviceWorker.getRegistration();
+  const worker = any && (any.active || any.waiting || any.installing);
+  return {active: !!(ready && ready.active && ready.active.state === "activated"), state: worker ? worker.state : "none",
+          script: worker ? worker.scriptURL : null, controlled: !!navigator.serviceWorker.controller};
+}"""
+SW_UPDATE_SCRIPT = """async (ms) => {
+  const found = await navigator.serviceWorker.getRegistration();
+  if (!found) return "no registration";
+  try { await Promise.race([found.update(), new Promise((done) => setTimeout(done, ms))]); } catch (e) {}
+  const end = performance.now() + ms;
+  while (found.installing && performance.now() < end) await new Promise((done) => setTimeout(done, 50));
+  return found.waiting ? "a new worker is waiting" : found.active ? found.active.state : "none";
+}"""
+
+
+@dataclass(slots=True)
+class Navigation:
+    """One navigation of the controlled tab after the deploy: what document it got, and from whom."""
+
+    status: int | None
+    from_service_worker: bool
+    previous: bool  # the document was the release before the deploy
+    worker: str = ""  # the worker's state after it (its update included)
+
+
+@dataclass(slots=True)
+class Handover:
+    """A tab that ran the release before the deploy with the page's service worker, navigated after it."""
+
+    url: str
+    script: str  # the worker's script URL
+    active: bool = False  # the worker became active before the deploy
+    state: str = ""  # its state when that was judged
+    error: str | None = None  # the procedure could not go on (a navigation failed)
+    navigations: list[Navigation] = field(default_factory=list)
+    command: str = ""
+
+    def summary(self) -> str:
+        """The handover in one line (a fact beside the check's outcome)."""
+        if self.error or not self.active:
+            return self.error or f"the worker was not active ({self.state or 'none'})"
+        got = ", ".join(("before" if n.previous else "current") + (" (worker)" if n.from_service_worker else "")
+                        for n in self.navigations)
+        return f"navigations after the deploy got the release: {got}"
+
+    @property
+    def handed_over(self) -> bool:
+        """The tab got the edge's current document in one of its navigations after the deploy."""
+        return any(n.status is not None and not n.previous for n in self.navigations)
 
 
 def _fmt(value: Any) -> str:
@@ -278,7 +364,8 @@ class Browser:
                 future = self._loads[key] = Future()
         if mine:
             try:
-                budget = self.navigation_s + self.target.browser.ready_within + SETTLE_S + SCREENSHOT_TIMEOUT_S
+                budget = (self.navigation_s + self.target.browser.ready_within + SETTLE_S + SCREENSHOT_TIMEOUT_S
+                          + HAR_TIMEOUT_S)
                 future.set_result(self._call(self._load(path, round_no, document), budget + 5, f"load {path}"))
             except BaseException as exc:  # noqa: BLE001 - every check waiting on this load gets the same ending
                 future.set_exception(exc)
@@ -295,6 +382,8 @@ class Browser:
                                                   viewport={"width": 1280, "height": 800})
         listening = [True]  # events after the page was judged (closing aborts requests) are not evidence
         inflight: set[int] = set()  # requests sent and not yet finished or failed
+        failing: list[tuple[Any, Any, str]] = []  # (request, response or None, problem): the HAR excerpt's entries
+        own_document: list[tuple[Any, Any, str]] = []  # the page's own document, first in the excerpt
 
         def on_console(message: Any) -> None:
             if listening[0] and message.type == "error":
@@ -307,8 +396,10 @@ class Browser:
         def on_failed(request: Any) -> None:
             inflight.discard(id(request))
             if listening[0]:
+                problem = f"failed: {request.failure or 'aborted'}"
                 _keep(seen.failed, BrowserRequest(request.method, redact(request.url), request.resource_type, None,
-                                                  problem=f"failed: {request.failure or 'aborted'}"))
+                                                  problem=problem))
+                _keep(failing, (request, None, problem))
 
         def on_request(request: Any) -> None:
             inflight.add(id(request))
@@ -323,7 +414,10 @@ class Browser:
                 if response.request.resource_type == "document" and seen.status is None \
                         and response.request.frame == page.main_frame:
                     seen.status = response.status  # the document came, even if its load event never does
-                _response(seen, response)
+                    own_document.append((response.request, response, "the page's document"))
+                problem = _response(seen, response)
+                if problem:
+                    _keep(failing, (response.request, response, problem))
 
         try:
             page = await context.new_page()
@@ -343,6 +437,11 @@ class Browser:
             if seen.status is not None:  # the document came: what it did next is worth waiting for (bounded)
                 await self._observe(page, seen, inflight)
             listening[0] = False
+            if seen.troubled and failing:
+                # the document first (once: a document that failed is also among the failing requests)
+                failing_ids = {id(request) for request, _, _ in failing}
+                seen.har = await self._har(seen, [d for d in own_document[:1] if id(d[0]) not in failing_ids]
+                                           + failing)
             if seen.troubled and self.shots is not None:
                 kind = "-previous" if document is not None else ""
                 shot = self.shots / f"{_slug(t.domain + '-' + path)}{kind}-round{round_no}.png"
@@ -359,6 +458,115 @@ class Browser:
             listening[0] = False
             await context.close()
         return seen
+
+    def handover(self, path: str, document: bytes, script: str, options: dict[str, Any] | None = None) -> Handover:
+        """The service worker's handover to a new release, played in a tab of its own (service_worker_handover)."""
+        # the script, the page, up to SW_NAVIGATIONS navigations before the deploy and as many after it
+        budget = self.navigation_s * (2 + 2 * SW_NAVIGATIONS) + SW_ACTIVE_WITHIN_S + 2 * SW_UPDATE_S * SW_NAVIGATIONS
+        with self._lock:
+            if self.closed:
+                raise CouldNotJudge("could not judge: the browser was closed (the run ended)")
+        result: Handover = self._call(self._handover(path, document, script, options or {}), budget + 5,
+                                      f"play a deploy under the service worker of {path}")
+        return result
+
+    async def _handover(self, path: str, document: bytes, script: str, options: dict[str, Any]) -> Handover:
+        """Before the deploy, the tab's entry document and the worker's script are the edge's current ones (the
+        document as the check fetched it, the script as the browser gets it) with a mark (the release before): the
+        worker is registered as the page registers it, activates, and answers a navigation of the tab. Then the
+        deploy: the edge's own answers. The tab navigates up to SW_NAVIGATIONS times (the worker updating between
+        them, as browsers check sw.js on navigation) and must get the current document. Only documents and what the
+        worker itself fetches load in this tab (the page's own subresources are refused: the other checks judge
+        them), which keeps each navigation to one request."""
+        from playwright.async_api import Error as PlaywrightError
+
+        t = self.target
+        url = t.url(path)
+        seen = Handover(url, script, command=self.command(url))
+        entries = {urlsplit(url).path, "/index.html"}
+        script_path = urlsplit(script).path
+
+        def entry_document(address: str) -> bool:
+            parts = urlsplit(address)
+            # a precache keyed by the file's revision (Workbox's __WB_REVISION__) fetches each release's own copy
+            return parts.hostname == t.domain and parts.path in entries and "__WB_REVISION__" not in parts.query
+
+        def worker_script(address: str) -> bool:
+            return urlsplit(address).path == script_path
+
+        async def before(route: Any) -> None:
+            await route.fulfill(status=200, headers={"content-type": "text/html; charset=utf-8",
+                                                     "cache-control": "no-cache"}, body=document + BEFORE_MARK)
+
+        script_answer: list[Any] = []
+
+        async def before_script(route: Any) -> None:
+            body, kind = script_answer
+            await route.fulfill(status=200, headers={"content-type": kind, "cache-control": "no-cache"},
+                                body=body + BEFORE_SCRIPT_MARK)
+
+        async def documents_only(route: Any) -> None:
+            request = route.request
+            if request.service_worker is None and request.resource_type != "document" and not worker_script(request.url):
+                await route.abort()
+            else:
+                await route.fallback()
+
+        context = await self._browser.new_context(ignore_https_errors=t.insecure, extra_http_headers=t.headers or None,
+                                                  viewport={"width": 1280, "height": 800})
+        try:
+            page = await context.new_page()
+            timeout = self.navigation_s * 1000
+            try:
+                answer = await page.goto(script, wait_until="load", timeout=timeout)  # the script, as the browser gets it
+                if answer is None or answer.status != 200:
+                    seen.error = f"GET {script} -> {answer.status if answer is not None else 'no response'} in the browser"
+                    return seen
+                script_answer[:] = [await answer.body(), answer.headers.get("content-type") or "text/javascript"]
+                await context.route("**/*", documents_only)  # the routes added later are asked first
+                await context.route(entry_document, before)
+                await context.route(worker_script, before_script)
+                await page.goto(url, wait_until="load", timeout=timeout)
+                ready = await page.evaluate(SW_REGISTER_SCRIPT, [script, options, SW_ACTIVE_WITHIN_S * 1000])
+                seen.active, seen.state = bool(ready["active"]), str(ready["state"])
+                if not seen.active:
+                    return seen
+                for _ in range(SW_NAVIGATIONS):  # controlled navigations: the worker sees the release before
+                    answer = await page.reload(wait_until="load", timeout=timeout)
+                    if answer is None or answer.from_service_worker:
+                        break
+                await context.unroute(worker_script, before_script)  # the deploy
+                await context.unroute(entry_document, before)
+                for _ in range(SW_NAVIGATIONS):
+                    answer = await page.reload(wait_until="load", timeout=timeout)
+                    body = await answer.body() if answer is not None else b""
+                    got = Navigation(answer.status if answer is not None else None,
+                                     bool(answer is not None and answer.from_service_worker), BEFORE_MARK in body)
+                    seen.navigations.append(got)
+                    if seen.handed_over:
+                        break
+                    # still the release before: the worker's update (sw.js checked, as on every navigation) settles
+                    got.worker = str(await page.evaluate(SW_UPDATE_SCRIPT, SW_UPDATE_S * 1000))
+            except PlaywrightError as exc:
+                seen.error = redact(" ".join(str(exc).split("\n")[0].split())[:MAX_TEXT])
+        finally:
+            await context.close()
+        return seen
+
+    async def _har(self, seen: PageLoad, requests: list[tuple[Any, Any, str]]) -> dict[str, Any] | None:
+        """The HAR 1.2 excerpt of the page's failing requests (har.py), read from the browser (bounded); None when
+        they could not be read in time."""
+        protocol = {"h2": "HTTP/2.0", "http/1.1": "HTTP/1.1", "h3": "HTTP/3"}.get(
+            str(seen.timings.get("protocol") or ""), "")
+        try:
+            captured = await asyncio.wait_for(
+                asyncio.gather(*(_capture(r, a, p, protocol) for r, a, p in requests[:har.MAX_ENTRIES])),
+                timeout=HAR_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            return None
+        first = next((c.timing.get("startTime") for c in captured if c.timing.get("startTime")), None)
+        return har.excerpt(seen.url, list(captured), started_ms=first, on_load_ms=seen.timings.get("load_ms"),
+                           browser=str(getattr(self._browser, "version", "")))
 
     @staticmethod
     async def _shows_a_secret(page: Any) -> bool:
@@ -394,6 +602,13 @@ class Browser:
             seen.timings = {k: (round(v, 1) if isinstance(v, float) else v) for k, v in own["timings"].items()}
             for text in own["csp"]:
                 _keep(seen.csp, text)
+            for worker in own.get("sw") or []:
+                seen.service_worker = seen.service_worker or redact(str(worker.get("url")))
+                seen.service_worker_options = {k: str(v) for k, v in (worker.get("options") or {}).items()
+                                               if k in ("scope", "type") and v}
+                seen.service_worker_error = seen.service_worker_error or (
+                    redact(str(worker["error"]))[:MAX_TEXT] if worker.get("error") else None)
+                break
         except PlaywrightError:
             pass
 
@@ -445,7 +660,25 @@ def _console_line(text: str, location: dict[str, Any] | None) -> str:
     return " ".join(text.split()) + (f" (at {where}:{(location or {}).get('lineNumber', 0) + 1})" if where else "")
 
 
-def _response(seen: PageLoad, response: Any) -> None:
+async def _capture(request: Any, response: Any, problem: str, protocol: str) -> har.Captured:
+    """One request's HAR material from Playwright's objects; what cannot be read is left out (never raises)."""
+    from playwright.async_api import Error as PlaywrightError
+
+    found = har.Captured(request.method, request.url, problem=problem, http_version=protocol,
+                         timing=dict(request.timing or {}), error=None if response is not None else request.failure)
+    try:
+        found.request_headers = list((await request.all_headers()).items())
+        found.post_data = request.post_data_buffer
+        if response is not None:
+            found.status, found.status_text = response.status, response.status_text
+            found.response_headers = [(h["name"], h["value"]) for h in await response.headers_array()]
+            found.body = await response.body()
+    except PlaywrightError:
+        pass
+    return found
+
+
+def _response(seen: PageLoad, response: Any) -> str:
     request = response.request
     kind, status = request.resource_type, response.status
     content_type = (response.headers.get("content-type") or "").split(";")[0].strip()
@@ -458,6 +691,7 @@ def _response(seen: PageLoad, response: Any) -> None:
         problem = f"a stylesheet answered as {content_type or 'no type'}: the browser ignores it (wrong MIME type)"
     if problem:
         _keep(seen.failed, BrowserRequest(request.method, redact(response.url), kind, status, content_type, problem))
+    return problem
 
 
 # -- what the checks call -------------------------------------------------------------------------------------
@@ -474,6 +708,20 @@ def page_load(edge: Any, target: Target, path: str, document: bytes | None = Non
         raise browser
     seen = browser.load(path, getattr(run, "round", 0), document)
     edge.data["properties"] = seen.properties()
+    if seen.har is not None:  # kept with the check's result when it does not pass (model.check_result)
+        edge.data["har"] = seen.har
+    return seen
+
+
+def service_worker_handover(edge: Any, target: Target, path: str, document: bytes, script: str,
+                            options: dict[str, Any] | None = None) -> Handover:
+    """The page's service worker handing over to a new release (Browser.handover), with the run's one browser."""
+    browser = edge.run.once("browser", lambda: _open(edge.run, target))
+    if isinstance(browser, CouldNotJudge):
+        raise browser
+    seen = browser.handover(path, document, script, options)
+    edge.data["properties"] = [*edge.data.get("properties", ()), ("service_worker", script),
+                               ("handover", seen.summary())]
     return seen
 
 

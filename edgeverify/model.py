@@ -189,6 +189,7 @@ class CheckResult:
     properties: tuple[tuple[str, str], ...] = ()  # facts a check records beside its outcome ("checked": "13 of 13")
     key: str = ""  # rule[subject], as known issues name it (CheckInfo.key)
     consequence_of: str = ""  # the id of the check holding the root finding this failure follows from (link_roots)
+    har: Mapping[str, Any] | None = None  # a browser check's failing requests, a HAR 1.2 excerpt (har.py); not passed
 
     @property
     def subject(self) -> str:
@@ -365,7 +366,17 @@ def check_result(info: CheckInfo, verdict: Verdict, refs: tuple[str, ...], *, ap
         attempts=verdict.attempts, elapsed_s=round(verdict.elapsed_s, 3),
         converged_after_s=None if verdict.converged_after_s is None else round(verdict.converged_after_s, 3),
         pops=tuple(pops), exchanges=refs, key=redact(info.key),
-        properties=tuple((redact(str(k)), redact(str(v))) for k, v in verdict.data.get("properties", ())))
+        properties=tuple((redact(str(k)), redact(str(v))) for k, v in verdict.data.get("properties", ())),
+        har=_har(verdict, result))
+
+
+def _har(verdict: Verdict, result: Outcome) -> Mapping[str, Any] | None:
+    """The failing requests' HAR excerpt a browser check attached, kept where the check did not pass (redacted)."""
+    found = verdict.data.get("har")
+    if not isinstance(found, dict) or result in (Outcome.PASSED, Outcome.SKIPPED):
+        return None
+    data = redact_deep(found)
+    return data if isinstance(data, dict) else None
 
 
 # How a config-suite rule's outcome in the same run bears on a cause it reads the setting of.

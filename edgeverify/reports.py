@@ -83,7 +83,7 @@ def _check_json(c: CheckResult) -> dict[str, Any]:
             "attempts": c.attempts, "elapsed_s": c.elapsed_s, "converged_after_s": c.converged_after_s,
             "pops": list(c.pops), "exchanges": list(c.exchanges), "properties": [list(p) for p in c.properties],
             "consequence_of": c.consequence_of or None, "finding_exchange": f.exchange or None if f else None,
-            "finding_root": f.root or None if f else None}
+            "finding_root": f.root or None if f else None, **({"har": dict(c.har)} if c.har is not None else {})}
 
 
 def from_json(doc: Mapping[str, Any]) -> RunResult:
@@ -106,7 +106,7 @@ def from_json(doc: Mapping[str, Any]) -> RunResult:
             converged_after_s=c.get("converged_after_s"), pops=tuple(c.get("pops") or ()),
             exchanges=tuple(c.get("exchanges") or ()),
             properties=tuple((str(k), str(v)) for k, v in c.get("properties") or ()),
-            consequence_of=c.get("consequence_of") or ""))
+            consequence_of=c.get("consequence_of") or "", har=c.get("har")))
     r, n = doc["release"], doc.get("network")
     started = _epoch(doc["started_at"])
     return RunResult(
@@ -177,7 +177,13 @@ def report_schema() -> dict[str, Any]:
             "converged_after_s": num, "pops": {"type": "array", "items": {"type": "string"}},
             "exchanges": {"type": "array", "items": {"type": "string"}},
             "properties": {"type": "array", "items": {"type": "array", "items": {"type": "string"},
-                                                      "minItems": 2, "maxItems": 2}}}}
+                                                      "minItems": 2, "maxItems": 2}},
+            # a failing browser check's requests, a HAR 1.2 excerpt (edgeverify/har.py); absent on other checks
+            "har": {"type": "object", "required": ["log"],
+                    "properties": {"log": {"type": "object", "required": ["version", "creator", "entries"],
+                                           "properties": {"version": {"type": "string"},
+                                                          "entries": {"type": "array",
+                                                                      "items": {"type": "object"}}}}}}}}
     counts = {"type": "object", "required": [o.value for o in OUTCOMES],
               "properties": {o.value: {"type": "integer", "minimum": 0} for o in OUTCOMES}}
     return {

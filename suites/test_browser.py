@@ -1,13 +1,16 @@
 """browser: the entry page and each deep link in headless Chromium: no console error or uncaught exception, every
 request loaded (typed as the browser needs it), no CSP violation, no mixed content, and the app renders its ready
-selector in time. Timings (TTFB, FCP, LCP, ready) are recorded beside each check; a failure carries the failing
-requests, fetched again over HTTP for their curl line, and a screenshot (a file under the reports folder).
+selector in time; a service worker the entry page registers hands over to a new release. Timings (TTFB, FCP, LCP,
+ready) are recorded beside each check; a failure carries the failing requests, fetched again over HTTP for their curl
+line and as a HAR excerpt, and a screenshot (a file under the reports folder).
 
 One Chromium serves the whole run (edgeverify/browser.py); the checks of a round share each page's one load."""
 
+from urllib.parse import urlsplit
+
 import pytest
 
-from edgeverify.browser import page_load, same_origin_paths
+from edgeverify.browser import page_load, same_origin_paths, service_worker_handover
 from edgeverify.engine import entry_path
 from edgeverify.errors import CouldNotJudge
 from edgeverify.rules import browser
@@ -69,3 +72,15 @@ def test_a_tab_on_the_previous_release_keeps_working(edge, target):
     except CouldNotJudge:
         exchanges = []
     browser.check_previous_release(seen, exchanges, previous.source, previous.short)
+
+
+@pytest.mark.rule("browser.service_worker")
+def test_service_worker_hands_over_to_the_new_release(edge, target):
+    path = entry_path(target)
+    document = edge.fetch(path, whole=True)
+    seen = page_load(edge, target, path)  # the load the other checks of the entry page share
+    script = browser.registered_worker(seen)  # skipped when the page registers none
+    parts = urlsplit(script)
+    answer = edge.fetch(parts.path + (f"?{parts.query}" if parts.query else ""), whole=True)
+    handover = service_worker_handover(edge, target, path, document.body, script, seen.service_worker_options)
+    browser.check_service_worker(seen, handover, answer, target.cache.html_max_max_age, [document])

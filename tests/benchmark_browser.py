@@ -1,7 +1,8 @@
 """Benchmark: what the browser suite adds to the main job (the issue's bound: 5 s). Figures are printed, not asserted.
 
 The main job (every suite, the lab target, `edgeverify run` as a user runs it) against the correct lab edge, with and
-without the browser suite (`-m "not browser"`), runs alternating, the median of each shown with CPU time; and the
+without the browser suite (`-m "not browser"`) and without only its service worker check (`-k "not service_worker"`:
+the played deploy's share), runs alternating, the median of each shown with CPU time; and the
 browser suite alone, with its one Chromium's start-up time (from the checks' `chromium` property).
 Run: .venv/bin/python tests/benchmark_browser.py [--repeat 5]
 """
@@ -35,10 +36,12 @@ def main() -> None:
         edge = lab.edge()
         env = {**os.environ, **edge.env()}
         rows: dict[str, list[dict[str, float]]] = {"main job with browser": [], "main job without browser": [],
+                                                   "main job w/o service_worker": [],
                                                    "browser suite alone": []}
         launches: list[float] = []
         for _ in range(args.repeat):
             for name, extra in (("main job with browser", []), ("main job without browser", ["-m", "not browser"]),
+                                ("main job w/o service_worker", ["-k", "not service_worker"]),
                                 ("browser suite alone", ["-m", "browser"])):
                 reports = Path(tempfile.mkdtemp(prefix="bench-browser-"))
                 figures = measure([edgeverify, "run", str(LAB_TARGET), "--reports-dir", str(reports), "--",

@@ -6,6 +6,7 @@ inline SVG drawn from geometry computed here; nothing is fetched when the page i
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from functools import lru_cache
@@ -191,9 +192,27 @@ def _check_view(check: dict[str, Any], exchanges: dict[str, Any], anchor: str, m
                            if isinstance(p, (list, tuple)) and len(p) == 2 and p[0] != "screenshot"],
             "screenshot": next((str(p[1]) for p in check.get("properties") or []
                                 if isinstance(p, (list, tuple)) and len(p) == 2 and p[0] == "screenshot"), None),
+            "har": _har_view(check.get("har")) if check.get("outcome") not in ("passed", "skipped") else None,
             # the page shows the exchanges of failures and advisories only (a passing check's can be thousands)
             "exchanges": [_exchange_view(x, exchanges.get(x)) for x in refs if x in exchanges]
             if check.get("outcome") not in ("passed", "skipped") else []}
+
+
+def _har_view(har: Any) -> dict[str, Any] | None:
+    """A browser check's HAR excerpt (already redacted and bounded when the result was formed): a line per request,
+    and the excerpt itself to copy into a HAR viewer."""
+    log = har.get("log") if isinstance(har, dict) else None
+    if not isinstance(log, dict) or not isinstance(log.get("entries"), list):
+        return None
+    entries = []
+    for e in log["entries"]:
+        e = e if isinstance(e, dict) else {}
+        req, resp = _mapping(e.get("request")), _mapping(e.get("response"))
+        status = resp.get("status")
+        shown = f"no response: {resp.get('_error')}" if not status else str(status)
+        entries.append({"method": str(req.get("method") or "?"), "url": str(req.get("url") or "?"), "status": shown,
+                        "ok": isinstance(status, int) and 0 < status < 400, "comment": str(e.get("comment") or "")})
+    return {"entries": entries, "json": json.dumps(har, indent=1, ensure_ascii=False)}
 
 
 def _known_issue(acceptance: Any) -> str | None:

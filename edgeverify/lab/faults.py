@@ -103,6 +103,8 @@ FAULTS: dict[str, str] = {
                           "(for good without --old-release-for)",
     "previous-release-deleted": "aws s3 sync --delete removed the previous release's assets while its index.html "
                                 "is still open in browsers",
+    "sw-stale": "the app's service worker serves index.html cache-first from a cache that never changes, and /sw.js "
+                "is uploaded with Cache-Control: public, max-age=31536000: open tabs keep the previous release",
     "api-errors-no-cors": "API Gateway's gateway responses (DEFAULT_4XX/DEFAULT_5XX) carry no CORS headers",
 }
 

@@ -106,6 +106,7 @@ class StaticHandler(_Handler):
     careless: dict[str, _Object] = {}  # source maps and dotfiles a careless deploy uploads too
     previous_only: frozenset[str] = frozenset()  # keys only the previous release's index.html references
     new_only: frozenset[str] = frozenset()  # keys only the new release's index.html references
+    sw_stale: _Object | None = None  # the sw-stale fault's /sw.js (cache-first, never updates)
 
     def do_GET(self) -> None:
         # nginx passes a POST's body on with the GET of an error page (error_page): read it, or it would be
@@ -182,6 +183,8 @@ class StaticHandler(_Handler):
     def _lookup(self, key: str) -> _Object | None:
         if key == "" and "bucket-listing" in self.faults:  # GET on the bucket itself, with s3:ListBucket granted
             return self._listing()
+        if key == "sw.js" and "sw-stale" in self.faults and self.sw_stale is not None:
+            return self.sw_stale
         if key not in ("index.html", "config.json"):
             # Source maps and dotfiles are in the bucket only when a careless deploy uploaded them (their faults).
             uploaded = key in self.careless and ("source-maps-public" in self.faults if key.endswith(".map")
@@ -230,6 +233,8 @@ class StaticHandler(_Handler):
         # The Cache-Control metadata a well-run deploy sets, unless a fault says otherwise.
         if key == "config.json":  # the runtime config changes with each release: revalidated every time
             return "no-cache"
+        if key == "sw.js":  # the service worker's script: revalidated, so that a new release's worker is found
+            return "public, max-age=31536000" if "sw-stale" in self.faults else "no-cache"
         if key.endswith(".html"):
             if "html-cached-long" in self.faults:
                 return "public, max-age=31536000, immutable"
@@ -373,6 +378,8 @@ def load(root: Path) -> None:
     StaticHandler.previous_only = frozenset(refs["old"] - refs["new"])
     StaticHandler.new_only = frozenset(refs["new"] - refs["old"])
     StaticHandler.index = {p.stem: _Object(p.read_bytes(), now) for p in (root / "index").glob("*.html")}
+    stale = root / "sw-stale.js"
+    StaticHandler.sw_stale = _Object(stale.read_bytes(), now) if stale.is_file() else None
 
 
 class _Origin(ThreadingHTTPServer):

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..browser import PageLoad
-from ..errors import CouldNotJudge
+from ..browser import Handover, PageLoad
+from ..errors import CouldNotJudge, NotApplicable
 from ..exchange import Exchange
 from . import LISTED, Rule, Violation, rule
+from .cache import directives
 
 SCREENSHOT_HINT = "the screenshot shows what the viewer got"
 MIME_CAUSE = ("the object's Content-Type in S3 is not JavaScript: upload .js/.mjs files with Content-Type "
@@ -182,3 +183,97 @@ def check_renders(seen: PageLoad, exchanges: Sequence[Exchange] = ()) -> None:
               exchanges, _request_cause(seen) if seen.failed else
               "the app did not start: an uncaught exception in its start (listed), or a script that never ran")
     _unjudged(seen)
+
+
+SERVICE_WORKER = rule(
+    "browser.service_worker",
+    "A service worker, if the app registers one, hands over to the new release: its script is served revalidatable "
+    "and a tab it controls gets the edge's current index.html after a deploy",
+    "A service worker answers the app's navigations from then on, whatever the edge serves: one that serves "
+    "index.html cache-first from a cache no release clears keeps every open tab (and every later visit) on the release "
+    "it first cached, and one whose sw.js is cached long at the edge (CloudFront keeps it for its max-age) is never "
+    "replaced. The check plays a deploy in a tab of its own: the tab runs the release before (the current index.html "
+    "and sw.js, marked) under the worker, then navigates against the edge's own answers, the worker updating between "
+    "navigations as browsers do, until it gets the current index.html. A precache keyed by revision (Workbox's "
+    "__WB_REVISION__) fetches each release's own copy and is left alone. Skipped when the entry page registers no "
+    "service worker.",
+    "W3C Service Workers (Update, skipWaiting, Clients.claim); web.dev 'The service worker lifecycle'; Workbox "
+    "precaching (revisioned entries)",
+    threshold="sw.js: Cache-Control no-cache or max-age (s-maxage) <= cache.html_max_max_age (180 s); the tab gets the "
+              "current index.html within 3 navigations after the deploy; the worker active within 5 s",
+)
+SW_CACHE_CAUSE = ("the service worker's script is cached long (S3 object metadata Cache-Control of sw.js, or a cache "
+                  "policy's MinTTL on its behavior): upload sw.js with --cache-control no-cache (aws s3 cp sw.js "
+                  "s3://BUCKET/sw.js --cache-control no-cache, after the build's sync) or give /sw.js a CloudFront "
+                  "behavior with CachingDisabled, then invalidate /sw.js once")
+SW_STALE_CAUSE = ("the service worker answers navigations (index.html) cache-first from a cache no new release clears: "
+                  "serve navigations network-first (or stale-while-revalidate), or name the cache per release and "
+                  "delete the old ones in 'activate', with skipWaiting() and clients.claim() (or reload on "
+                  "'controllerchange'); Workbox's precacheAndRoute does this by revision")
+SW_INSTALL_CAUSE = ("the worker never activated: its install failed (a file it precaches does not load: see "
+                    "browser.subresources) or it waits for the tabs of an older worker to close (no skipWaiting())")
+
+
+def registered_worker(seen: PageLoad) -> str:
+    """The service worker script the entry page registered; skipped (NotApplicable) when it registers none."""
+    _unjudged(seen)
+    if not seen.service_worker:
+        raise NotApplicable(f"{seen.url} registers no service worker (navigator.serviceWorker.register was not called "
+                            "while the page loaded and settled): nothing to hand over to a new release")
+    return seen.service_worker
+
+
+def _revalidatable(script: Exchange, max_max_age: int) -> str | None:
+    """What is wrong with the worker script's answer for a handover, or None."""
+    if script.status != 200:
+        return f"GET {script.url} -> {script.status if script.status is not None else 'no response'}: the browser " \
+               "cannot check it for a new worker"
+    found = directives(script)
+    names = {d for d, _ in found}
+    age = next((v for d, v in found if d == "s-maxage"), None)
+    age = age if age is not None else next((v for d, v in found if d == "max-age"), None)
+    if script.header("cache-control") is None:
+        return (f"GET {script.url} -> no Cache-Control: CloudFront applies its cache policy's DefaultTTL (CachingOptimized: "
+                "86400 s) to the worker's script")
+    if "immutable" in names or not (names & {"no-cache", "no-store"} or (isinstance(age, int) and age <= max_max_age)):
+        return (f"GET {script.url} -> Cache-Control: {script.header('cache-control')}: the edge and browsers keep the "
+                "previous release's worker")
+    return None
+
+
+def check_service_worker(seen: PageLoad, handover: Handover, script: Exchange, max_max_age: int,
+                         exchanges: Sequence[Exchange] = ()) -> None:
+    """The worker the page registered hands over to the new release (see SERVICE_WORKER)."""
+    problems, causes = [], []
+    if seen.service_worker_error:
+        problems.append(f"registering {seen.service_worker} failed: {seen.service_worker_error}")
+        causes.append(MIME_CAUSE if "MIME" in seen.service_worker_error else MISSING_CAUSE)
+    cached = _revalidatable(script, max_max_age)
+    if cached:
+        problems.append(cached)
+        causes.append(SW_CACHE_CAUSE)
+    if handover.error:
+        if not problems:
+            raise CouldNotJudge(f"could not judge: a tab under the worker of {handover.url} could not navigate: "
+                                f"{handover.error} (reproduce: {handover.command})")
+        problems.append(f"the tab under the worker could not navigate: {handover.error}")
+    elif not handover.active:
+        problems.append(f"the worker of {handover.url} was not active within 5 s of the page's load (state: "
+                        f"{handover.state or 'none'})")
+        causes.append(SW_INSTALL_CAUSE)
+    elif not handover.handed_over:
+        lines = [f"navigation {i} after the deploy: {n.status} "
+                 f"{'from the service worker' if n.from_service_worker else 'from the network'}, the release before "
+                 f"the deploy (then the worker: {n.worker or '?'})" for i, n in enumerate(handover.navigations, 1)]
+        problems.append(f"a tab controlled by the worker kept the release before the deploy in {len(lines)} "
+                        "navigations:" + "".join(f"\n              {line}" for line in lines))
+        causes.append(SW_STALE_CAUSE)
+    if problems:
+        evidence = [script, *exchanges]
+        lines = list(problems)
+        actual = f"{len(lines)} on {seen.url} (worker {seen.service_worker}):" + "".join(
+            f"\n            - {line}" for line in lines)
+        raise Violation(SERVICE_WORKER, "the worker's script revalidated (no-cache), and the tab it controls gets the "
+                        "edge's current index.html after a deploy", actual, evidence[0],
+                        "; also: ".join(dict.fromkeys(causes)), extra=evidence[1:], reproduce=script.curl(),
+                        diagnose=False)

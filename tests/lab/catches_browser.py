@@ -13,6 +13,8 @@ CATCHES = {
     "config-stale": {"browser.console": "config.json is from release build-2026.11.25-old"},
     # deploy skew seen from a tab still on the previous release (also caught over HTTP: propagation.previous_release)
     "previous-release-deleted": {"browser.previous_release": "a tab on the previous release:"},
+    # a service worker that keeps open tabs on the release they first cached (and a sw.js cached a year at the edge)
+    "sw-stale": {"browser.service_worker": "kept the release before the deploy in 3 navigations"},
     # also caught over HTTP (static.mixed_content): the browser refuses it too
     "mixed-content": {"browser.mixed_content": "insecure: GET http://www.example.test/assets/"},
 }
