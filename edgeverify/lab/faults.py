@@ -104,6 +104,8 @@ FAULTS: dict[str, str] = {
     "previous-release-deleted": "aws s3 sync --delete removed the previous release's assets while its index.html "
                                 "is still open in browsers",
     "api-errors-no-cors": "API Gateway's gateway responses (DEFAULT_4XX/DEFAULT_5XX) carry no CORS headers",
+    "origin-public": "the origins answer anyone asking them directly, around CloudFront: a public bucket (Block Public "
+                     "Access off, website hosting on) and an execute-api URL that checks no origin header",
 }
 
 

@@ -146,7 +146,7 @@ class Fleet(Service):
                                       static_port=self.lab.static_port, cert=cert,
                                       api_port=_free_port() if "api-origin-down" in edge.faults else self.lab.api_port,
                                       key=key, faults=edge.faults, switch_at=switch, via_id=os.urandom(16).hex(),
-                                      as_root=os.geteuid() == 0)
+                                      as_root=os.geteuid() == 0, origin_secret=self.lab.origin_secret)
             text = nginx.render(config)
             if text.count(_LISTEN) != 2 or text.count(_POP_HEADER) != 2:
                 raise LabError("the lab's nginx template changed: the fleet cannot set its addresses and POP codes")

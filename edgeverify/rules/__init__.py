@@ -164,7 +164,7 @@ def responded(rule: Rule, ex: Exchange, expected: str) -> None:
 
 
 SUITE_MODULES = ("https", "propagation", "static", "api", "cache", "cors", "spa", "config", "edges", "security",
-                 "browser", "latency", "ipv6", "http3")
+                 "origin_direct", "browser", "latency", "ipv6", "http3")
 
 
 def load_all() -> None:
