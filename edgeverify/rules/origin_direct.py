@@ -59,7 +59,7 @@ def direct_url(kind: str, base: str, path: str) -> str:
 
 
 _S3_CODE = re.compile(r"<Code>\s*([A-Za-z]+)\s*</Code>")
-_WEBSITE_CODE = re.compile(r"<li>\s*Code:\s*([A-Za-z]+)\s*</li>")
+_WEBSITE_CODE = re.compile(r"^\s*(?:<li>)?\s*Code:\s*([A-Za-z]+)", re.M)  # a line of the website endpoint's page
 
 
 def refusal(ex: Exchange) -> str | None:
