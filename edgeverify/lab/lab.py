@@ -330,9 +330,9 @@ class Lab(Service):
         return self._certs[cert_faults]
 
     def origin_certificate(self) -> tuple[Path, Path]:
-        """(chain, key) for the origins' AWS names (the bucket's and the API's), issued by the lab CA."""
+        """(chain, key) for the origins' AWS names (any bucket's and API's in the region), issued by the lab CA."""
         if self._origin_cert is None:
-            leaf = self._ca.create_child_ca().issue_cert(S3_HOST, API_HOST)
+            leaf = self._ca.create_child_ca().issue_cert(*("*." + h.split(".", 1)[1] for h in (S3_HOST, API_HOST)))
             chain, key = self.root / "certs" / "origins.crt", self.root / "certs" / "origins.key"
             chain.parent.mkdir(exist_ok=True)
             chain.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))

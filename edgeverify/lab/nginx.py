@@ -53,7 +53,7 @@ def _proxy_headers(c: EdgeConfig, host: str, switch: bool) -> str:
     # proxy_set_header in a location replaces the inherited set, so each location gets the full list.
     # The X-Lab-* headers are always set, so a viewer cannot inject them.
     switch_at = "" if not switch or c.switch_at is None else ("inf" if math.isinf(c.switch_at) else f"{c.switch_at:.3f}")
-    return f"""proxy_set_header Host {host};
+    return f"""proxy_set_header Host $host;
 proxy_set_header Connection "";
 proxy_set_header Accept-Encoding "";
 proxy_set_header Via "1.1 {c.via_id}.cloudfront.net (CloudFront)";
@@ -293,7 +293,7 @@ def _origin_fronts(c: EdgeConfig) -> str:
         if tls:
             lines += [f"ssl_certificate {chain};", f"ssl_certificate_key {key};", "ssl_protocols TLSv1.2 TLSv1.3;"]
         lines.append("location / {\n" + _indent(f"""proxy_pass http://{upstream};
-proxy_set_header Host {host};
+proxy_set_header Host $host;
 proxy_set_header Connection "";
 proxy_set_header X-Lab-Faults "{','.join(sorted(c.faults))}";
 proxy_set_header X-Lab-Release-Switch-At "{switch_at}";
@@ -301,9 +301,10 @@ proxy_pass_header Server;
 proxy_cache off;""") + "\n}")
         return "server {\n" + _indent("\n".join(lines)) + "\n}"
 
-    return "\n\n".join([front(f"{c.https_port} ssl", S3_HOST, "static_origin", True),
-                        front(f"{c.https_port} ssl", API_HOST, "api_origin", True),
-                        front(str(c.http_port), WEBSITE_HOST, "static_origin", False)])
+    # Any bucket's or API's name in the region reaches them (a target may name its own, mapped with connect_to).
+    return "\n\n".join([front(f"{c.https_port} ssl", "*." + S3_HOST.split(".", 1)[1], "static_origin", True),
+                        front(f"{c.https_port} ssl", "*." + API_HOST.split(".", 1)[1], "api_origin", True),
+                        front(str(c.http_port), "*." + WEBSITE_HOST.split(".", 1)[1], "static_origin", False)])
 
 
 def render(c: EdgeConfig) -> str:

@@ -129,7 +129,7 @@ class StaticHandler(_Handler):
         # nginx passes a POST's body on with the GET of an error page (error_page): read it, or it would be
         # taken for the start of the next request on this keep-alive connection ("xGET").
         self.read_body()
-        website = self.host == WEBSITE_HOST
+        website = ".s3-website" in self.host  # asked by a website endpoint's name
         if not self.through_edge:  # Block Public Access, a bucket policy for CloudFront's OAC only
             return self._website_error(403, "AccessDenied", "Access Denied") if website else \
                 self._error(403, "AccessDenied", "Access Denied")
