@@ -164,17 +164,23 @@ def refusals(probes: Sequence[Probe]) -> list[tuple[str, str]]:
     return [(kind, "; ".join(items)) for kind, items in found.items()]
 
 
-def endpoints_of_distribution(config: Mapping[str, Any]) -> dict[str, str]:
-    """The origin endpoints a DistributionConfig names, as origins.* URLs (first of each kind): the S3 REST
-    endpoint over https, the website endpoint over http (it speaks nothing else), execute-api over https, each
-    with its OriginPath."""
+def distribution_endpoints(config: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(kind, origins.* URL, origin id) of the origin endpoints a DistributionConfig names, the first of each kind:
+    the S3 REST endpoint over https, the website endpoint over http (it speaks nothing else), execute-api over
+    https, each with its OriginPath."""
     from ..target import origin_kind
 
-    found: dict[str, str] = {}
+    found: dict[str, tuple[str, str, str]] = {}
     for origin in (config.get("Origins") or {}).get("Items") or []:
         host = str(origin.get("DomainName") or "").lower()
         kind = origin_kind(host)
         if kind and kind not in found:
             scheme = "http" if kind == "website" else "https"
-            found[kind] = f"{scheme}://{host}{str(origin.get('OriginPath') or '').rstrip('/')}"
-    return found
+            found[kind] = (kind, f"{scheme}://{host}{str(origin.get('OriginPath') or '').rstrip('/')}",
+                           str(origin.get("Id") or ""))
+    return list(found.values())
+
+
+def endpoints_of_distribution(config: Mapping[str, Any]) -> dict[str, str]:
+    """kind -> URL of the distribution's origin endpoints (see distribution_endpoints)."""
+    return {kind: url for kind, url, _ in distribution_endpoints(config)}
