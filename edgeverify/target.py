@@ -386,8 +386,9 @@ def check_connect_to(spec: str, domain: str) -> str:
     except ValueError as exc:
         raise ValueError(f"{_show(spec)}: its HOST {exc}") from None
     if host != domain and origin_kind(host) is None:
-        raise ValueError(f"{_show(spec)} is for host '{host}', not the target's domain '{domain}' (nor an S3 or "
-                         f"execute-api origin endpoint); it would never be used (write {domain}:{port}:{addr}:{addr_port})")
+        raise ValueError(f"{_show(spec)} is for host '{host}', not the target's domain '{domain}'; it would never be "
+                         f"used (write {domain}:{port}:{addr}:{addr_port}; besides the domain, only S3 and execute-api "
+                         f"origin endpoints are dialled)")
     if port not in (80, 443):
         raise ValueError(f"{_show(spec)}: PORT {port} is never dialled; edgeverify connects to 443 (https) and "
                          f"80 (http), so map {domain}:443 and/or {domain}:80")

@@ -53,7 +53,7 @@ def _proxy_headers(c: EdgeConfig, host: str, switch: bool) -> str:
     # proxy_set_header in a location replaces the inherited set, so each location gets the full list.
     # The X-Lab-* headers are always set, so a viewer cannot inject them.
     switch_at = "" if not switch or c.switch_at is None else ("inf" if math.isinf(c.switch_at) else f"{c.switch_at:.3f}")
-    return f"""proxy_set_header Host $host;
+    return f"""proxy_set_header Host {host};
 proxy_set_header Connection "";
 proxy_set_header Accept-Encoding "";
 proxy_set_header Via "1.1 {c.via_id}.cloudfront.net (CloudFront)";

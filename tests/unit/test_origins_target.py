@@ -61,4 +61,4 @@ def test_connect_to_may_map_the_origin_endpoints_but_no_other_host(tmp_path):
     assert len(load_target(target(tmp_path, LAB, mapped)).connect_to) == 3
     with pytest.raises(TargetError) as info:
         load_target(target(tmp_path, LAB, "connect_to: [cdn.example.org:443:127.0.0.1:8443]\n"))
-    assert "key 'connect_to[0]'" in str(info.value) and "nor an S3 or execute-api origin endpoint" in str(info.value)
+    assert "key 'connect_to[0]'" in str(info.value) and "only S3 and execute-api origin endpoints are dialled" in str(info.value)
