@@ -157,8 +157,10 @@ class Exchange:
             args.append("-I")
         elif self.method != "GET":
             args += ["-X", self.method]
+        host = (urlsplit(self.url).hostname or "").lower()
         for spec in self.connect_to:
-            args += ["--connect-to", spec]
+            if spec.split(":", 1)[0].lower() == host:  # the mapping this request used (not the other hosts')
+                args += ["--connect-to", spec]
         if self.ca_bundle:
             args += ["--cacert", self.ca_bundle]
         if self.insecure:

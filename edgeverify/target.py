@@ -139,6 +139,20 @@ class Security:
 
 
 @dataclass(slots=True)
+class Origins:
+    """The distribution's origin endpoints, asked directly (around CloudFront) by security.origin_direct: each must
+    refuse. Not named: read from the distribution when the target names one (aws), else not checked."""
+
+    bucket: str | None = None  # the S3 REST endpoint (+ OriginPath): https://BUCKET.s3.REGION.amazonaws.com[/PATH]
+    website: str | None = None  # an S3 website endpoint: http://BUCKET.s3-website-REGION.amazonaws.com[/PATH]
+    api: str | None = None  # the execute-api URL (+ stage): https://ID.execute-api.REGION.amazonaws.com[/STAGE]
+
+    def named(self) -> list[tuple[str, str]]:
+        """(kind, URL) of each endpoint given."""
+        return [(k, v) for k in ("bucket", "website", "api") if (v := getattr(self, k))]
+
+
+@dataclass(slots=True)
 class Aws:
     distribution_id: str | None = None
     stack: str | None = None
@@ -224,6 +238,7 @@ class Target:
     https: Https = field(default_factory=Https)
     spa: Spa = field(default_factory=Spa)
     security: Security = field(default_factory=Security)
+    origins: Origins = field(default_factory=Origins)
     propagation: Propagation = field(default_factory=Propagation)
     aws: Aws = field(default_factory=Aws)
     edges: Edges = field(default_factory=Edges)
@@ -280,6 +295,14 @@ _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _MEDIA_TYPE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _ORIGIN = re.compile(r"(https?)://(\[[0-9A-Fa-f:.]+\]|[^/:\s?#\[\]@]+)(?::(\d{1,5}))?")
 _LDH = re.compile(r"[a-z0-9-]+")
+# Origin endpoint host names (as CloudFront's Origins.DomainName holds them): virtual-hosted S3 REST (regional,
+# legacy global, dualstack), S3 website (both spellings), API Gateway's default execute-api host.
+_S3_REST_HOST = re.compile(r"(?:[a-z0-9][a-z0-9.-]*\.)?s3(?:[.-](?:dualstack\.)?[a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?")
+_S3_WEBSITE_HOST = re.compile(r"[a-z0-9][a-z0-9.-]*\.s3-website[.-][a-z0-9-]+\.amazonaws\.com(?:\.cn)?")
+_EXECUTE_API_HOST = re.compile(r"[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?")
+_ORIGIN_SHAPES = {"bucket": ("https://BUCKET.s3.REGION.amazonaws.com", "https"),
+                  "website": ("http://BUCKET.s3-website-REGION.amazonaws.com", "http"),
+                  "api": ("https://ID.execute-api.REGION.amazonaws.com/STAGE", "https")}
 _YAML = "tag:yaml.org,2002:"
 _PLAIN_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")}
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -329,16 +352,30 @@ def parse_connect_to(spec: str) -> tuple[tuple[str, int], tuple[str, int]]:
     return (host.lower(), int(port)), (addr.strip("[]"), int(addr_port))
 
 
+def origin_kind(host: str) -> str | None:
+    """'bucket', 'website' or 'api' when `host` is an S3 REST, S3 website or execute-api endpoint's name."""
+    host = host.lower()
+    if _S3_WEBSITE_HOST.fullmatch(host):
+        return "website"
+    if _S3_REST_HOST.fullmatch(host):
+        return "bucket"
+    if _EXECUTE_API_HOST.fullmatch(host):
+        return "api"
+    return None
+
+
 def check_connect_to(spec: str, domain: str) -> str:
-    """One connect_to entry for `domain`, normalised; ValueError saying why it would not work."""
+    """One connect_to entry for `domain` (or for an origin endpoint: S3, execute-api, which security.origin_direct
+    asks directly), normalised; ValueError saying why it would not work."""
     (host, port), (addr, addr_port) = parse_connect_to(spec)
     try:
         host = normalize_host(host)
     except ValueError as exc:
         raise ValueError(f"{_show(spec)}: its HOST {exc}") from None
-    if host != domain:
-        raise ValueError(f"{_show(spec)} is for host '{host}', not the target's domain '{domain}'; "
-                         f"it would never be used (write {domain}:{port}:{addr}:{addr_port})")
+    if host != domain and origin_kind(host) is None:
+        raise ValueError(f"{_show(spec)} is for host '{host}', not the target's domain '{domain}'; it would never be "
+                         f"used (write {domain}:{port}:{addr}:{addr_port}; besides the domain, only S3 and execute-api "
+                         f"origin endpoints are dialled)")
     if port not in (80, 443):
         raise ValueError(f"{_show(spec)}: PORT {port} is never dialled; edgeverify connects to 443 (https) and "
                          f"80 (http), so map {domain}:443 and/or {domain}:80")
@@ -822,6 +859,32 @@ def _check_aws(obj: Aws, where: _Section) -> None:
             raise where.bad(key, f"{_show(value)} is not {what}.")
 
 
+def _check_origins(obj: Origins, where: _Section) -> None:
+    for key, url in obj.named():
+        shape, scheme = _ORIGIN_SHAPES[key]
+        m = re.fullmatch(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<host>[^/?#@:\s]+)(?P<path>/[^?#\s]*)?", url)
+        if not m:
+            raise where.bad(key, f"{_show(url)} is not a URL like {shape} (no port, query or fragment).")
+        try:
+            host = normalize_host(m.group("host"))
+        except ValueError as exc:
+            raise where.bad(key, f"{_show(url)}: the host {exc}.") from None
+        kind = origin_kind(host)
+        if kind != key:
+            names = {"bucket": "an S3 REST", "website": "an S3 website", "api": "an execute-api"}
+            other = f" {host} is {names[kind]} endpoint: did you mean origins.{kind}?" if kind else ""
+            raise where.bad(key, f"{_show(url)} is not {names[key]} endpoint URL like {shape}.{other}")
+        given = m.group("scheme").lower()
+        if key == "website" and given != "http":
+            raise where.bad(key, f"{_show(url)}: S3 website endpoints answer plain HTTP only; write http://{host}.")
+        if key == "api" and given != "https":
+            raise where.bad(key, f"{_show(url)}: execute-api answers HTTPS only; write https://{host}"
+                                 f"{m.group('path') or ''}.")
+        if given not in ("http", "https"):
+            raise where.bad(key, f"{_show(url)}: the scheme must be https (or http), like {shape}.")
+        setattr(obj, key, f"{given}://{host}{(m.group('path') or '').rstrip('/')}")
+
+
 def _check_ipv6(obj: Ipv6, where: _Section) -> None:
     for i, address in enumerate(obj.addresses):
         try:
@@ -842,7 +905,7 @@ _CHECKS: dict[str, typing.Callable[[Any, _Section], None]] = {
     "Target": _check_target, "Timeouts": _check_timeouts, "Propagation": _check_propagation, "Static": _check_static,
     "Https": _check_https, "Api": _check_api, "ApiCall": _check_api_call, "Expect": _check_expect, "Cors": _check_cors,
     "Cache": _check_cache, "Aws": _check_aws, "Security": _check_security, "Browser": _check_browser,
-    "Ipv6": _check_ipv6,
+    "Ipv6": _check_ipv6, "Origins": _check_origins,
     "Edges": lambda obj, where: _validate_edges(obj, where.bad, where.bad_item)}
 
 

@@ -136,6 +136,9 @@ def _refine(tp: Any, name: str, schema: dict[str, Any], section: str | None) -> 
 
         leaf.clear()
         leaf.update(enum=list(GRADES) if name == "min_grade" else ["advisory", "fail"])
+    if kind == "Origins":  # the endpoint's kind (S3 REST, website, execute-api) is the loader's to judge
+        leaf.clear()
+        leaf.update(_text("^(?:[Hh][Tt][Tt][Pp][Ss]?)://[^\\s/?#@:]+(?:/[^?#\\s]*)?$", numbers=False))
     if kind == "Edges" and name == "dns_timeout":
         leaf.update(exclusiveMinimum=0, maximum=30)
     if kind == "Target" and name == "domain":

@@ -9,7 +9,7 @@ import pytest
 
 from edgeverify.aws.context import AwsContext
 from edgeverify.errors import NotApplicable
-from edgeverify.rules import config
+from edgeverify.rules import config, origin_config
 
 pytestmark = [pytest.mark.release_independent, pytest.mark.judged_once]
 
@@ -91,6 +91,22 @@ def test_static_cache_policy_caches(edge, target):
 def test_s3_oac_on_the_bucket_origin(edge, target):
     d = aws_of(edge, target).distribution()
     config.check_s3_oac(d.config, d.id)
+
+
+@pytest.mark.rule("config.bucket_private")
+def test_bucket_private_to_this_distribution(edge, target):
+    aws = aws_of(edge, target)
+    bucket, _ = aws.bucket_origin()
+    from edgeverify.aws.access import bucket_access
+
+    origin_config.check_bucket_private(bucket_access(aws.aws(), bucket), aws.distribution().id)
+
+
+@pytest.mark.rule("config.api_origin_secret")
+def test_api_origin_secret_header(edge, target):
+    aws = aws_of(edge, target)
+    aws.api_behaviors()
+    origin_config.check_api_origin_secret(aws.distribution().config, aws.distribution().id)
 
 
 @pytest.mark.rule("config.tls_policy")

@@ -9,7 +9,8 @@ from edgeverify.engine import entry_path
 from edgeverify.evidence import Request
 from edgeverify.observatory import Scan, answer, score
 from edgeverify.probes import api_call_request, error_probe_paths, unique_path
-from edgeverify.rules import security, static
+from edgeverify.errors import NotApplicable
+from edgeverify.rules import origin_direct, security, static
 
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_HOPS = 10  # as the scanner
@@ -144,3 +145,54 @@ def test_api_errors_keep_cors(edge, target):
              for origin in cors.allowed_origins for path in paths]
     answers = edge.send_all([r for _, r in asked])
     security.check_api_errors_cors([(origin, ex) for (origin, _), ex in zip(asked, answers)], cors.credentials)
+
+
+def origin_endpoints(edge, target):
+    """kind -> URL of the origin endpoints to ask directly: the target's origins, else the distribution's (read once
+    per run with the config suite's AWS side)."""
+    if target.origins.named():
+        return dict(target.origins.named())
+    from edgeverify.aws.context import AwsContext
+
+    try:
+        config = edge.run.once("aws", lambda: AwsContext(target)).distribution().config
+    except NotApplicable as exc:
+        raise NotApplicable(f"the target names no origins (origins.bucket, origins.website, origins.api) and the "
+                            f"distribution's cannot be read: {exc}") from None
+    found = origin_direct.endpoints_of_distribution(config)
+    if not found:
+        raise NotApplicable("the distribution has no S3 or execute-api origin to ask directly")
+    return found
+
+
+@pytest.mark.release_independent
+@pytest.mark.rule("security.origin_direct")
+def test_origins_refuse_direct_requests(edge, target):
+    endpoints = origin_endpoints(edge, target)
+    entry = entry_path(target)
+    assets = sorted((a for a in discover_assets(edge, target) if a.startswith("/")),  # a bundle rather than an icon
+                    key=lambda a: not a.split("?")[0].endswith((".js", ".mjs", ".css")))[:1]
+    calls = [c for c in target.api.calls if c.method in ("GET", "HEAD")][:1]
+    # The same requests as the edge gets (its headers too), except an Authorization header towards S3: S3 would read
+    # it as a signature and answer 400, hiding a public bucket (an empty value: libcurl sends none).
+    no_auth = {name: "" for name in target.headers if name.lower() == "authorization"}
+    asked = []  # (kind, what, direct request, the edge's request for the same thing)
+    for kind in ("bucket", "website"):
+        if kind in endpoints:
+            for what, path in [("entry document", entry)] + [(f"asset {a}", a) for a in assets]:
+                asked.append((kind, what, Request.make("GET", origin_direct.direct_url(kind, endpoints[kind], path),
+                                                       headers=no_auth), Request.make("GET", path)))
+    if "api" in endpoints:
+        if calls:
+            request = api_call_request(target, calls[0])
+            what = f"API call {calls[0].method} {calls[0].path}"
+        else:  # no declared safe call: an unknown route (the Lambda's 404 when open, API Gateway's 403 when refused)
+            request, what = Request.make("GET", target.api.probe_path), f"API route {target.api.probe_path}"
+        direct = Request.make(request.method, origin_direct.direct_url("api", endpoints["api"], request.path),
+                              headers=dict(request.headers))
+        asked.append(("api", what, direct, request))
+    answers = edge.send_all([r for *_, r, _ in asked] + [e for *_, e in asked])
+    direct, through = answers[:len(asked)], answers[len(asked):]
+    probes = [origin_direct.Probe(kind, what, d, e) for (kind, what, _, _), d, e in zip(asked, direct, through)]
+    edge.data["properties"] = origin_direct.refusals(probes)
+    origin_direct.check_origin_direct(probes, endpoints)

@@ -18,6 +18,7 @@ import yaml
 from ..errors import AwsError, EdgeverifyError
 from ..rules import Violation
 from ..rules.config import allowed_methods, api_behaviors, audit, origin_of
+from ..rules.origin_direct import distribution_endpoints
 from ..target import Aws, load_target
 from .resources import cache_policies, certificate_names, get_distribution, read_stack, static_origin
 from .session import client, region as chain_region
@@ -164,6 +165,10 @@ def render(dist_id: str, config: dict[str, Any], domain_name: str, found: str, *
         out.append(_line(2, "region", match.group(1), "the region in the S3 origin's domain name"))
     if endpoint_url:
         out.append(_line(2, "endpoint_url", endpoint_url, "given with --endpoint-url"))
+    endpoints = distribution_endpoints(config)
+    if endpoints:  # security.origin_direct asks them directly: each must refuse
+        out += ["", "origins:"] + [_line(2, kind, url, f"origin {origin_id}, asked directly (around CloudFront): it "
+                                                       "must refuse") for kind, url, origin_id in endpoints]
     return "\n".join(_annotate(out, findings)) + "\n"
 
 

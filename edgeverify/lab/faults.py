@@ -106,6 +106,8 @@ FAULTS: dict[str, str] = {
     "sw-stale": "the app's service worker serves index.html cache-first from a cache that never changes, and /sw.js "
                 "is uploaded with Cache-Control: public, max-age=31536000: open tabs keep the previous release",
     "api-errors-no-cors": "API Gateway's gateway responses (DEFAULT_4XX/DEFAULT_5XX) carry no CORS headers",
+    "origin-public": "the origins answer anyone asking them directly, around CloudFront: a public bucket (Block Public "
+                     "Access off, website hosting on) and an execute-api URL that checks no origin header",
 }
 
 

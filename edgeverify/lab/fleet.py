@@ -86,6 +86,7 @@ class Fleet(Service):
         self.started_at = 0.0  # epoch seconds: the "deploy"
         self.dns: LabDns | None = None
         self._procs: list[subprocess.Popen[bytes]] = []
+        self._origins: list[str] = []  # the origins' AWS names, mapped to a correct lab edge's origin endpoints
 
     @property
     def addresses(self) -> list[str]:
@@ -98,7 +99,7 @@ class Fleet(Service):
         Per-edge verification keeps these ports and swaps in each edge's address.
         """
         first = self.edges[0].address
-        return [f"{DOMAIN}:443:{first}:{self.https_port}", f"{DOMAIN}:80:{first}:{self.http_port}"]
+        return [f"{DOMAIN}:443:{first}:{self.https_port}", f"{DOMAIN}:80:{first}:{self.http_port}", *self._origins]
 
     def env(self) -> dict[str, str]:
         return {"EDGEVERIFY_CONNECT_TO": " ".join(self.connect_to), "EDGEVERIFY_CA_BUNDLE": str(self.lab.ca_bundle)}
@@ -121,6 +122,9 @@ class Fleet(Service):
                     break
             if len(self._procs) != len(self.edges):
                 raise LabError("the fleet's nginx edges did not start; " + self._logs())
+            # the origins' own endpoints (security.origin_direct): a correct edge of the lab serves them, so a fleet
+            # run asks the lab's origins, never AWS
+            self._origins = [spec for spec in self.lab.edge().connect_to if not spec.startswith(f"{DOMAIN}:")]
             self.dns = LabDns(DOMAIN, self.region_answers() + (dns_extra or []), [self.edges[0].address])
             self.dns.start()
         except BaseException:
@@ -146,7 +150,7 @@ class Fleet(Service):
                                       static_port=self.lab.static_port, cert=cert,
                                       api_port=_free_port() if "api-origin-down" in edge.faults else self.lab.api_port,
                                       key=key, faults=edge.faults, switch_at=switch, via_id=os.urandom(16).hex(),
-                                      as_root=os.geteuid() == 0)
+                                      as_root=os.geteuid() == 0, origin_secret=self.lab.origin_secret)
             text = nginx.render(config)
             if text.count(_LISTEN) != 2 or text.count(_POP_HEADER) != 2:
                 raise LabError("the lab's nginx template changed: the fleet cannot set its addresses and POP codes")

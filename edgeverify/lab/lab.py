@@ -24,6 +24,7 @@ import trustme
 from . import nginx, site
 from ..errors import LabError
 from .faults import validate
+from .origins import API_HOST, S3_HOST, SECRET_ENV, WEBSITE_HOST
 
 DOMAIN = "www.example.test"
 START_TIMEOUT = 10.0
@@ -167,8 +168,11 @@ class Edge:
 
     @property
     def connect_to(self) -> list[str]:
-        """curl --connect-to entries sending www.example.test:443/:80 to this edge."""
-        return [f"{DOMAIN}:443:127.0.0.1:{self.https_port}", f"{DOMAIN}:80:127.0.0.1:{self.http_port}"]
+        """curl --connect-to entries sending www.example.test:443/:80 to this edge, then the origins' AWS names
+        (their public endpoints, served on the edge's ports: see nginx._origin_fronts)."""
+        return [f"{DOMAIN}:443:127.0.0.1:{self.https_port}", f"{DOMAIN}:80:127.0.0.1:{self.http_port}",
+                f"{S3_HOST}:443:127.0.0.1:{self.https_port}", f"{API_HOST}:443:127.0.0.1:{self.https_port}",
+                f"{WEBSITE_HOST}:80:127.0.0.1:{self.http_port}"]
 
     @property
     def ca_bundle(self) -> str:
@@ -205,7 +209,8 @@ class Edge:
                 cert=cert, key=key, faults=self.faults, switch_at=switch_at,
                 via_id=os.urandom(16).hex(), as_root=os.geteuid() == 0,
                 ipv6="ipv6-not-served" not in self.faults and ipv6_loopback(),
-                alt_svc=http3_available() or "h3-not-served" in self.faults)
+                alt_svc=http3_available() or "h3-not-served" in self.faults,
+                origin_secret=self.lab.origin_secret, origin_cert=self.lab.origin_certificate())
             (self.root / "nginx.conf").write_text(nginx.render(config))
             (self.root / "nginx.pid").unlink(missing_ok=True)
             self._proc = subprocess.Popen(
@@ -265,6 +270,8 @@ class Lab(Service):
         self._cache: dict[tuple[frozenset[str], float | None], Edge] = {}
         self._certs: dict[frozenset[str], tuple[Path, Path]] = {}
         self._ca = trustme.CA(organization_name="edgeverify lab CA")
+        self.origin_secret = os.urandom(16).hex()  # the edge's OriginCustomHeaders value the origins check
+        self._origin_cert: tuple[Path, Path] | None = None
 
     @property
     def ca_bundle(self) -> Path:
@@ -285,7 +292,8 @@ class Lab(Service):
 
     def _start_origins(self) -> None:
         package_parent = str(Path(__file__).resolve().parents[2])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")])),
+               SECRET_ENV: self.origin_secret}
         log = self.root / "origins.log"
         with log.open("wb") as stderr:
             # stdin stays open as a lifeline: the origins exit when it closes, even if we are killed.
@@ -320,6 +328,17 @@ class Lab(Service):
             leaf.private_key_pem.write_to_path(str(key))
             self._certs[cert_faults] = (chain, key)
         return self._certs[cert_faults]
+
+    def origin_certificate(self) -> tuple[Path, Path]:
+        """(chain, key) for the origins' AWS names (any bucket's and API's in the region), issued by the lab CA."""
+        if self._origin_cert is None:
+            leaf = self._ca.create_child_ca().issue_cert(*("*." + h.split(".", 1)[1] for h in (S3_HOST, API_HOST)))
+            chain, key = self.root / "certs" / "origins.crt", self.root / "certs" / "origins.key"
+            chain.parent.mkdir(exist_ok=True)
+            chain.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+            leaf.private_key_pem.write_to_path(str(key))
+            self._origin_cert = (chain, key)
+        return self._origin_cert
 
     def edge(self, faults: Iterable[str] = (), old_release_for: float | None = None) -> Edge:
         """A running edge with these faults; edges without a timed release switch are shared."""

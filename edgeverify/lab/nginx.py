@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import pages
-from .origins import API_HOST, S3_HOST
+from .origins import API_HOST, S3_HOST, SECRET_HEADER, WEBSITE_HOST
 
 ALL_METHODS = ("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE")
 HSTS = "max-age=63072000; includeSubDomains"
@@ -35,6 +35,8 @@ class EdgeConfig:
     as_root: bool
     ipv6: bool = False  # also listen on [::1] (same ports): the edge serves IPv6 viewers
     alt_svc: bool = False  # advertise HTTP/3 (HttpVersion http2and3), served by the lab's aioquic front (quic.py)
+    origin_secret: str = ""  # OriginCustomHeaders: sent to the origins, which refuse requests without it
+    origin_cert: tuple[Path, Path] | None = None  # (chain, key) for the origins' AWS names: their public fronts
 
 
 def _method_guard(allowed: tuple[str, ...]) -> str:
@@ -58,7 +60,8 @@ proxy_set_header Via "1.1 {c.via_id}.cloudfront.net (CloudFront)";
 proxy_set_header X-Amz-Cf-Id $request_id;
 proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
 proxy_set_header X-Lab-Faults "{','.join(sorted(c.faults))}";
-proxy_set_header X-Lab-Release-Switch-At "{switch_at}";"""
+proxy_set_header X-Lab-Release-Switch-At "{switch_at}";""" + (
+        f'\nproxy_set_header {SECRET_HEADER} "{c.origin_secret}";  # OriginCustomHeaders' if c.origin_secret else "")
 
 
 def _error_pages(spa_fallback: bool, extra: str = "") -> str:
@@ -144,7 +147,8 @@ def _content(c: EdgeConfig) -> str:
     edge_pages = """location ~ ^/__cloudfront/(\\w+)$ {
     internal;
     proxy_pass http://static_origin/__cloudfront/$1?id=$request_id;
-    proxy_set_header Connection "";
+    proxy_set_header Connection "";""" + (f'\n    proxy_set_header {SECRET_HEADER} "{c.origin_secret}";'
+                                         if c.origin_secret else "") + """
     proxy_pass_header Server;  # Server: CloudFront
     proxy_hide_header X-Lab-Cache-Kind;
     proxy_cache off;
@@ -274,6 +278,35 @@ http {{
     scgi_temp_path {d}/tmp/scgi;"""
 
 
+def _origin_fronts(c: EdgeConfig) -> str:
+    """The origins' own public endpoints, as AWS serves them to anyone who asks them directly (not through the
+    edge): the bucket's REST endpoint and the execute-api host over HTTPS, the bucket's website endpoint over HTTP.
+    Chosen by name (SNI, Host) on the edge's ports; they add no origin secret, so the origins refuse them unless
+    the edge's faults make them public (origin-public)."""
+    if c.origin_cert is None:
+        return ""
+    switch_at = "" if c.switch_at is None else ("inf" if math.isinf(c.switch_at) else f"{c.switch_at:.3f}")
+    chain, key = c.origin_cert
+
+    def front(listen: str, host: str, upstream: str, tls: bool) -> str:
+        lines = [f"listen 127.0.0.1:{listen};", f"server_name {host};"]
+        if tls:
+            lines += [f"ssl_certificate {chain};", f"ssl_certificate_key {key};", "ssl_protocols TLSv1.2 TLSv1.3;"]
+        lines.append("location / {\n" + _indent(f"""proxy_pass http://{upstream};
+proxy_set_header Host $host;
+proxy_set_header Connection "";
+proxy_set_header X-Lab-Faults "{','.join(sorted(c.faults))}";
+proxy_set_header X-Lab-Release-Switch-At "{switch_at}";
+proxy_pass_header Server;
+proxy_cache off;""") + "\n}")
+        return "server {\n" + _indent("\n".join(lines)) + "\n}"
+
+    # Any bucket's or API's name in the region reaches them (a target may name its own, mapped with connect_to).
+    return "\n\n".join([front(f"{c.https_port} ssl", "*." + S3_HOST.split(".", 1)[1], "static_origin", True),
+                        front(f"{c.https_port} ssl", "*." + API_HOST.split(".", 1)[1], "api_origin", True),
+                        front(str(c.http_port), "*." + WEBSITE_HOST.split(".", 1)[1], "static_origin", False)])
+
+
 def render(c: EdgeConfig) -> str:
     """The whole nginx.conf for one edge; nothing outside c.root is read or written."""
     d = c.root
@@ -328,5 +361,7 @@ def render(c: EdgeConfig) -> str:
 {_indent(_http_server(c))}
 
 {_indent(_https_server(c))}
+
+{_indent(_origin_fronts(c))}
 }}
 """

@@ -29,6 +29,13 @@ PAGES_PREFIX = "/__cloudfront/"  # the edge's own error pages (see pages.py)
 INDEX_VARIANTS = ("asset-missing", "mixed-content", "config-relative", "sri-missing")  # faults changing the index
 API_HOST = "lab0api.execute-api.us-east-1.amazonaws.com"
 S3_HOST = "lab-site.s3.us-east-1.amazonaws.com"
+WEBSITE_HOST = "lab-site.s3-website-us-east-1.amazonaws.com"  # the bucket's website endpoint (origin-public serves it)
+# CloudFront OriginCustomHeaders: the edge adds this header with the lab's secret to every origin request, and the
+# origins refuse requests without it (as S3 behind OAC and an API checking the header do); origin-public: they
+# answer anyone. The secret comes from the lab (environment); none set: no check (the origins run alone).
+SECRET_HEADER = "X-Origin-Verify"
+SECRET_ENV = "EDGEVERIFY_LAB_ORIGIN_SECRET"
+SECRET = os.environ.get(SECRET_ENV, "")
 ALLOWED_ORIGINS = ("https://app.example.test", "https://www.example.test")
 ASSETS_LAG_S = 3.0  # assets-after-index: how long after the new index.html its assets arrive
 ORIGIN_SLOW_S = 2.5  # api-origin-timeout: longer than the edge's origin read timeout for that fault
@@ -65,6 +72,16 @@ class _Handler(BaseHTTPRequestHandler):
         return frozenset(f.strip() for f in self.headers.get("X-Lab-Faults", "").split(",") if f.strip())
 
     @property
+    def through_edge(self) -> bool:
+        """Whether this request may be answered: it came through the edge (the secret origin header), or the
+        origin is public (origin-public)."""
+        return not SECRET or self.headers.get(SECRET_HEADER) == SECRET or "origin-public" in self.faults
+
+    @property
+    def host(self) -> str:
+        return self.headers.get("Host", "").rsplit(":", 1)[0].lower()
+
+    @property
     def path_only(self) -> str:
         return self.path.split("?", 1)[0]
 
@@ -98,7 +115,8 @@ class _Object:
 
 
 class StaticHandler(_Handler):
-    """S3 REST endpoint behind OAC, without s3:ListBucket: missing keys answer 403 AccessDenied."""
+    """S3 REST endpoint behind OAC, without s3:ListBucket: missing keys answer 403 AccessDenied. Asked by the website
+    endpoint's name (WEBSITE_HOST), it answers as that endpoint: index documents, HTML error pages."""
 
     server_header = "AmazonS3"
     bucket: dict[str, _Object] = {}
@@ -112,10 +130,18 @@ class StaticHandler(_Handler):
         # nginx passes a POST's body on with the GET of an error page (error_page): read it, or it would be
         # taken for the start of the next request on this keep-alive connection ("xGET").
         self.read_body()
+        website = ".s3-website" in self.host  # asked by a website endpoint's name
+        if not self.through_edge:  # Block Public Access, a bucket policy for CloudFront's OAC only
+            return self._website_error(403, "AccessDenied", "Access Denied") if website else \
+                self._error(403, "AccessDenied", "Access Denied")
         if self.path_only.startswith(PAGES_PREFIX):
             return self._edge_page()
         key = unquote(self.path_only.lstrip("/"))
+        if website and (key == "" or key.endswith("/")):  # the website endpoint's index document
+            key += "index.html"
         obj = self._lookup(key)
+        if obj is None and website:
+            return self._website_error(404, "NoSuchKey", "The specified key does not exist.", f"<li>Key: {key}</li>\n")
         if obj is None:
             return self._error(403, "AccessDenied", "Access Denied")
         headers = {
@@ -260,6 +286,16 @@ class StaticHandler(_Handler):
         return {"x-amz-request-id": os.urandom(8).hex().upper(),
                 "x-amz-id-2": base64.b64encode(os.urandom(48)).decode()}
 
+    def _website_error(self, status: int, code: str, message: str, extra: str = "") -> None:
+        """The website endpoint's error page (HTML): 403 Forbidden with Code: AccessDenied when the bucket is not
+        public (ACloudGuru/automating-aws-with-python#1, rufuspollock/s3-bucket-listing#112 show this text)."""
+        ids = self._request_ids()
+        title = f"{status} {'Forbidden' if status == 403 else 'Not Found'}"
+        body = (f"<html>\n<head><title>{title}</title></head>\n<body>\n<h1>{title}</h1>\n<ul>\n<li>Code: {code}</li>\n"
+                f"<li>Message: {message}</li>\n{extra}<li>RequestId: {ids['x-amz-request-id']}</li>\n"
+                f"<li>HostId: {ids['x-amz-id-2']}</li>\n</ul>\n<hr/>\n</body>\n</html>\n")
+        self.reply(status, {"Content-Type": "text/html; charset=utf-8", **ids}, body.encode())
+
     def _error(self, status: int, code: str, message: str, extra: str = "") -> None:
         ids = self._request_ids()
         body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
@@ -278,6 +314,8 @@ class ApiHandler(_Handler):
         path, body = self.path_only, self.read_body()
         host = self.headers.get("Host", "").rsplit(":", 1)[0]
         faults = self.faults
+        if not self.through_edge:  # the API refuses callers without CloudFront's origin header (a 403 of its own)
+            return self._gateway(403, "Forbidden", "ForbiddenException")
         if host not in (API_HOST, "127.0.0.1", "localhost"):
             return self._gateway(403, "Forbidden", "ForbiddenException")  # no custom domain for that Host
         if not path.startswith("/api/"):

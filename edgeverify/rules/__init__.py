@@ -175,8 +175,8 @@ def responded(rule: Rule, ex: Exchange, expected: str) -> None:
         raise Violation(rule, expected, f"no response: {ex.error}", ex)
 
 
-SUITE_MODULES = ("https", "propagation", "static", "api", "cache", "cors", "spa", "config", "edges", "security",
-                 "browser", "latency", "ipv6", "http3")
+SUITE_MODULES = ("https", "propagation", "static", "api", "cache", "cors", "spa", "config", "origin_config", "edges",
+                 "security", "origin_direct", "browser", "latency", "ipv6", "http3")
 
 
 def load_all() -> None:

@@ -27,7 +27,9 @@ def good_config() -> dict[str, Any]:
             {"Id": "site", "DomainName": f"{BUCKET}.s3.eu-west-1.amazonaws.com", "OriginAccessControlId": "E2OACID",
              "S3OriginConfig": {"OriginAccessIdentity": ""}},
             {"Id": "api", "DomainName": API_DOMAIN,
-             "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}},
+             "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"},
+             # the secret header the API requires: its execute-api URL refuses everyone else (config.api_origin_secret)
+             "CustomHeaders": {"Quantity": 1, "Items": [{"HeaderName": "X-Origin-Verify", "HeaderValue": "s3cr3t"}]}},
         ]},
         "DefaultCacheBehavior": {"TargetOriginId": "site", "ViewerProtocolPolicy": "redirect-to-https",
                                  "Compress": True, "CachePolicyId": rules.CACHING_OPTIMIZED,

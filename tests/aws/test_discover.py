@@ -47,6 +47,10 @@ def test_discover_by_distribution_id(cf, aws, tmp_path, capsys):
     assert "fallback: true  # CustomErrorResponses 403 -> /index.html (200), 404 -> /index.html (200)" in text
     assert "DefaultRootObject index.html answers /" in text
     assert "bucket_prefix: site/  # its OriginPath /site" in text
+    # the origin endpoints security.origin_direct asks directly, from the origins (REST endpoint, stage as OriginPath)
+    assert target.origins.named() == [("bucket", f"https://{BUCKET}.s3.eu-west-1.amazonaws.com/site"),
+                                      ("api", f"https://{API_DOMAIN}/prod")]
+    assert f"  api: https://{API_DOMAIN}/prod  # origin api, asked directly (around CloudFront): it must refuse" in text
 
 
 def test_discover_by_stack(cf, cfn, aws, tmp_path):

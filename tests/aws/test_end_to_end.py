@@ -32,9 +32,20 @@ def test_discover_then_run_every_suite(lab, run_edgeverify, s3, cf, moto_endpoin
 
     # moto drops OriginAccessControlId from origins, so config.s3_oac cannot pass against it (tests/aws
     # proves that rule on the configuration itself).
-    run = run_edgeverify(lab.edge(), "-k", "not s3_oac", target=target)
+    # security.origin_direct asks the distribution's origins directly (the target names none): their names go to the
+    # lab's origin endpoints, never to AWS
+    edge = lab.edge()
+    https_port = edge.connect_to[0].rsplit(":", 1)[1]
+    mapped = f"{edge.env()['EDGEVERIFY_CONNECT_TO']} e2e-bucket.s3.us-east-1.amazonaws.com:443:127.0.0.1:{https_port}"
+    run = run_edgeverify(edge, "-k", "not s3_oac", target=target, env={"EDGEVERIFY_CONNECT_TO": mapped})
     assert run.returncode == 0, run.output
     statuses = {c["rule"]: c["outcome"] for c in run.checks}
     assert statuses["config.tls_policy"] == "passed" and statuses["config.bucket_parity"] == "passed", statuses
     assert statuses["https.redirect_status"] == "passed" and statuses["static.served"] == "passed", statuses
+    assert statuses["security.origin_direct"] == "passed", statuses
+    [origins] = [c for c in run.checks if c["rule"] == "security.origin_direct"]
+    (bucket, said), (api, api_said) = origins["properties"]
+    assert bucket == "S3 REST endpoint" and said.startswith("entry document: 403 Forbidden (S3 AccessDenied); asset ")
+    assert (api, api_said) == ("execute-api URL", "API route /api/__edgeverify_no_such_route: 403 Forbidden "
+                                                  "(API Gateway Forbidden)")  # the discovered target declares no call
     assert BUCKET != "e2e-bucket"  # its own bucket: the parity module's objects do not leak in

@@ -18,6 +18,9 @@ CATCHES = {
     "source-maps-public": {"security.source_maps": "a source map with the source text (sourcesContent)"},
     "bucket-listing": {"security.bucket_listing": "an S3 ListBucketResult"},
     "dotfiles-served": {"security.dotfiles": "GET /.env: 200 OK"},
+    "origin-public": {"security.origin_direct": "S3 REST endpoint entry document: GET "
+                                                "https://lab-site.s3.us-east-1.amazonaws.com/index.html -> 200 OK, "
+                                                "the same "},
     "api-errors-no-cors": {"security.api_errors_cors": "(MissingAuthenticationTokenException), no "
                                                        "Access-Control-Allow-Origin"},
 }

@@ -1,0 +1,115 @@
+"""config.bucket_private and config.api_origin_secret: the origins behind the distribution are not public.
+
+Pure rule tests on the policies teams deploy (the OAC statement as CloudFront's guide and the console give it,
+e.g. gist ShivamJoker/0a308efafa8b2129c374ee311d16b480; the website-hosting policy from S3's 'Setting permissions
+for website access'), then the config suite on moto's S3 and CloudFront."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from edgeverify.aws.access import bucket_access
+from edgeverify.rules import Violation
+from edgeverify.rules.origin_config import BucketAccess, check_api_origin_secret, check_bucket_private
+from moto_configs import create, good_config
+from test_config_suite import run_suite
+
+DIST = "E2ABCDEFGHIJKL"
+OAC = {"Sid": "AllowCloudFrontServicePrincipal", "Effect": "Allow", "Principal": {"Service": "cloudfront.amazonaws.com"},
+       "Action": "s3:GetObject", "Resource": "arn:aws:s3:::site-bucket/*",
+       "Condition": {"StringEquals": {"AWS:SourceArn": f"arn:aws:cloudfront::123456789012:distribution/{DIST}"}}}
+WEBSITE = {"Sid": "PublicReadGetObject", "Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"],
+           "Resource": ["arn:aws:s3:::site-bucket/*"]}
+BLOCKED = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+ALL_USERS = {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"}, "Permission": "READ"}
+
+
+def access(*statements, grants=(), block=None):
+    policy = json.dumps({"Version": "2012-10-17", "Statement": list(statements)}) if statements else None
+    return BucketAccess("site-bucket", policy, list(grants), block)
+
+
+def fails(found: BucketAccess) -> str:
+    with pytest.raises(Violation) as info:
+        check_bucket_private(found, DIST)
+    text = info.value.render()
+    assert "Likely cause:" in text and "Reproduce: aws s3api get-bucket-policy --bucket site-bucket" in text
+    return text
+
+
+@pytest.mark.parametrize("found", [
+    access(OAC, block=BLOCKED), access(OAC), access(), access(WEBSITE, block=BLOCKED),  # BPA neutralises the public policy
+    access(OAC, grants=[ALL_USERS], block=BLOCKED),
+    access({**WEBSITE, "Condition": {"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}}}),  # a real restriction
+    access({**OAC, "Condition": {"StringEquals": {"AWS:SourceArn": "arn:aws:cloudfront::123456789012:distribution/E9"}}}),
+])
+def test_private_buckets_pass(found):
+    check_bucket_private(found, DIST)
+
+
+def test_a_public_website_policy_fails_naming_block_public_access():
+    text = fails(access(WEBSITE, OAC))
+    assert "statement PublicReadGetObject allows Principal * to s3:GetObject" in text
+    assert "RestrictPublicBuckets" in text and "put-public-access-block --bucket site-bucket" in text
+
+
+def test_a_referer_condition_is_still_public():
+    text = fails(access({**WEBSITE, "Condition": {"StringLike": {"aws:Referer": "https://www.example.test/*"}}}))
+    assert "only a aws:referer condition, which anyone can send" in text
+
+
+def test_an_oac_statement_without_source_arn_lets_any_distribution_read():
+    text = fails(access({k: v for k, v in OAC.items() if k != "Condition"}, block=BLOCKED))
+    assert "without an aws:SourceArn condition: any distribution, of any account, can serve the bucket" in text
+    wildcard = {**OAC, "Condition": {"ArnLike": {"AWS:SourceArn": "arn:aws:cloudfront::123456789012:distribution/*"}}}
+    assert "every distribution of that account" in fails(access(wildcard, block=BLOCKED))
+
+
+def test_a_public_read_acl_fails():
+    assert "the ACL grants READ to AllUsers" in fails(access(OAC, grants=[ALL_USERS]))
+
+
+def test_an_execute_api_origin_without_a_secret_header_is_advisory():
+    config = good_config()
+    config["Origins"]["Items"][1].pop("CustomHeaders")
+    with pytest.raises(Violation) as info:
+        check_api_origin_secret(config, DIST)
+    assert info.value.advisory and "origin 'api' (lab0api.execute-api.us-east-1.amazonaws.com) has no " \
+                                   "OriginCustomHeaders" in info.value.render()
+    config["Origins"]["Items"][1]["CustomHeaders"] = {"Quantity": 1, "Items": [
+        {"HeaderName": "X-Origin-Verify", "HeaderValue": "s3cr3t"}]}
+    check_api_origin_secret(config, DIST)
+
+
+def test_bucket_access_is_read_from_s3(s3, aws):
+    s3.create_bucket(Bucket="access-bucket")
+    assert bucket_access(aws, "access-bucket") == BucketAccess("access-bucket", None, bucket_access(
+        aws, "access-bucket").grants, None)  # nothing set: no policy, no Block Public Access configuration
+    s3.put_bucket_policy(Bucket="access-bucket", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {**WEBSITE, "Resource": "arn:aws:s3:::access-bucket/*"}]}))
+    s3.put_public_access_block(Bucket="access-bucket", PublicAccessBlockConfiguration={**BLOCKED,
+                                                                                      "RestrictPublicBuckets": False})
+    found = bucket_access(aws, "access-bucket")
+    assert found.block == {**BLOCKED, "RestrictPublicBuckets": False} and "PublicReadGetObject" in (found.policy or "")
+
+
+def test_config_suite_fails_on_a_public_bucket_and_passes_on_a_private_one(tmp_path, cf, s3, moto_endpoint):
+    config = good_config()
+    config["Origins"]["Items"][0]["DomainName"] = "public-bucket.s3.us-east-1.amazonaws.com"
+    s3.create_bucket(Bucket="public-bucket")
+    s3.put_bucket_policy(Bucket="public-bucket", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {**WEBSITE, "Resource": "arn:aws:s3:::public-bucket/*"}]}))
+    distribution_id = create(cf, config)
+    aws_lines = f"  distribution_id: {distribution_id}\n  endpoint_url: {moto_endpoint}\n"
+    result = run_suite(tmp_path, aws_lines, dict(os.environ), "", "-k", "bucket_private or api_origin_secret")
+    assert "FAILED [config.bucket_private]" in result.stdout, result.stdout
+    assert "bucket public-bucket: statement PublicReadGetObject allows Principal * to s3:GetObject" in result.stdout
+    assert "1 failed, 1 passed" in result.stdout, result.stdout  # the API origin has its secret header
+    s3.put_bucket_policy(Bucket="public-bucket", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {**OAC, "Resource": "arn:aws:s3:::public-bucket/*", "Condition": {"StringEquals": {
+            "AWS:SourceArn": f"arn:aws:cloudfront::123456789012:distribution/{distribution_id}"}}}]}))
+    result = run_suite(tmp_path, aws_lines, dict(os.environ), "", "-k", "bucket_private or api_origin_secret")
+    assert "2 passed" in result.stdout and "failed" not in result.stdout, result.stdout
