@@ -51,6 +51,21 @@ DEFAULT_CONNECTIONS = 16  # per edge address, like a browser's HTTP/1.1 pool tim
 H2_STREAMS = 64  # transfers in flight per edge address over HTTP/2
 BREAKER_THRESHOLD = 3  # consecutive network failures after which an address is not tried again this round
 _WEB = pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS
+# Set (to anything but "" or "0") in the project's own tests: a connection to an address outside 127.0.0.0/8 and ::1
+# is refused before it is made, so a test whose target names a real host it forgot to map (--connect-to) cannot
+# reach the internet on a networked CI machine; it fails, saying so.
+LOOPBACK_ONLY = "EDGEVERIFY_LOOPBACK_ONLY"
+
+
+def _loopback_socket(purpose: int, address: Any) -> Any:
+    """libcurl's socket(2) (CURLOPT_OPENSOCKETFUNCTION) under EDGEVERIFY_LOOPBACK_ONLY: loopback addresses only."""
+    import ipaddress
+
+    ip = str(address.addr[0])
+    if not ipaddress.ip_address(ip.split("%")[0]).is_loopback:
+        print(f"edgeverify: {LOOPBACK_ONLY} refused a connection to {ip} (not a loopback address)", file=sys.stderr)
+        return pycurl.SOCKET_BAD
+    return socket.socket(address.family, address.socktype, address.protocol)
 
 
 class _Response:
@@ -781,6 +796,8 @@ class EdgeClient(Verbs):
             curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
         if self._curl_connect_to:
             curl.setopt(pycurl.CONNECT_TO, self._curl_connect_to)
+        if os.environ.get(LOOPBACK_ONLY, "0") not in ("", "0"):
+            curl.setopt(pycurl.OPENSOCKETFUNCTION, _loopback_socket)
         if self.target.insecure:
             curl.setopt(pycurl.SSL_VERIFYPEER, 0)
             curl.setopt(pycurl.SSL_VERIFYHOST, 0)

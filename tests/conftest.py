@@ -18,6 +18,10 @@ pytest_plugins = ["pytester"]  # tests/plugin: the plugin run in-process on scri
 ROOT = Path(__file__).resolve().parents[1]
 LAB_TARGET = ROOT / "targets" / "local-lab.yaml"
 
+# Tests reach only loopback addresses: edgeverify's client refuses any other before connecting (client.py), here
+# and in every edgeverify process a test starts (they inherit the environment).
+os.environ["EDGEVERIFY_LOOPBACK_ONLY"] = "1"
+
 
 @dataclass
 class Run:

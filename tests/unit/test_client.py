@@ -344,3 +344,15 @@ def test_a_path_with_a_url_in_its_query_is_sent_as_a_path():
     assert client.url("/api/health?next=https://app.example.test/") == \
         "https://www.example.test/api/health?next=https://app.example.test/"
     assert client.url("https://other.example.test/x") == "https://other.example.test/x"  # an absolute URL stays one
+
+
+def test_tests_reach_only_loopback_addresses(echo_server, capfd):
+    # conftest.py sets EDGEVERIFY_LOOPBACK_ONLY: a target mapped (or resolving) elsewhere is refused before any packet
+    import os
+
+    assert os.environ.get("EDGEVERIFY_LOOPBACK_ONLY") == "1"
+    away = EdgeClient(Target(domain="www.example.test", connect_to=["www.example.test:80:192.0.2.1:80"]))
+    ex = away.get("/", scheme="http")
+    assert ex.status is None and not ex.complete
+    assert "EDGEVERIFY_LOOPBACK_ONLY refused a connection to 192.0.2.1 (not a loopback address)" in capfd.readouterr().err
+    assert client_for(echo_server).get("/", scheme="http").status == 200  # loopback still answers
