@@ -417,8 +417,9 @@ def link_roots(run: RunResult) -> RunResult:
     (consequence_of), so every output names the root once and lists the rest under it. Two kinds:
     - a diagnosis naming another rule's finding as the fault (the SPA shell served for a missing chunk is
       static.media_type's; cache and validator checks failing on that answer follow from it);
-    - checks that failed with one shared root rule on one file (method, URL and edge address alike), e.g. static.body_intact, which every check reading a body that does not decode fails with:
-      the check whose own rule it is holds it, else the first.
+    - checks that failed with one shared root rule on one file (method, URL and edge address alike), e.g.
+      static.body_intact, which every check reading a body that does not decode fails with: the check whose own
+      rule it is holds it, else the first.
     Outcomes are unchanged (a consequence still fails): this only says which finding to fix first."""
     from dataclasses import replace
 
