@@ -55,6 +55,7 @@ _WEB = pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS
 # is refused before it is made, so a test whose target names a real host it forgot to map (--connect-to) cannot
 # reach the internet on a networked CI machine; it fails, saying so.
 LOOPBACK_ONLY = "EDGEVERIFY_LOOPBACK_ONLY"
+KEEP_CONNECTIONS = 256  # idle connections the transfer loop keeps open for reuse (every edge address, both schemes)
 
 
 def _loopback_socket(purpose: int, address: Any) -> Any:
@@ -465,6 +466,10 @@ class _Loop:
         if self._multi is None:
             self._multi = pycurl.CurlMulti()
             self._multi.setopt(pycurl.M_PIPELINING, pycurl.PIPE_MULTIPLEX)
+            # libcurl keeps 4 idle connections per handle it has seen by default and closes the oldest beyond
+            # that: a run over IPv4 and IPv6, HTTPS and plain HTTP then lost its first HTTPS connection while
+            # the others opened, and paid a new TLS handshake (a far edge's round trips) for the next request.
+            self._multi.setopt(pycurl.M_MAXCONNECTS, KEEP_CONNECTIONS)
         multi = self._multi
         idle_check = 0.0
         while True:
