@@ -58,4 +58,5 @@ def test_max_connections_bounds_the_connections_over_http2_too(good_edge, run_ed
     run = run_edgeverify(good_edge, target=target)
     assert run.returncode == 0, run.output[-3000:]
     # one per edge address: the HTTPS one (multiplexed) and the plain-HTTP probes' one
-    assert run.doc["network"]["connections"] <= 2, run.doc["network"]
+    addresses = sorted({(ex["address"], ex["request"]["url"].split(":")[0], ex["http"]) for ex in run.doc["exchanges"].values()})
+    assert run.doc["network"]["connections"] <= 2, (run.doc["network"], addresses)
