@@ -277,9 +277,23 @@ def terminal_lines(block: Mapping[str, Any] | None, shown: int = 6) -> list[str]
     if block.get("first"):
         return ["latency: no trend yet: the first run recording latency for this target (p95 per edge in "
                 "summary.md)"]
-    rows = sorted(block.get("rows") or [], key=lambda r: not r.get("regressed"))
-    more = [f"latency: and {len(rows) - shown} more edges and kinds (summary.md)"] if len(rows) > shown else []
-    return [f"latency p95 {describe(r, block)}" for r in rows[:shown]] + more
+    rows = list(block.get("rows") or [])
+    regressed = [r for r in rows if r.get("regressed")]
+    lines = [f"latency p95 {describe(r, block)}" for r in regressed[:shown]]
+    if len(regressed) > shown:
+        lines.append(f"latency: and {len(regressed) - shown} more regressions (summary.md)")
+    steady = [r for r in rows if not r.get("regressed")]
+    if steady:  # a nightly run's usual case is one line, not one per edge and kind: the table is in summary.md
+        compared = [r for r in steady if r.get("runs")]
+        if compared:
+            worst = max(compared, key=lambda r: max((r.get(f"{m}_change_pct") or 0.0) for m in METRICS))
+            change = max((worst.get(f"{m}_change_pct") or 0.0) for m in METRICS)
+            lines.append(f"latency: p95 of {len(steady)} edge and kind pair(s) within the trend, the largest rise "
+                         f"{worst['edge']} {worst['kind']} {change:+.0f} % (median of up to {block.get('window')} "
+                         "runs; the table in summary.md)")
+        else:
+            lines.append(f"latency: {len(steady)} edge and kind pair(s) with no earlier run to compare with yet")
+    return lines
 
 
 def markdown(block: Mapping[str, Any] | None) -> list[str]:

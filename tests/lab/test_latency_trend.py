@@ -40,8 +40,8 @@ def test_history_keeps_latency_per_edge_and_flags_an_edge_slowed_down(lab, run_e
     rows = {r["kind"]: r for r in second.doc["history"]["latency"]["rows"]}
     assert set(rows) == {"document", "asset", "api"} and rows["document"]["edge"] == "LAB50-C1"
     assert rows["document"]["runs"] == 1 and rows["document"]["ttfb_median_ms"] is not None
-    line = re.search(r"^edgeverify: history: latency p95 LAB50-C1 document: TTFB p95 [\d.]+ ms vs [\d.]+ ms "
-                     r"\([+-]\d+ %\), total p95 .*; median of its last 1 run \(a regression is flagged from 3 runs\)$",
+    line = re.search(r"^edgeverify: history: latency: p95 of \d+ edge and kind pair\(s\) within the trend, the largest "
+                     r"rise \S+ (document|asset|api) [+-]\d+ % \(median of up to 7 runs; the table in summary.md\)$",
                      second.output, re.M)
     assert line, second.output
     summary = report(second, "summary.md")

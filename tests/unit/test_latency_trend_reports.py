@@ -70,8 +70,10 @@ def test_a_regression_is_in_the_result_and_every_output(tmp_path):
 def test_a_stable_run_shows_the_trend_without_a_warning(tmp_path):
     *_, run = recorded(tmp_path, [100.0, 104.0, 96.0, 110.0])
     assert run.warnings == () and all(not r["regressed"] for r in run.history["latency"]["rows"])
-    assert any(line.startswith(f"edgeverify: history: latency p95 {POP} document: TTFB p95 110.0 ms vs 100.0 ms "
-                               "(+10 %)") for line in terminal(run))
+    # the steady case is one terminal line naming the largest rise; the per-edge lines are for regressions
+    assert f"edgeverify: history: latency: p95 of 2 edge and kind pair(s) within the trend, the largest rise {POP} " \
+           "document +10 % (median of up to 7 runs; the table in summary.md)" in terminal(run)
+    assert not any(line.startswith("edgeverify: history: latency p95 ") for line in terminal(run))
     assert "⚠️ regression" not in markdown(run) and "regressed" not in render_run(to_json(run))
 
 
