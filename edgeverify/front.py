@@ -17,7 +17,7 @@ import sys
 import time
 import typing
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -337,6 +337,23 @@ def _unreported(target: str, domain: str, why: str, started: float) -> Any:
                      interrupted=why)
 
 
+REPORT_GRACE_S = 20.0  # after Ctrl-C, how long -n waits for its processes to write their targets' reports
+
+
+def _await_reports(futures: list[Future[int]], deadline: float) -> None:
+    """Wait (until `deadline`) for interrupted processes to end: they write their reports as they end. A second
+    signal (a repeated Ctrl-C, `edgeverify lab run` passing it on) does not cut the wait short, or the combined
+    reports would be read before the targets' own and disagree with them."""
+    for future in futures:
+        while not future.done() and (left := deadline - time.monotonic()) > 0:
+            try:
+                future.result(timeout=left)
+            except KeyboardInterrupt:
+                continue
+            except Exception:  # noqa: BLE001 - a process that could not run: its target is shown unreported
+                break
+
+
 def _spread(targets: list[str], reports_dir: str, extra: list[str], workers: int) -> int:
     """-n N: N processes, each judging a share of the targets in one session; then the combined reports."""
     from .reports import read_report, terminal_run, write_combined
@@ -353,11 +370,16 @@ def _spread(targets: list[str], reports_dir: str, extra: list[str], workers: int
                                   stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         return _exit(proc.returncode)
 
+    pool = ThreadPoolExecutor(max_workers=workers)
+    futures = [pool.submit(one, k) for k in range(workers)]
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            codes = list(pool.map(one, range(workers)))
-    except KeyboardInterrupt:  # the children got the same Ctrl-C and wrote their reports
-        codes = [ExitCode.INTERRUPTED]
+        codes = [f.result() for f in futures]
+    except KeyboardInterrupt:  # the children got the same Ctrl-C: they end their checks and write their reports
+        _await_reports(futures, time.monotonic() + REPORT_GRACE_S)
+        # each process's own status where it ended (a bad target is still bad input), else interrupted
+        codes = [f.result() if f.done() and f.exception() is None else ExitCode.INTERRUPTED for f in futures]
+    finally:
+        pool.shutdown(wait=False)
     if ExitCode.USAGE in codes:
         print((root / f"output-{codes.index(ExitCode.USAGE) + 1}.txt").read_text()[-5000:], file=sys.stderr)
         return ExitCode.USAGE
@@ -371,7 +393,7 @@ def _spread(targets: list[str], reports_dir: str, extra: list[str], workers: int
             results.append(read_report(path))
         else:  # never judged: shown as ended early in every output (never as passed, never left out)
             k = i % workers
-            why = ("interrupted before its report was written" if codes == [ExitCode.INTERRUPTED] else
+            why = ("interrupted before its report was written" if codes[k] == ExitCode.INTERRUPTED else
                    f"its process ended (exit {int(codes[k])}) without a report: see output-{k + 1}.txt")
             results.append(_unreported(t, domain, why, started))
     for line in terminal_run(results):

@@ -130,3 +130,68 @@ def test_a_spread_target_whose_process_wrote_no_report_is_never_shown_as_passed(
     assert "bravo.example.test: interrupted (its process ended (exit 1) without a report: see output-2.txt)" in out
     summary = (tmp_path / "reports" / "summary.md").read_text()
     assert "2 targets" in summary and "all 0 passed" not in summary and "interrupted" in summary
+
+
+def test_a_repeated_ctrl_c_does_not_cut_short_the_wait_for_the_reports(tmp_path, monkeypatch, capsys):
+    """-n under `edgeverify lab run`: the parent gets Ctrl-C twice (from the terminal, and passed on by the lab
+    runner). The combined reports must still be read after the processes wrote their targets' own, so that both
+    say the same: here each process writes its report only after the parent's first and second interrupt."""
+    import threading
+
+    from edgeverify import front
+    from edgeverify.model import Outcome, Release, RunResult
+    from edgeverify.model import CheckResult
+    from edgeverify.reports import to_json
+
+    paths, domains = [], ["alpha.example.test", "bravo.example.test"]
+    for domain in domains:
+        path = tmp_path / f"{domain}.yaml"
+        path.write_text(f"domain: {domain}\n")
+        paths.append(str(path))
+    reports = tmp_path / "reports"
+    interrupts = iter([KeyboardInterrupt(), KeyboardInterrupt()])
+    written = threading.Event()
+
+    class Child:
+        def __init__(self, k: int) -> None:
+            self.k = k
+
+        def result(self, timeout: float | None = None) -> int:
+            for exc in interrupts:  # the parent's main thread is interrupted twice while it waits
+                raise exc
+            if not written.is_set():  # the children end (interrupted), writing their reports now
+                for domain in domains:
+                    check = CheckResult(id="test_static.py::test_x", outcome=Outcome.INTERRUPTED, rule="static.served",
+                                        suite="static")
+                    run = RunResult(domain=domain, target=f"{domain}.yaml", target_name=domain, tool="t",
+                                    started_at=1.0, finished_at=2.0, checks=(check,), release=Release(),
+                                    interrupted="SIGINT")
+                    (reports / domain).mkdir(parents=True, exist_ok=True)
+                    (reports / domain / "edgeverify.json").write_text(json.dumps(to_json(run)))
+                written.set()
+            return 2
+
+        def done(self) -> bool:
+            return written.is_set()
+
+        def exception(self) -> None:
+            return None
+
+    class Pool:
+        def __init__(self, max_workers: int) -> None:
+            self.k = 0
+
+        def submit(self, fn, k):
+            return Child(k)
+
+        def shutdown(self, wait: bool) -> None:
+            pass
+
+    monkeypatch.setattr(front, "ThreadPoolExecutor", Pool)
+    status = front._spread(paths, str(reports), [], 2)
+    out = capsys.readouterr().out
+    assert status == 2, out
+    assert "before its report was written" not in out  # the reports were waited for, and read
+    assert "alpha.example.test: interrupted (SIGINT), exit 2: 1 interrupted" in out, out
+    summary = (reports / "summary.md").read_text()
+    assert "| ⏹️ | alpha.example.test |" in summary and "| 1 |" in summary.split("alpha.example.test", 1)[1].split("\n")[0]
