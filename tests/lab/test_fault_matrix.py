@@ -42,7 +42,9 @@ def test_every_fault_has_a_catching_rule_and_every_failing_rule_a_fault():
 
 
 def test_correct_lab_passes_every_suite(lab, run_edgeverify):
-    run = run_edgeverify(lab.edge(), "--strict-advisories")
+    # latency.budget is left out: its default budgets judge this machine's clock, which a loaded CI machine
+    # stretches (a 993 ms TTFB once); tests/lab/test_latency_budgets.py proves it through the delay proxy
+    run = run_edgeverify(lab.edge(), "--strict-advisories", "-k", "not every_kind_answers_within_its_budget")
     assert run.returncode == 0, run.output
     assert run.failed() == {}
     skipped = [c["nodeid"] for c in run.checks if c["outcome"] == "skipped" and c.get("suite") not in ("config", "edges")]
