@@ -18,6 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from . import timefmt
 from .errors import TargetError
 from .model import (CROSS_CHECK, OUTCOMES, SCHEMA, Acceptance, CheckResult, ExitCode, Finding, Network, Outcome, Release,
                     RunResult)
@@ -44,7 +45,7 @@ def to_json(run: RunResult) -> dict[str, Any]:
     status = run.exit_status
     return {
         "schema": SCHEMA, "tool": run.tool, "domain": run.domain, "target": run.target,
-        "target_name": run.target_name, "started_at": _iso(run.started_at), "finished_at": _iso(run.finished_at),
+        "target_name": run.target_name, "started_at": timefmt.iso(run.started_at), "finished_at": timefmt.iso(run.finished_at),
         "wall_s": round(run.finished_at - run.started_at, 3),
         "exit_status": int(status), "verdict": status.verdict,
         "interrupted": run.interrupted, "note": run.note, "tls_verification": run.tls_verification,
@@ -108,7 +109,7 @@ def from_json(doc: Mapping[str, Any]) -> RunResult:
             properties=tuple((str(k), str(v)) for k, v in c.get("properties") or ()),
             consequence_of=c.get("consequence_of") or "", har=c.get("har")))
     r, n = doc["release"], doc.get("network")
-    started = _epoch(doc["started_at"])
+    started = timefmt.epoch(doc["started_at"])
     return RunResult(
         domain=doc["domain"], target=doc["target"], target_name=doc["target_name"], tool=doc["tool"],
         started_at=started, finished_at=started + float(doc["wall_s"]), checks=tuple(checks),
@@ -595,9 +596,3 @@ def write_all(run: RunResult, folder: Path, *, junit_path: Path | None = None, s
 
 def _iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
-
-def _epoch(iso: str) -> float:
-    import calendar
-
-    return float(calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")))

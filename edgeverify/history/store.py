@@ -12,10 +12,10 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..timefmt import epoch, iso
 from .errors import HistoryError
 from .migrations import LATEST, MIGRATIONS, statements
 
@@ -50,20 +50,12 @@ def describe_url(url: str) -> str:
 def to_epoch(value: str, what: str = "time") -> float:
     """An ISO 8601 time ('2026-11-26T01:00:00Z', or a date) as seconds since the epoch, UTC."""
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return epoch(value)
     except (ValueError, AttributeError):
         raise HistoryError(f"{what} '{value}' is not an ISO 8601 time (write 2026-11-26T01:00:00Z).") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
 
 
-def to_iso(epoch: float) -> str:
-    """Seconds since the epoch as '2026-11-26T01:00:00Z' (milliseconds shown only when not whole)."""
-    moment = datetime.fromtimestamp(epoch, timezone.utc)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    millis = round((epoch - int(epoch)) * 1000) if epoch >= 0 else 0
-    return text + (f".{millis:03d}" if 0 < millis < 1000 else "") + "Z"
+to_iso = iso  # '2026-11-26T01:00:00Z', milliseconds shown only when not whole (timefmt.iso)
 
 
 class Database:

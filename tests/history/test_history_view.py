@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 from history_builder import CHECKS, FAULT_A, FAULT_B, run_doc
@@ -219,3 +220,24 @@ def test_the_markdown_section_names_each_list(db_url: str) -> None:
     assert "- Recovered: none\n" in text
     assert f"- Flaky (oldest to newest, P pass F fail E error S skip): `{FAULT_A}` PFPFF\n" in text
     assert f"- Accepted: `{FAULT_B}`, accepted until 2026-11-01, expired (endpoint moved; owner api-team)" in text
+
+
+def test_runs_of_a_target_started_within_one_second_are_two_runs(db_url: str) -> None:
+    """Two nights 0.4 s apart (a fast CI rerun): each report names its start to the millisecond, so the second is
+    compared with the first and recorded too (with whole seconds they shared a name: the second was dropped and
+    the third night compared itself with the night before the failure)."""
+    from edgeverify.reports import to_json
+
+    good = from_json(run_doc("2026-12-04T20:33:02Z"))
+    bad = from_json(run_doc("2026-12-04T20:33:02Z", [FAULT_A]))
+    first = to_json(replace(good, started_at=good.started_at + 0.2, finished_at=good.started_at + 0.5))
+    second = to_json(replace(bad, started_at=bad.started_at + 0.6, finished_at=bad.started_at + 0.9))
+    assert (first["started_at"], second["started_at"]) == ("2026-12-04T20:33:02.200Z", "2026-12-04T20:33:02.600Z")
+    assert from_json(second).started_at == to_epoch("2026-12-04T20:33:02.600Z")  # read back as written
+    record_run(first, db_url)
+    view = regression_view(second, db_url)
+    assert view["first_run"] is False and view["new_since_last"] == [FAULT_A]
+    record_run(second, db_url)
+    third = to_json(replace(bad, started_at=bad.started_at + 0.95, finished_at=bad.started_at + 0.99))
+    later = regression_view(third, db_url)
+    assert later["new_since_last"] == [] and later["ongoing"] == [{"id": FAULT_A, "first_seen": second["started_at"]}]
