@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
 from typing import Any
 
 import boto3
@@ -60,7 +61,18 @@ def client(service: str, aws: Aws | None = None, region_name: str | None = None)
         config = config.merge(Config(s3={"addressing_style": "path"}))
     name = region_name or (DEFAULT_REGION if service == "cloudfront" else region(aws))
     with aws_errors(f"creating the {service} client"):
-        return _session(aws).client(service, region_name=name, endpoint_url=aws.endpoint_url or None, config=config)
+        made = _session(aws).client(service, region_name=name, endpoint_url=aws.endpoint_url or None, config=config)
+    if service == "s3control" and (aws.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")):
+        made.meta.events.register("before-sign.s3-control.*", _no_account_host)
+    return made
+
+
+def _no_account_host(request: Any, **_: Any) -> None:
+    """S3 Control names the account in the host (123456789012.s3-control...); a local endpoint has one host only."""
+    parts = urlsplit(request.url)
+    label, _, rest = parts.netloc.partition(".")
+    if len(label) == 12 and label.isdigit() and rest:
+        request.url = urlunsplit(parts._replace(netloc=rest))
 
 
 def has_credentials(aws: Aws | None = None) -> bool:

@@ -53,12 +53,26 @@ BPA_KEYS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "Restric
 @dataclass(slots=True)
 class BucketAccess:
     """What S3 says of a bucket's access: its policy (JSON text, None: none), ACL grants and Block Public Access
-    configuration (None: none set on the bucket)."""
+    configuration (None: none set on the bucket), and the account's Block Public Access (s3control; None: none
+    set, or not readable: account_unread then says why)."""
 
     bucket: str
     policy: str | None = None
     grants: list[dict[str, Any]] = field(default_factory=list)
     block: dict[str, bool] | None = None
+    account_block: dict[str, bool] | None = None
+    account_unread: str | None = None
+
+    def effective_block(self) -> dict[str, bool]:
+        """S3 applies the most restrictive of the bucket's and the account's settings, key by key."""
+        bucket, account = self.block or {}, self.account_block or {}
+        return {k: bool(bucket.get(k) or account.get(k)) for k in BPA_KEYS}
+
+    def where_off(self) -> str:
+        """Where Block Public Access was looked for, for 'is off ...'."""
+        if self.account_unread:
+            return "on the bucket (the account's own setting could not be read: " + self.account_unread + ")"
+        return "on the bucket and on the account"
 
 
 def _list(value: Any) -> list[Any]:
@@ -77,7 +91,7 @@ def _condition_keys(statement: Mapping[str, Any]) -> dict[str, list[str]]:
 
 def policy_problems(access: BucketAccess, distribution_id: str) -> list[str]:
     """What in the bucket's policy and ACL lets others than this distribution read it."""
-    block = access.block or {}
+    block = access.effective_block()
     problems = []
     try:
         doc = json.loads(access.policy) if access.policy else {}
@@ -101,7 +115,7 @@ def policy_problems(access: BucketAccess, distribution_id: str) -> list[str]:
                 continue  # Block Public Access restricts a public policy to the account's own principals
             problems.append(f"{name} allows Principal * to {', '.join(_list(st.get('Action')))}"
                             + (f" (only a {', '.join(sorted(conditions))} condition, which anyone can send)"
-                               if conditions else "") + " and Block Public Access (RestrictPublicBuckets) is off")
+                               if conditions else "") + f" and Block Public Access (RestrictPublicBuckets) is off {access.where_off()}")
         elif "cloudfront.amazonaws.com" in services:
             sources = conditions.get("aws:sourcearn", [])
             if not sources:
@@ -117,7 +131,7 @@ def policy_problems(access: BucketAccess, distribution_id: str) -> list[str]:
             uri = str((grant.get("Grantee") or {}).get("URI") or "")
             if uri in _PUBLIC_GROUPS and grant.get("Permission") in ("READ", "FULL_CONTROL"):
                 problems.append(f"the ACL grants {grant['Permission']} to {uri.rsplit('/', 1)[-1]} and Block Public "
-                                "Access (IgnorePublicAcls) is off")
+                                f"Access (IgnorePublicAcls) is off {access.where_off()}")
     return problems
 
 
@@ -125,7 +139,7 @@ def check_bucket_private(access: BucketAccess, distribution_id: str) -> None:
     problems = policy_problems(access, distribution_id)
     if not problems:
         return
-    off = [k for k in BPA_KEYS if not (access.block or {}).get(k)]
+    off = [k for k, on in access.effective_block().items() if not on]
     raise Violation(BUCKET_PRIVATE, "a bucket policy allowing s3:GetObject only to cloudfront.amazonaws.com with "
                     f"AWS:SourceArn arn:aws:cloudfront::<account>:distribution/{distribution_id}, no public ACL",
                     f"bucket {access.bucket}: " + "; ".join(problems),
@@ -133,10 +147,13 @@ def check_bucket_private(access: BucketAccess, distribution_id: str) -> None:
                           "copied without its condition): turn Block Public Access on (" + (", ".join(off) or "all four")
                           + f" off now: aws s3api put-public-access-block --bucket {access.bucket} "
                           "--public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,"
-                          "BlockPublicPolicy=true,RestrictPublicBuckets=true) and give the OAC statement "
-                          "Condition StringEquals AWS:SourceArn with the distribution's ARN",
+                          "BlockPublicPolicy=true,RestrictPublicBuckets=true, or for every bucket of the account: "
+                          "aws s3control put-public-access-block --account-id <account> with the same four) and give "
+                          "the OAC statement Condition StringEquals AWS:SourceArn with the distribution's ARN",
                     reproduce=f"aws s3api get-bucket-policy --bucket {access.bucket} --query Policy --output text; "
-                              f"aws s3api get-public-access-block --bucket {access.bucket}")
+                              f"aws s3api get-public-access-block --bucket {access.bucket}; aws s3control "
+                              "get-public-access-block --account-id $(aws sts get-caller-identity --query Account "
+                              "--output text)")
 
 
 def check_api_origin_secret(config: Mapping[str, Any], distribution_id: str) -> None:

@@ -27,9 +27,12 @@ BLOCKED = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy
 ALL_USERS = {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"}, "Permission": "READ"}
 
 
-def access(*statements, grants=(), block=None):
+OPEN = dict.fromkeys(BLOCKED, False)  # what a team sets on the bucket to serve it as a website (AWS's default: all on)
+
+
+def access(*statements, grants=(), block=None, account=None, unread=None):
     policy = json.dumps({"Version": "2012-10-17", "Statement": list(statements)}) if statements else None
-    return BucketAccess("site-bucket", policy, list(grants), block)
+    return BucketAccess("site-bucket", policy, list(grants), block, account, unread)
 
 
 def fails(found: BucketAccess) -> str:
@@ -43,6 +46,7 @@ def fails(found: BucketAccess) -> str:
 @pytest.mark.parametrize("found", [
     access(OAC, block=BLOCKED), access(OAC), access(), access(WEBSITE, block=BLOCKED),  # BPA neutralises the public policy
     access(OAC, grants=[ALL_USERS], block=BLOCKED),
+    access(WEBSITE, block=OPEN, account=BLOCKED), access(OAC, grants=[ALL_USERS], block=OPEN, account=BLOCKED),
     access({**WEBSITE, "Condition": {"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}}}),  # a real restriction
     access({**OAC, "Condition": {"StringEquals": {"AWS:SourceArn": "arn:aws:cloudfront::123456789012:distribution/E9"}}}),
 ])
@@ -54,6 +58,23 @@ def test_a_public_website_policy_fails_naming_block_public_access():
     text = fails(access(WEBSITE, OAC))
     assert "statement PublicReadGetObject allows Principal * to s3:GetObject" in text
     assert "RestrictPublicBuckets" in text and "put-public-access-block --bucket site-bucket" in text
+
+
+def test_the_accounts_block_public_access_counts_key_by_key():
+    """S3 applies the stricter of the bucket's and the account's settings: the account's RestrictPublicBuckets
+    neutralises a public policy, but not a public ACL when IgnorePublicAcls is off on both."""
+    text = fails(access(WEBSITE, grants=[ALL_USERS], block=OPEN, account={**OPEN, "RestrictPublicBuckets": True}))
+    assert "PublicReadGetObject" not in text
+    assert "the ACL grants READ to AllUsers and Block Public Access (IgnorePublicAcls) is off on the bucket and on " \
+           "the account" in text
+    assert "BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy off now" in text
+    assert "aws s3control put-public-access-block --account-id" in text and "aws s3control get-public-access-block" \
+           in text
+
+
+def test_an_unreadable_account_setting_is_said_not_guessed():
+    text = fails(access(WEBSITE, block=OPEN, unread="AccessDenied (s3:GetAccountPublicAccessBlock)"))
+    assert "is off on the bucket (the account's own setting could not be read: AccessDenied (s3:GetAccountPublic" in text
 
 
 def test_a_referer_condition_is_still_public():
@@ -113,3 +134,53 @@ def test_config_suite_fails_on_a_public_bucket_and_passes_on_a_private_one(tmp_p
             "AWS:SourceArn": f"arn:aws:cloudfront::123456789012:distribution/{distribution_id}"}}}]}))
     result = run_suite(tmp_path, aws_lines, dict(os.environ), "", "-k", "bucket_private or api_origin_secret")
     assert "2 passed" in result.stdout and "failed" not in result.stdout, result.stdout
+
+
+def test_the_accounts_block_public_access_is_read_from_s3control(s3, aws, monkeypatch):
+    from edgeverify.aws import access as access_module
+    from edgeverify.aws.session import client
+    from edgeverify.errors import AwsError
+
+    s3.create_bucket(Bucket="account-bucket")
+    control = client("s3control", aws)
+    account = client("sts", aws).get_caller_identity()["Account"]
+    assert bucket_access(aws, "account-bucket").account_block is None  # nothing set on the account: AWS's default
+    control.put_public_access_block(AccountId=account, PublicAccessBlockConfiguration={
+        **BLOCKED, "BlockPublicAcls": False})
+    try:
+        assert bucket_access(aws, "account-bucket").account_block == {**BLOCKED, "BlockPublicAcls": False}
+    finally:  # the moto server is shared by this worker's tests: the account setting must not outlive the test
+        control.delete_public_access_block(AccountId=account)
+
+    def denied(_aws):
+        raise AwsError("reading the account's Block Public Access: AccessDenied: User is not authorized to perform "
+                       "s3:GetAccountPublicAccessBlock")
+
+    monkeypatch.setattr(access_module, "_account_block", denied)
+    found = bucket_access(aws, "account-bucket")
+    assert found.account_block is None and found.account_unread.startswith("AccessDenied: User is not authorized")
+
+
+def test_config_suite_passes_a_public_policy_the_accounts_block_public_access_neutralises(tmp_path, cf, s3, aws,
+                                                                                          moto_endpoint):
+    from edgeverify.aws.session import client
+
+    config = good_config()
+    config["Origins"]["Items"][0]["DomainName"] = "website-bucket.s3.us-east-1.amazonaws.com"
+    s3.create_bucket(Bucket="website-bucket")
+    s3.put_public_access_block(Bucket="website-bucket", PublicAccessBlockConfiguration=OPEN)  # as AWS requires first
+    s3.put_bucket_policy(Bucket="website-bucket", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {**WEBSITE, "Resource": "arn:aws:s3:::website-bucket/*"}]}))
+    distribution_id = create(cf, config)
+    aws_lines = f"  distribution_id: {distribution_id}\n  endpoint_url: {moto_endpoint}\n"
+    result = run_suite(tmp_path, aws_lines, dict(os.environ), "", "-k", "bucket_private")
+    assert "FAILED [config.bucket_private]" in result.stdout, result.stdout
+    assert "(RestrictPublicBuckets) is off on the bucket and on the account" in result.stdout, result.stdout
+    control = client("s3control", aws)
+    account = client("sts", aws).get_caller_identity()["Account"]
+    control.put_public_access_block(AccountId=account, PublicAccessBlockConfiguration=BLOCKED)
+    try:
+        result = run_suite(tmp_path, aws_lines, dict(os.environ), "", "-k", "bucket_private")
+    finally:
+        control.delete_public_access_block(AccountId=account)
+    assert "1 passed" in result.stdout and "failed" not in result.stdout, result.stdout
