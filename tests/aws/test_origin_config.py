@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 
 import pytest
 
@@ -117,14 +118,35 @@ def test_bucket_access_is_read_from_s3(s3, aws):
     assert found.block == {**BLOCKED, "RestrictPublicBuckets": False} and "PublicReadGetObject" in (found.policy or "")
 
 
-def test_config_suite_fails_on_a_public_bucket_and_passes_on_a_private_one(tmp_path, cf, s3, moto_endpoint):
+def public_website(cf, s3, bucket: str, moto_endpoint: str, *, block=None) -> tuple[str, str]:
+    """A distribution whose bucket origin has the website policy (Principal *): (distribution id, aws: lines)."""
     config = good_config()
-    config["Origins"]["Items"][0]["DomainName"] = "public-bucket.s3.us-east-1.amazonaws.com"
-    s3.create_bucket(Bucket="public-bucket")
-    s3.put_bucket_policy(Bucket="public-bucket", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
-        {**WEBSITE, "Resource": "arn:aws:s3:::public-bucket/*"}]}))
+    config["Origins"]["Items"][0]["DomainName"] = f"{bucket}.s3.us-east-1.amazonaws.com"
+    s3.create_bucket(Bucket=bucket)
+    if block is not None:
+        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=block)
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {**WEBSITE, "Resource": f"arn:aws:s3:::{bucket}/*"}]}))
     distribution_id = create(cf, config)
-    aws_lines = f"  distribution_id: {distribution_id}\n  endpoint_url: {moto_endpoint}\n"
+    return distribution_id, f"  distribution_id: {distribution_id}\n  endpoint_url: {moto_endpoint}\n"
+
+
+@contextmanager
+def account_block(aws, block):
+    """The account's Block Public Access set for the block only: the moto server is shared by this worker's tests."""
+    from edgeverify.aws.session import client
+
+    control = client("s3control", aws)
+    account = client("sts", aws).get_caller_identity()["Account"]
+    control.put_public_access_block(AccountId=account, PublicAccessBlockConfiguration=block)
+    try:
+        yield
+    finally:
+        control.delete_public_access_block(AccountId=account)
+
+
+def test_config_suite_fails_on_a_public_bucket_and_passes_on_a_private_one(tmp_path, cf, s3, moto_endpoint):
+    distribution_id, aws_lines = public_website(cf, s3, "public-bucket", moto_endpoint)
     result = run_suite(tmp_path, aws_lines, dict(os.environ), "", "-k", "bucket_private or api_origin_secret")
     assert "FAILED [config.bucket_private]" in result.stdout, result.stdout
     assert "bucket public-bucket: statement PublicReadGetObject allows Principal * to s3:GetObject" in result.stdout
@@ -138,19 +160,12 @@ def test_config_suite_fails_on_a_public_bucket_and_passes_on_a_private_one(tmp_p
 
 def test_the_accounts_block_public_access_is_read_from_s3control(s3, aws, monkeypatch):
     from edgeverify.aws import access as access_module
-    from edgeverify.aws.session import client
     from edgeverify.errors import AwsError
 
     s3.create_bucket(Bucket="account-bucket")
-    control = client("s3control", aws)
-    account = client("sts", aws).get_caller_identity()["Account"]
     assert bucket_access(aws, "account-bucket").account_block is None  # nothing set on the account: AWS's default
-    control.put_public_access_block(AccountId=account, PublicAccessBlockConfiguration={
-        **BLOCKED, "BlockPublicAcls": False})
-    try:
+    with account_block(aws, {**BLOCKED, "BlockPublicAcls": False}):
         assert bucket_access(aws, "account-bucket").account_block == {**BLOCKED, "BlockPublicAcls": False}
-    finally:  # the moto server is shared by this worker's tests: the account setting must not outlive the test
-        control.delete_public_access_block(AccountId=account)
 
     def denied(_aws):
         raise AwsError("reading the account's Block Public Access: AccessDenied: User is not authorized to perform "
@@ -163,24 +178,11 @@ def test_the_accounts_block_public_access_is_read_from_s3control(s3, aws, monkey
 
 def test_config_suite_passes_a_public_policy_the_accounts_block_public_access_neutralises(tmp_path, cf, s3, aws,
                                                                                           moto_endpoint):
-    from edgeverify.aws.session import client
-
-    config = good_config()
-    config["Origins"]["Items"][0]["DomainName"] = "website-bucket.s3.us-east-1.amazonaws.com"
-    s3.create_bucket(Bucket="website-bucket")
-    s3.put_public_access_block(Bucket="website-bucket", PublicAccessBlockConfiguration=OPEN)  # as AWS requires first
-    s3.put_bucket_policy(Bucket="website-bucket", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
-        {**WEBSITE, "Resource": "arn:aws:s3:::website-bucket/*"}]}))
-    distribution_id = create(cf, config)
-    aws_lines = f"  distribution_id: {distribution_id}\n  endpoint_url: {moto_endpoint}\n"
+    # as AWS requires before a public policy: the bucket's own Block Public Access turned off
+    _, aws_lines = public_website(cf, s3, "website-bucket", moto_endpoint, block=OPEN)
     result = run_suite(tmp_path, aws_lines, dict(os.environ), "", "-k", "bucket_private")
     assert "FAILED [config.bucket_private]" in result.stdout, result.stdout
     assert "(RestrictPublicBuckets) is off on the bucket and on the account" in result.stdout, result.stdout
-    control = client("s3control", aws)
-    account = client("sts", aws).get_caller_identity()["Account"]
-    control.put_public_access_block(AccountId=account, PublicAccessBlockConfiguration=BLOCKED)
-    try:
+    with account_block(aws, BLOCKED):
         result = run_suite(tmp_path, aws_lines, dict(os.environ), "", "-k", "bucket_private")
-    finally:
-        control.delete_public_access_block(AccountId=account)
     assert "1 passed" in result.stdout and "failed" not in result.stdout, result.stdout
