@@ -55,15 +55,20 @@ def create(cf: Any, config: dict[str, Any]) -> str:
 
 
 def fetched_config(cf: Any, distribution_id: str, oac: str | None = "E2OACID") -> dict[str, Any]:
-    """The DistributionConfig as boto3 reads it back, with the one field moto drops restored.
+    """The DistributionConfig as boto3 reads it back; oac None: the bucket origin's OriginAccessControlId taken out
+    (a distribution created without one).
 
-    moto 5.2 keeps neither OriginAccessControlId nor S3OriginConfig on origins; real CloudFront returns both.
-    (moto also says CloudFrontDefaultCertificate true beside an ACM certificate; the rules read the ARN.)
+    moto keeps OriginAccessControlId and S3OriginConfig on origins since 5.2.6 (pyproject requires it), as real
+    CloudFront returns them. (moto says CloudFrontDefaultCertificate true beside an ACM certificate; the rules read
+    the ARN.)
     """
     config = cf.get_distribution_config(Id=distribution_id)["DistributionConfig"]
     for origin in config["Origins"]["Items"]:
-        if oac and origin["Id"] == "site" and ".s3." in origin["DomainName"]:
-            origin.setdefault("OriginAccessControlId", oac)
+        if origin["Id"] == "site" and ".s3." in origin["DomainName"]:
+            if oac:
+                origin.setdefault("OriginAccessControlId", oac)
+            else:
+                origin.pop("OriginAccessControlId", None)
     return config
 
 
