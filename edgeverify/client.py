@@ -612,12 +612,39 @@ class _Loop:
     def _done(self, multi: pycurl.CurlMulti, curl: pycurl.Curl, code: int, message: str) -> None:
         multi.remove_handle(curl)
         transfer, future = self._running.pop(curl)
+        spoiled = _spoiled_reuse(transfer, curl, code, message)
+        if spoiled is not None:
+            self._again(multi, curl, transfer, future, spoiled)
+            return
         try:
             future.set_result(transfer.client._finish(transfer, curl, code, message))
         except BaseException as exc:  # noqa: BLE001
             future.set_exception(exc)
         finally:
             self._release(transfer, curl)
+
+    def _again(self, multi: pycurl.CurlMulti, curl: pycurl.Curl, transfer: _Transfer, future: Future[Exchange],
+               why: str) -> None:
+        """Send the transfer once more, on a new connection, as a browser does when a kept-alive connection fails
+        before any answer: the failure belonged to the connection, not to this request."""
+        self.pool.release(transfer.got)
+        transfer.got = _Response(transfer.got.limit, transfer.got.keep)
+        transfer.got.pool = self.pool
+        transfer.ex.retried = why
+        try:
+            started = transfer.client._start(transfer, curl)
+            if started:
+                curl.setopt(pycurl.FRESH_CONNECT, 1)
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+            self._release(transfer, curl)
+            future.set_exception(exc)
+            return
+        if not started:  # the deadline or the breaker refused the second sending: its exchange says why
+            self._release(transfer, curl)
+            future.set_result(transfer.ex)
+            return
+        self._running[curl] = (transfer, future)
+        multi.add_handle(curl)
 
     def _release(self, transfer: _Transfer, curl: pycurl.Curl | None) -> None:
         """The transfer's place at its address is free again (and its handle, when it can be reused)."""
@@ -941,6 +968,10 @@ _HTTP_VERSIONS = {pycurl.CURL_HTTP_VERSION_1_0: "1.0", pycurl.CURL_HTTP_VERSION_
 # Failures that keep the headers: the body broke (body), did not decode as labelled (decode), or ended before
 # the bytes its Content-Length promised (short); the last two are the edge's answer, not a network failure.
 BODY_PHASES = ("body", "decode", "short")
+# CURLE_WEIRD_SERVER_REPLY ("Invalid status line"), CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING: on a
+# kept-alive connection, before a status line, these say the connection was spoiled (not this request's answer)
+_SPOILED = (8, 55, 56, 52)
+_RESENDABLE = ("GET", "HEAD", "OPTIONS")  # idempotent: sending again cannot repeat a side effect
 _BAD_CONTENT_ENCODING = 61  # CURLE_BAD_CONTENT_ENCODING: a decoding failure, the connection was fine
 _CUT_SHORT = (18, 56, 92)  # CURLE_PARTIAL_FILE, CURLE_RECV_ERROR, CURLE_HTTP2_STREAM
 # CURLE_SSL_* and CURLE_PEER_FAILED_VERIFICATION
@@ -1005,6 +1036,21 @@ def _failure(code: int, message: str, curl: pycurl.Curl, got: _Response, transfe
     if got.headers_done:
         return f"the connection broke while reading the body: {detail}", "body"
     return f"the response headers did not arrive whole: {detail}", "headers"
+
+
+def _spoiled_reuse(transfer: _Transfer, curl: pycurl.Curl, code: int, message: str) -> str | None:
+    """Why the transfer should go again on a new connection (None: its failure, if any, is the edge's answer).
+
+    A kept-alive HTTP/1.1 connection can hold bytes an earlier answer left behind (a body sent after a HEAD
+    answer, more body than Content-Length) or be closed by the edge while idle; the next request on it then
+    reads them as its status line, or nothing. libcurl sends again on its own only after nothing at all."""
+    if code not in _SPOILED or transfer.ex.retried is not None or transfer.got.status is not None:
+        return None
+    if transfer.ex.method not in _RESENDABLE or curl.getinfo(pycurl.NUM_CONNECTS) != 0:
+        return None  # not idempotent, or a new connection: what came is the edge's answer to this request
+    detail = message.strip() or f"libcurl error {code}"
+    return (f"the kept-alive connection it first went out on gave '{detail}' before any status line (bytes an "
+            "earlier answer left on it, e.g. a body after a HEAD answer, or closed by the edge)")
 
 
 def _seen(got: _Response, transfer: _Transfer, curl: pycurl.Curl) -> str:

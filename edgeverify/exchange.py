@@ -48,6 +48,9 @@ class Exchange:
     insecure: bool = False
     http_version: str | None = None  # "1.1", "2"
     http2_offered: bool = True  # the client offered HTTP/2 (as curl does); False: it spoke HTTP/1.1 only
+    # why it was sent a second time, on a new connection: the kept-alive one it went out on failed before any
+    # answer (bytes an earlier answer left on it, or closed by the edge); None: sent once
+    retried: str | None = None
     ref: str = ""  # the exchange's id in reports, set when first reported
     memo: dict[str, object] = field(default_factory=dict, repr=False, compare=False)  # views derived once (lint)
 
@@ -136,6 +139,8 @@ class Exchange:
             if value:
                 parts.append(f"{name}: {value}")
         parts.append(f"{self.elapsed_s * 1000:.0f} ms")
+        if self.retried:
+            parts.append(f"sent again on a new connection: {self.retried}")
         return redact("  |  ".join(parts))
 
     def body_excerpt(self) -> str:
@@ -204,6 +209,7 @@ class Exchange:
             "http": self.http_version,
             "error": self.error,
             "error_phase": self.error_phase,
+            "retried": self.retried,
             "curl": self.curl() if full else None,
         }
 

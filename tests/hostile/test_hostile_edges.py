@@ -36,7 +36,7 @@ propagation: {{timeout: 0}}
 # past it. That each request ended on its own bound is read from the reports (BOUNDED below), not from a clock.
 BOUND_S = 120
 # Servers that hold the connection silent or drip: every unjudged check must say which bound ended it.
-BOUNDED = {"blackhole", "tls-hang", "header-drip"}  # body-drip: a later request on its connection may read a broken status line
+BOUNDED = {"blackhole", "tls-hang", "header-drip", "body-drip"}
 BOUND_WORDS = ("bound", "did not finish within", "timed out", "stalled")
 # Servers that never give one whole HTTP answer: no check can pass against them, except the certificate's own
 # checks where the TLS handshake itself works (their servers have a valid certificate).

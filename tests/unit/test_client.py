@@ -351,3 +351,54 @@ def test_tests_reach_only_loopback_addresses(echo_server, capfd):
     assert ex.status is None and not ex.complete
     assert "EDGEVERIFY_LOOPBACK_ONLY refused a connection to 192.0.2.1 (not a loopback address)" in capfd.readouterr().err
     assert client_for(echo_server).get("/", scheme="http").status == 200  # loopback still answers
+
+
+def _head_leaves_bytes(connections: list[int]) -> Callable[[socket.socket, bytes], None]:
+    """An edge that answers HEAD with a body (5 stray bytes after the header block) on a kept-alive connection, and
+    everything else properly; counts its connections."""
+
+    def handler(conn: socket.socket, request: bytes) -> None:
+        connections.append(1)
+        while request:
+            if request.startswith(b"HEAD "):
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+                time.sleep(0.05)  # after libcurl has taken the HEAD answer as whole
+                conn.sendall(b"hello")
+            else:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok")
+            request = conn.recv(65536)
+
+    return handler
+
+
+def test_a_connection_spoiled_by_an_earlier_answer_does_not_decide_the_next_request():
+    connections: list[int] = []
+    for port in serve(_head_leaves_bytes(connections)):
+        client = client_for(port)
+        assert client.head("/a", scheme="http").status == 200
+        ex = client.get("/b", scheme="http")
+    # the GET's own answer, on a new connection (before: "the response headers did not arrive whole: Invalid
+    # status line", the HEAD's stray body read as the GET's status line)
+    assert (ex.status, ex.body, ex.error) == (200, b"ok", None)
+    assert ex.retried is not None and "'Invalid status line' before any status line" in ex.retried
+    assert "a body after a HEAD answer" in ex.retried and "sent again on a new connection" in ex.summary()
+    assert ex.to_dict()["retried"] == ex.retried and len(connections) == 2
+
+
+def test_a_post_is_never_sent_twice():
+    connections: list[int] = []
+    for port in serve(_head_leaves_bytes(connections)):
+        client = client_for(port)
+        assert client.head("/a", scheme="http").status == 200
+        ex = client.request("POST", "/api/orders", scheme="http", json={"n": 1})
+    assert ex.status is None and "Invalid status line" in (ex.error or "") and ex.retried is None
+    assert len(connections) == 1
+
+
+def test_a_bad_answer_on_a_new_connection_is_the_edges_answer():
+    def garbage(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(b"HTTP/1.1 two hundred OKAY\r\n\r\nhello")
+
+    for port in serve(garbage):
+        ex = client_for(port).get("/", scheme="http")
+    assert ex.status is None and ex.error and ex.retried is None
