@@ -169,7 +169,8 @@ def _exchange_view(xid: str, ex: Any) -> dict[str, Any]:
             "headers": [h for h in ex.get("headers") or [] if isinstance(h, (list, tuple)) and len(h) == 2],
             "body": ex.get("body_excerpt"), "body_bytes": ex.get("body_bytes"),
             "elapsed_s": (_num(ex.get("elapsed_ms")) or 0) / 1000 if _num(ex.get("elapsed_ms")) is not None else None,
-            "x_cache": ex.get("x_cache"), "pop": ex.get("pop"), "http": ex.get("http"), "curl": ex.get("curl")}
+            "x_cache": ex.get("x_cache"), "pop": ex.get("pop"), "http": ex.get("http"), "curl": ex.get("curl"),
+            "retried": ex.get("retried")}
 
 
 def _check_view(check: dict[str, Any], exchanges: dict[str, Any], anchor: str, marks: dict[str, list[str]]

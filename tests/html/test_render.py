@@ -215,3 +215,15 @@ def test_a_run_without_a_gate_shows_no_gate_warning_and_an_early_end_is_announce
     failing_doc["note"] = "the distribution was not deployed in time: E2ABC still InProgress"
     note = parse(render_run(failing_doc)).find("div", id="run-note")
     assert note and "E2ABC still InProgress" in note[0].text
+
+
+def test_an_exchange_sent_again_on_a_new_connection_says_why(failing_doc):
+    failed = next(c for c in failing_doc["checks"] if c["outcome"] == "failed" and c["exchanges"])
+    ref = failed["exchanges"][0]
+    why = "the kept-alive connection it first went out on gave 'Invalid status line' before any status line"
+    doc = {**failing_doc, "exchanges": {**failing_doc["exchanges"], ref: {**failing_doc["exchanges"][ref],
+                                                                         "retried": why}}}
+    art = next(a for a in parse(render_run(doc)).find("article", "check") if a.attrs["data-check"] == failed["id"])
+    exchange = next(x for x in art.find("details", "exchange") if x.attrs["data-exchange"] == ref)
+    assert exchange.find("p", "retried")[0].text == _norm(f"Sent again on a new connection: {why}")
+    assert parse(render_run(failing_doc)).find("p", "retried") == []  # sent once: nothing said
