@@ -7,8 +7,12 @@ def test_run_waits_for_the_new_release_and_reports_convergence(lab, run_edgeveri
     edge = lab.edge(old_release_for=5.0)  # the case: the old release for 5 s
     run = run_edgeverify(edge, "suites/test_propagation.py", "suites/test_https.py", "--propagation-timeout=30")
     assert run.returncode == 0, run.output
-    waited = run.doc["release"]["served_after_s"]
-    assert run.doc["release"]["gate"] == "passed" and 2.0 <= waited <= 20, run.doc["release"]
+    release, switch = run.doc["release"], edge.switch_at
+    assert release["gate"] == "passed", release
+    # the new release was first found by a poll sent at the edge's switch (one in flight across it may be sent
+    # just before), never by one from before it, whatever the machine's load made the run's start-up cost
+    assert switch - 0.5 <= release["seen_at"] <= switch + 20, (release, switch)
+    assert 0 <= release["served_after_s"] <= 20, release  # the convergence time the run reports
     assert "edgeverify: release build-2026.11.25-new served after" in run.output
 
 
