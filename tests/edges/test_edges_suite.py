@@ -62,7 +62,8 @@ def test_all_edges_converged_passes(fleet, run_suite):
     assert [(e["address"], e["pop"], e["status"]) for e in run.block["edges"]] == [
         (e.address, e.pop, "passed") for e in f.edges]
     assert {e["release"] for e in run.block["edges"]} == {"build-2026.11.25-new"}
-    assert all(e["converged_after_s"] is not None and e["converged_after_s"] < 5 for e in run.block["edges"])
+    # every edge was on the new release at its first poll (a count, not the loaded machine's clock)
+    assert all(e["converged_after_s"] is not None and e["attempts"] == 1 for e in run.block["edges"]), run.block
     assert run.block["unresolved"] == [] and run.block["dns_queries"] == 5
     # the same block reaches edgeverify.json with the check (user_properties), for reports.py to lift out
     [check] = [c for c in run.checks if c["rule"] == "edges.consistent"]
@@ -77,10 +78,10 @@ def test_one_edge_lagging_8_s_passes_and_reports_its_convergence_time(fleet, run
     assert lagging["status"] == "passed" and lagging["release"] == "build-2026.11.25-new"
     # converged_after_s counts from the run's start; the edge switched 8 s after the fleet started
     switched = run.block["started_at"] + lagging["converged_after_s"] - f.started_at
-    assert 8.0 <= switched <= 8.0 + 4.0, (switched, lagging)  # the next poll after the switch, with room for load
+    assert switched >= 8.0, (switched, lagging)  # never seen new before its switch
     assert lagging["attempts"] > 2  # polled (every 0.5 s) until it switched
     others = [e for e in run.block["edges"] if e["address"] != "127.0.0.23"]
-    assert all(e["converged_after_s"] < 5 and e["attempts"] == 1 for e in others), others
+    assert all(e["converged_after_s"] is not None and e["attempts"] == 1 for e in others), others
 
 
 def test_one_edge_stuck_on_the_old_release_fails_naming_it_within_deadline_plus_3_s(fleet, run_suite):
