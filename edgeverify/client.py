@@ -188,6 +188,14 @@ class _Response:
             total += len(chunk)
         self.chunks = [b"".join(kept)[: self.prefix]]
 
+    def end(self) -> None:
+        """The transfer ended whole: a coded body whose stream did not reach its end is not whole either (cut
+        short, or not in the coding its Content-Encoding names) and is an error, as a corrupt one is."""
+        if self.decoder is not None and self.error is None and not self.truncated:
+            coding = self.decoder.unfinished()
+            if coding is not None:
+                self.error = f"the {coding} stream stops before its end (cut short, or not {coding} at all)"
+
     def resume(self, force: bool = False) -> int | None:
         """Take the stashed decoded bytes (the pool has room again, or with `force` the transfer ended)."""
         stash, self.stash = self.stash, None
@@ -275,6 +283,10 @@ class _Decoder:
             raise _DecodeError(f"unknown content coding '{unknown[0]}' (understood: {', '.join(_CODINGS)})")
         return cls(codings)
 
+    def unfinished(self) -> str | None:
+        """The coding of the outermost stage whose stream has not ended (None: every one ended)."""
+        return next((stage.coding for stage in reversed(self.stages) if not stage.ended()), None)
+
     def feed(self, data: bytes) -> Iterator[bytes]:
         """The decoded pieces of `data` (at most DECODE_STEP bytes each), produced as they are asked for."""
         pieces: Iterator[bytes] = iter((data,))
@@ -295,6 +307,9 @@ class _Inflate:
     def feed_all(self, pieces: Iterator[bytes]) -> Iterator[bytes]:
         for data in pieces:
             yield from self.feed(data)
+
+    def ended(self) -> bool:
+        return self.done
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         while data and not self.done:  # bytes after the end of the stream are ignored
@@ -324,6 +339,8 @@ class _Inflate:
 class _Unbrotli:
     """br (Brotli), with bounded output where the brotli module allows it (1.2 and later)."""
 
+    coding = "br"
+
     def __init__(self) -> None:
         assert brotli is not None
         self.brotli = brotli.Decompressor()
@@ -331,6 +348,9 @@ class _Unbrotli:
     def feed_all(self, pieces: Iterator[bytes]) -> Iterator[bytes]:
         for data in pieces:
             yield from self.feed(data)
+
+    def ended(self) -> bool:
+        return bool(self.brotli.is_finished())
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         assert brotli is not None
@@ -625,26 +645,13 @@ class _Loop:
 
     def _again(self, multi: pycurl.CurlMulti, curl: pycurl.Curl, transfer: _Transfer, future: Future[Exchange],
                why: str) -> None:
-        """Send the transfer once more, on a new connection, as a browser does when a kept-alive connection fails
-        before any answer: the failure belonged to the connection, not to this request."""
+        """Send the transfer once more, on a new connection (its exchange's `retried` asks _prepare for one), as a
+        browser does when a kept-alive connection fails before any answer: the failure was the connection's."""
         self.pool.release(transfer.got)
+        self._free.append(curl)
         transfer.got = _Response(transfer.got.limit, transfer.got.keep)
-        transfer.got.pool = self.pool
         transfer.ex.retried = why
-        try:
-            started = transfer.client._start(transfer, curl)
-            if started:
-                curl.setopt(pycurl.FRESH_CONNECT, 1)
-        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
-            self._release(transfer, curl)
-            future.set_exception(exc)
-            return
-        if not started:  # the deadline or the breaker refused the second sending: its exchange says why
-            self._release(transfer, curl)
-            future.set_result(transfer.ex)
-            return
-        self._running[curl] = (transfer, future)
-        multi.add_handle(curl)
+        self._start(multi, transfer, future)  # keeps its place at the address (counted once, released once)
 
     def _release(self, transfer: _Transfer, curl: pycurl.Curl | None) -> None:
         """The transfer's place at its address is free again (and its handle, when it can be reused)."""
@@ -768,6 +775,8 @@ class EdgeClient(Verbs):
         transfer.quiet_until = time.monotonic() + min(self.target.timeouts.connect, total) + self.target.timeouts.read
         self._prepare(curl, ex.method, ex.url, transfer.sent, ex.request_body, transfer.follow_redirects, total,
                       transfer.got)
+        if ex.retried:  # sent again: the kept-alive connection it first went out on was spoiled
+            curl.setopt(pycurl.FRESH_CONNECT, 1)
         return True
 
     def _finish(self, transfer: _Transfer, curl: pycurl.Curl, code: int, message: str) -> Exchange:
@@ -784,6 +793,9 @@ class EdgeClient(Verbs):
             ex.url = curl.getinfo(pycurl.EFFECTIVE_URL) or ex.url
         if code == 0:
             got.resume(force=True)  # decoded bytes still waiting for the pool when the transfer ended
+            got.end()
+            if got.error is not None:  # a coded stream that did not end: judged as an undecodable body
+                code, message = _BAD_CONTENT_ENCODING, got.error
         got.stash = None
         if got.status is not None and (got.headers_done or code == 0):
             ex.status, ex.reason, ex.headers = got.status, got.reason or _phrase(got.status), got.headers
